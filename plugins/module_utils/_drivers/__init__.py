@@ -1,0 +1,27 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) dockyard.machine contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# PRIVATE: this module_util is internal to dockyard.machine; its API may change without notice.
+"""The driver registry: a driver name maps to its class; nothing else knows the names."""
+
+from __future__ import annotations
+
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec2 import AmazonEC2Driver
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers.base import Driver
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers.generic import GenericDriver
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers.none import NoneDriver
+from ansible_collections.dockyard.machine.plugins.module_utils._errors import DriverError
+
+__all__ = ["DRIVERS", "get_driver"]
+
+DRIVERS: dict[str, type[Driver]] = {cls.name: cls for cls in (GenericDriver, NoneDriver, AmazonEC2Driver)}
+
+
+def get_driver(name: str) -> Driver:
+    try:
+        return DRIVERS[name]()
+    except KeyError:
+        raise DriverError(
+            "Driver %r is not supported; the supported drivers are: %s." % (name, ", ".join(sorted(DRIVERS))),
+            option="driver",
+        ) from None

@@ -1,0 +1,61 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) dockyard.machine contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# PRIVATE: this module_util is internal to dockyard.machine; its API may change without notice.
+"""What every driver offers.  The orchestrator asks drivers about capabilities, never about names."""
+
+from __future__ import annotations
+
+import socket
+import typing as t
+
+from ansible_collections.dockyard.machine.plugins.module_utils._errors import DriverError
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineRecord
+
+__all__ = ["Driver", "STATES", "tcp_reachable"]
+
+# libmachine/state/state.go
+STATES = ("", "Running", "Paused", "Saved", "Stopped", "Stopping", "Starting", "Error", "Timeout")
+
+
+def tcp_reachable(host: str, port: int, timeout: float) -> bool:
+    """True when a TCP connection to host:port opens within ``timeout`` seconds."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+class Driver:
+    """A place where machines live.  Subclasses set the flags and override what they support.
+
+    Drivers never see the store or certificates: they get a record's data and answer questions.
+    """
+
+    name: t.ClassVar[str] = ""
+    needs_ssh: t.ClassVar[bool] = True
+    supports_power: t.ClassVar[bool] = False
+    has_cloud_resources: t.ClassVar[bool] = False
+    default_engine_port: t.ClassVar[int] = 2376
+
+    def ip(self, record: MachineRecord) -> str:
+        """The address the machine is reached at (no network call)."""
+        return record.ip_address
+
+    def engine_port(self, record: MachineRecord) -> int:
+        return int(record.driver.get("EnginePort") or self.default_engine_port)
+
+    def url(self, record: MachineRecord) -> str:
+        """The Docker URL, as ``docker-machine url`` prints it (no network call)."""
+        ip = self.ip(record)
+        if not ip:
+            raise DriverError("Machine %s has no IP address in its record." % record.name, machine=record.name)
+        host = "[%s]" % ip if ":" in ip else ip
+        return "tcp://%s:%d" % (host, self.engine_port(record))
+
+    def state(self, record: MachineRecord, timeout: float) -> str:
+        """The live state (one of STATES), bounded by ``timeout`` seconds."""
+        raise NotImplementedError

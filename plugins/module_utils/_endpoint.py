@@ -1,0 +1,73 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) dockyard.machine contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# PRIVATE: this module_util is internal to dockyard.machine; its API may change without notice.
+"""How to reach one machine's engine: one source for env variables and community.docker options.
+
+``docker_machine_env``, ``docker_machine_info``, ``docker_machine`` and the inventory plugin all
+take their connection values from here, so they can never disagree.
+"""
+
+from __future__ import annotations
+
+import os
+import typing as t
+from dataclasses import dataclass
+
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers import get_driver
+from ansible_collections.dockyard.machine.plugins.module_utils._engine import TLSFiles
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineRecord, MachineStore
+
+__all__ = ["Endpoint", "ENV_NAMES", "endpoint_for"]
+
+# The variables `docker-machine env` sets, in its order.
+ENV_NAMES = ("DOCKER_TLS_VERIFY", "DOCKER_HOST", "DOCKER_CERT_PATH", "DOCKER_MACHINE_NAME")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    url: str
+    cert_path: str  # DOCKER_CERT_PATH: <store>/machines/<name>, at the store's current location
+    tls: TLSFiles
+
+    def env(self) -> dict[str, str]:
+        return {
+            "DOCKER_TLS_VERIFY": "1",
+            "DOCKER_HOST": self.url,
+            "DOCKER_CERT_PATH": self.cert_path,
+            "DOCKER_MACHINE_NAME": self.name,
+        }
+
+    def docker_options(self) -> dict[str, t.Any]:
+        """The options every community.docker module takes (``module_defaults: group/community.docker.docker``)."""
+        return {
+            "docker_host": self.url,
+            "tls": True,
+            "validate_certs": True,
+            "ca_path": self.tls.ca,
+            "client_cert": self.tls.cert,
+            "client_key": self.tls.key,
+        }
+
+
+def _tls_files(store: MachineStore, record: MachineRecord, cert_path: str) -> TLSFiles:
+    """The machine folder's copies when all three exist (what DOCKER_CERT_PATH points at), else the record's."""
+    local = TLSFiles(*(os.path.join(cert_path, f) for f in ("ca.pem", "cert.pem", "key.pem")))
+    if all(os.path.isfile(p) for p in (local.ca, local.cert, local.key)):
+        return local
+    auth = record.auth_options
+    return TLSFiles(
+        ca=auth.get("CaCertPath") or store.cert_path("ca.pem"),
+        cert=auth.get("ClientCertPath") or store.cert_path("cert.pem"),
+        key=auth.get("ClientKeyPath") or store.cert_path("key.pem"),
+    )
+
+
+def endpoint_for(store: MachineStore, record: MachineRecord) -> Endpoint:
+    """Raises DriverError when the record has no usable URL."""
+    cert_path = store.machine_dir(record.name)
+    url = get_driver(record.driver_name).url(record)
+    return Endpoint(name=record.name, url=url, cert_path=cert_path, tls=_tls_files(store, record, cert_path))

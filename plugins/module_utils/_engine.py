@@ -1,0 +1,78 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) dockyard.machine contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# PRIVATE: this module_util is internal to dockyard.machine; its API may change without notice.
+"""Talk to a Docker engine over verified TLS with the store's client certificate (stdlib only)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import ssl
+import typing as t
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from ansible_collections.dockyard.machine.plugins.module_utils._errors import EngineError
+
+__all__ = ["TLSFiles", "engine_version", "split_url"]
+
+
+@dataclass(frozen=True)
+class TLSFiles:
+    """The three files a Docker client needs: CA to verify the server, client certificate and key."""
+
+    ca: str
+    cert: str
+    key: str
+
+
+def split_url(url: str) -> tuple[str, int]:
+    """``tcp://host:port`` -> (host, port); the port defaults to 2376."""
+    parts = urlsplit(url if "://" in url else "tcp://" + url)
+    if parts.scheme not in ("tcp", "https") or not parts.hostname:
+        raise EngineError("Docker URL %r is not a tcp://HOST:PORT address." % url, url=url)
+    return parts.hostname, parts.port or 2376
+
+
+def _context(tls: TLSFiles) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies the chain and the host name/IP
+    try:
+        context.load_verify_locations(cafile=tls.ca)
+    except (OSError, ssl.SSLError) as exc:
+        raise EngineError("Cannot load the CA certificate %s: %s" % (tls.ca, exc), path=tls.ca) from exc
+    try:
+        context.load_cert_chain(certfile=tls.cert, keyfile=tls.key)
+    except (OSError, ssl.SSLError) as exc:
+        raise EngineError("Cannot load the client certificate %s with key %s: %s" % (tls.cert, tls.key, exc), path=tls.cert) from exc
+    return context
+
+
+def engine_version(url: str, tls: TLSFiles, timeout: float) -> dict[str, t.Any]:
+    """GET /version over TLS; returns the engine's answer or raises EngineError saying what broke."""
+    host, port = split_url(url)
+    connection = http.client.HTTPSConnection(host, port, context=_context(tls), timeout=timeout)
+    where = "%s:%d" % (host, port)
+    try:
+        connection.request("GET", "/version", headers={"Host": "docker"})
+        response = connection.getresponse()
+        body = response.read()
+    except ssl.SSLCertVerificationError as exc:
+        raise EngineError(
+            'There was an error validating certificates for host "%s": %s. '
+            "Re-issue the machine's server certificate with dockyard.machine.docker_machine_certs." % (where, exc.verify_message or exc),
+            url=url,
+        ) from exc
+    except (OSError, ssl.SSLError, http.client.HTTPException) as exc:
+        raise EngineError("Cannot reach the Docker engine at %s over TLS: %s" % (where, exc), url=url) from exc
+    finally:
+        connection.close()
+    if response.status != 200:
+        raise EngineError("The Docker engine at %s answered /version with HTTP %d." % (where, response.status), url=url)
+    try:
+        answer = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise EngineError("The Docker engine at %s sent a /version answer that is not JSON." % where, url=url) from exc
+    if not isinstance(answer, dict):
+        raise EngineError("The Docker engine at %s sent an unexpected /version answer." % where, url=url)
+    return answer

@@ -1,0 +1,182 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) dockyard.machine contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# PRIVATE: this module_util is internal to dockyard.machine; its API may change without notice.
+"""``docker-machine ls`` and ``inspect``: rows, filters, the text table, hosts queried in parallel."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import re
+import time
+import typing as t
+from dataclasses import asdict, dataclass
+
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers import get_driver
+from ansible_collections.dockyard.machine.plugins.module_utils._endpoint import endpoint_for
+from ansible_collections.dockyard.machine.plugins.module_utils._engine import engine_version
+from ansible_collections.dockyard.machine.plugins.module_utils._errors import MachineError, StoreError
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineRecord, MachineStore
+
+__all__ = ["FILTER_KEYS", "MachineFilter", "MachineRow", "describe_machine", "list_machines", "query_machine", "render_table"]
+
+FILTER_KEYS = ("name", "driver", "state", "label")
+HEADERS = ("NAME", "ACTIVE", "DRIVER", "STATE", "URL", "SWARM", "DOCKER", "ERRORS")
+MAX_WORKERS = 32
+
+
+@dataclass
+class MachineRow:
+    """One line of ``ls``; field names follow the original's template fields, snake_cased."""
+
+    name: str
+    active: str = ""
+    active_host: bool = False
+    driver: str = ""
+    state: str = ""
+    url: str = ""
+    swarm: str = ""
+    docker_version: str = ""
+    error: str = ""
+    response_time_ms: int = 0
+
+    def cells(self) -> tuple[str, ...]:
+        return (self.name, self.active, self.driver, self.state, self.url, self.swarm, self.docker_version, self.error)
+
+    def as_dict(self) -> dict[str, t.Any]:
+        return asdict(self)
+
+
+class MachineFilter:
+    """``--filter`` semantics: AND across keys, OR within a key.  Built once, validated up front."""
+
+    def __init__(self, filters: t.Mapping[str, t.Any] | None) -> None:
+        self.values: dict[str, list[str]] = {}
+        for key, value in (filters or {}).items():
+            lowered = key.lower()
+            if lowered not in FILTER_KEYS:
+                raise MachineError("Unsupported filter key %r in option 'filters'; use one of: %s." % (key, ", ".join(FILTER_KEYS)), option="filters")
+            items = value if isinstance(value, list) else [value]
+            self.values[lowered] = [str(v) for v in items]
+        self.name_patterns = []
+        for pattern in self.values.get("name", []):
+            try:
+                self.name_patterns.append(re.compile(pattern))
+            except re.error as exc:
+                raise MachineError("Filter name=%r in option 'filters' is not a valid regular expression: %s." % (pattern, exc), option="filters") from exc
+        for label in self.values.get("label", []):
+            if "=" not in label:
+                raise MachineError("Filter label=%r in option 'filters' must be KEY=VALUE." % label, option="filters")
+
+    def _matches(self, name: str, driver: str, labels: t.Iterable[str], state: str | None) -> bool:
+        if self.name_patterns and not any(p.search(name) for p in self.name_patterns):
+            return False
+        drivers = self.values.get("driver")
+        if drivers and driver.lower() not in [d.lower() for d in drivers]:
+            return False
+        wanted_labels = self.values.get("label")
+        if wanted_labels and not set(wanted_labels) & set(labels):
+            return False
+        states = self.values.get("state")
+        return state is None or not states or state.lower() in [s.lower() for s in states]
+
+    def matches_record(self, record: MachineRecord) -> bool:
+        """Every test that needs no network (name, driver, label); state is checked on the row."""
+        return self._matches(record.name, record.driver_name, record.engine_options.get("Labels") or [], None)
+
+    def matches_row(self, row: MachineRow, labels: t.Iterable[str] = ()) -> bool:
+        return self._matches(row.name, row.driver, labels, row.state)
+
+
+def query_machine(store: MachineStore, record: MachineRecord, timeout: float, docker_host: str | None) -> MachineRow:
+    """State, URL and engine version of one machine, each network step bounded by ``timeout``."""
+    started = time.monotonic()
+    row = MachineRow(name=record.name, driver=record.driver_name, active="-")
+    try:
+        row.state = get_driver(record.driver_name).state(record, timeout)
+        if row.state == "Running":
+            endpoint = endpoint_for(store, record)
+            row.url = endpoint.url
+            row.active_host = bool(docker_host) and docker_host == endpoint.url
+            row.active = "*" if row.active_host else "-"
+            row.docker_version = "v%s" % engine_version(endpoint.url, endpoint.tls, timeout).get("Version", "")
+    except MachineError as exc:
+        row.error = " ".join(exc.msg.split())
+        if not row.state:
+            row.state = "Error"
+    if row.state == "Running" and not row.docker_version:
+        row.docker_version = "Unknown"
+    swarm = record.host_options.get("SwarmOptions") or {}
+    if swarm.get("Master"):
+        row.swarm = "%s (master)" % record.name
+    row.response_time_ms = int((time.monotonic() - started) * 1000)
+    return row
+
+
+def _error_row(error: StoreError) -> MachineRow:
+    return MachineRow(name=error.machine or "", driver="not found", state="Error", error=" ".join(error.msg.split()))
+
+
+def list_machines(
+    store: MachineStore,
+    *,
+    timeout: float,
+    docker_host: str | None,
+    machine_filter: MachineFilter | None = None,
+) -> list[MachineRow]:
+    """Rows for every machine that passes the filter, hosts queried in parallel; a slow host shows Timeout."""
+    chosen = machine_filter or MachineFilter(None)
+    records, errors = store.load_all()
+    records = [r for r in records if chosen.matches_record(r)]
+    labels_of = {r.name: r.engine_options.get("Labels") or [] for r in records}
+    rows: dict[str, MachineRow] = {}
+    if records:
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(records)))
+        try:
+            futures = {r.name: pool.submit(query_machine, store, r, timeout, docker_host) for r in records}
+            # Each host gets two bounded network steps (state, version); past that it is a Timeout.
+            deadline = time.monotonic() + 2 * timeout + 1
+            for record in records:
+                try:
+                    rows[record.name] = futures[record.name].result(timeout=max(0.0, deadline - time.monotonic()))
+                except concurrent.futures.TimeoutError:
+                    rows[record.name] = MachineRow(name=record.name, driver=record.driver_name, state="Timeout")
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+    for error in errors:
+        row = _error_row(error)
+        if chosen.matches_row(row):
+            rows[row.name] = row
+    ordered = [rows[name] for name in store.names() if name in rows]
+    return [row for row in ordered if row.driver == "not found" or chosen.matches_row(row, labels_of.get(row.name, ()))]
+
+
+def render_table(rows: t.Sequence[MachineRow]) -> str:
+    """The original's table: Go tabwriter with minwidth 5, tabwidth 1, padding 3, spaces; the last column unpadded."""
+    lines = [HEADERS] + [row.cells() for row in rows]
+    widths = [max(5, max(len(line[i]) for line in lines) + 3) for i in range(len(HEADERS) - 1)]
+    out = []
+    for line in lines:
+        out.append("".join(cell.ljust(widths[i]) for i, cell in enumerate(line[:-1])) + line[-1])
+    return "\n".join(out) + "\n"
+
+
+def describe_machine(store: MachineStore, name: str, *, timeout: float, docker_host: str | None) -> dict[str, t.Any]:
+    """``inspect``, ``status``, ``ip`` and ``url`` of one machine; secrets redacted."""
+    record = store.load(name)
+    row = query_machine(store, record, timeout, docker_host)
+    driver = get_driver(record.driver_name)
+    return {
+        "name": record.name,
+        "driver": record.driver_name,
+        "status": row.state,
+        "ip": driver.ip(record),
+        "url": row.url,
+        "active": row.active_host,
+        "docker_version": row.docker_version,
+        "error": row.error,
+        "inspect": record.redacted(),
+        "healed_paths": list(record.healed),
+    }

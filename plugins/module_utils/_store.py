@@ -1,0 +1,545 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) dockyard.machine contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# PRIVATE: this module_util is internal to dockyard.machine; its API may change without notice.
+"""The docker-machine store on disk, compatible both ways with the original tool.
+
+Layout (docker-machine reference section 1): ``<root>/certs/{ca,ca-key,cert,key}.pem`` and
+``<root>/machines/<name>/config.json`` (ConfigVersion 3, 4-space indent, 0600, folders 0700).
+What docker-machine cannot hold lives in a sidecar file next to ``config.json``; the original
+ignores it and nothing here requires it to exist.
+
+Paths inside ``config.json`` stay absolute (the original needs them).  When a recorded path does
+not exist but the same file exists under the store's current location, the record is healed in
+memory and written back healed on the next save: a store copied to another computer just works.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import errno
+import fcntl
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+import typing as t
+from dataclasses import dataclass, field
+
+from ansible_collections.dockyard.machine.plugins.module_utils._errors import (
+    InvalidNameError,
+    MachineNotFoundError,
+    StoreError,
+)
+
+__all__ = [
+    "CONFIG_VERSION",
+    "DEFAULT_STORE_PATH",
+    "STORE_PATH_ENV",
+    "SIDECAR_NAME",
+    "SECRET_DRIVER_KEYS",
+    "MachineRecord",
+    "MachineStore",
+    "atomic_write",
+    "dumps_config",
+    "file_lock",
+    "natural_key",
+    "resolve_store_path",
+    "validate_name",
+]
+
+CONFIG_VERSION = 3
+DEFAULT_STORE_PATH = "~/.docker/machine"
+STORE_PATH_ENV = "MACHINE_STORAGE_PATH"
+CONFIG_NAME = "config.json"
+BACKUP_NAME = "config.json.bak"
+SIDECAR_NAME = "dockyard-machine.json"
+SIDECAR_SCHEMA = 1
+LOCK_DIR = ".locks"
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+# docker-machine's own rule (libmachine/host/host.go); fullmatch, so a trailing newline is refused too.
+NAME_PATTERN = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9\-.]*")
+NAME_RULE = "Allowed hostname chars are: 0-9a-zA-Z . - (and the first one must be a letter or a digit)"
+
+# Cloud credentials the original saved in plain text.  We never write them and never show them.
+SECRET_DRIVER_KEYS = ("AccessKey", "SecretKey", "SessionToken")
+REDACTED = "********"
+
+# Every absolute path a v3 record holds that points into the store (reference section 1.5).
+# SSHKey (generic) and SSHPrivateKeyPath (amazonec2) point at the user's own key outside the store.
+_DRIVER_PATH_KEYS = ("StorePath", "SSHKeyPath")
+_AUTH_PATH_KEYS = (
+    "CertDir",
+    "CaCertPath",
+    "CaPrivateKeyPath",
+    "ServerCertPath",
+    "ServerKeyPath",
+    "ClientKeyPath",
+    "ClientCertPath",
+    "StorePath",
+)
+
+
+def resolve_store_path(option: str | None = None, environ: t.Mapping[str, str] | None = None) -> str:
+    """Option ``store_path``, else ``$MACHINE_STORAGE_PATH``, else ``~/.docker/machine``; absolute."""
+    env = os.environ if environ is None else environ
+    chosen = option or env.get(STORE_PATH_ENV) or DEFAULT_STORE_PATH
+    return os.path.abspath(os.path.expanduser(chosen))
+
+
+def validate_name(name: t.Any) -> str:
+    """Return ``name`` if docker-machine would accept it, else raise before any file is touched."""
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
+        raise InvalidNameError(
+            "Invalid machine name %r: %s. Set option 'name' to a valid name." % (name, NAME_RULE),
+            option="name",
+        )
+    return name
+
+
+def natural_key(name: str) -> list[t.Any]:
+    """Sort key that orders ``m2`` before ``m10``, case-insensitively, as ``docker-machine ls`` does."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name.lower())]
+
+
+def dumps_config(doc: t.Mapping[str, t.Any]) -> bytes:
+    """Serialise like Go's ``json.MarshalIndent(v, "", "    ")``: 4 spaces, HTML-escaped, no final newline."""
+    text = json.dumps(doc, indent=4, ensure_ascii=False)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return text.encode("utf-8")
+
+
+def _ensure_dir(path: str) -> None:
+    if not os.path.isdir(path):
+        os.makedirs(path, mode=DIR_MODE, exist_ok=True)
+        os.chmod(path, DIR_MODE)
+
+
+def atomic_write(path: str, data: bytes, mode: int = FILE_MODE) -> bool:
+    """Write ``data`` to ``path`` through a temp file and ``os.replace``; never a moment without the file.
+
+    Returns False (and writes nothing) when the file already holds exactly ``data`` with ``mode``.
+    """
+    try:
+        with open(path, "rb") as current:
+            if current.read() == data and (os.stat(path).st_mode & 0o777) == mode:
+                return False
+    except FileNotFoundError:
+        pass
+    directory = os.path.dirname(path)
+    _ensure_dir(directory)
+    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return True
+
+
+@contextlib.contextmanager
+def file_lock(path: str, timeout: float = 120.0) -> t.Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path`` (created 0600) across processes; bounded wait."""
+    _ensure_dir(os.path.dirname(path))
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise StoreError(
+                        "Timed out after %.0f s waiting for the store lock %s; another process holds it." % (timeout, path),
+                        path=path,
+                    ) from None
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+# --- Migrations: plain functions, one step each (libmachine/host/migrate.go) -------------------------
+
+
+def _migrate_0_to_1(doc: dict[str, t.Any]) -> dict[str, t.Any]:
+    """v0 kept the auth paths and swarm flags at the top level; v1 moved them into HostOptions."""
+    host_options = doc.get("HostOptions") or {}
+    host_options.setdefault("Driver", "")
+    host_options.setdefault("Memory", 0)
+    host_options.setdefault("Disk", 0)
+    host_options.setdefault("EngineOptions", {"InstallURL": "https://get.docker.com"})
+    host_options.setdefault(
+        "SwarmOptions",
+        {
+            "Address": "",
+            "Discovery": doc.get("SwarmDiscovery", ""),
+            "Host": doc.get("SwarmHost", ""),
+            "Master": bool(doc.get("SwarmMaster", False)),
+        },
+    )
+    host_options.setdefault(
+        "AuthOptions",
+        {
+            "StorePath": doc.get("StorePath", ""),
+            "CaCertPath": doc.get("CaCertPath", ""),
+            "CaCertRemotePath": "",
+            "ServerCertPath": doc.get("ServerCertPath", ""),
+            "ServerKeyPath": doc.get("ServerKeyPath", ""),
+            "ClientKeyPath": doc.get("ClientKeyPath", ""),
+            "ServerCertRemotePath": "",
+            "ServerKeyRemotePath": "",
+            "PrivateKeyPath": doc.get("PrivateKeyPath", ""),
+            "ClientCertPath": doc.get("ClientCertPath", ""),
+        },
+    )
+    out = {
+        "ConfigVersion": 1,
+        "Driver": doc.get("Driver") or {},
+        "DriverName": doc.get("DriverName", ""),
+        "HostOptions": host_options,
+        "StorePath": doc.get("StorePath", ""),
+        "Name": doc.get("Name", ""),
+    }
+    return out
+
+
+def _migrate_1_to_2(doc: dict[str, t.Any]) -> dict[str, t.Any]:
+    """v2 renamed AuthOptions.PrivateKeyPath to CaPrivateKeyPath and added CertDir."""
+    host_options = doc.get("HostOptions") or {}
+    auth = host_options.get("AuthOptions") or {}
+    machine_dir = doc.get("StorePath") or auth.get("StorePath", "")
+    root = os.path.dirname(os.path.dirname(machine_dir)) if machine_dir else ""
+    host_options["AuthOptions"] = {
+        "CertDir": os.path.join(root, "certs") if root else "",
+        "CaCertPath": auth.get("CaCertPath", ""),
+        "CaPrivateKeyPath": auth.get("CaPrivateKeyPath", auth.get("PrivateKeyPath", "")),
+        "CaCertRemotePath": auth.get("CaCertRemotePath", ""),
+        "ServerCertPath": auth.get("ServerCertPath", ""),
+        "ServerKeyPath": auth.get("ServerKeyPath", ""),
+        "ClientKeyPath": auth.get("ClientKeyPath", ""),
+        "ServerCertRemotePath": auth.get("ServerCertRemotePath", ""),
+        "ServerKeyRemotePath": auth.get("ServerKeyRemotePath", ""),
+        "ClientCertPath": auth.get("ClientCertPath", ""),
+        "ServerCertSANs": auth.get("ServerCertSANs", []),
+        # The original put the store root here (its #4547); the machine folder is what it meant.
+        "StorePath": machine_dir,
+    }
+    return {
+        "ConfigVersion": 2,
+        "Driver": doc.get("Driver") or {},
+        "DriverName": doc.get("DriverName", ""),
+        "HostOptions": host_options,
+        "Name": doc.get("Name", ""),
+    }
+
+
+def _migrate_2_to_3(doc: dict[str, t.Any]) -> dict[str, t.Any]:
+    """v3 added Driver.StorePath: the store root, two folders above the machine folder."""
+    auth = (doc.get("HostOptions") or {}).get("AuthOptions") or {}
+    driver = doc.get("Driver") or {}
+    if not driver.get("StorePath") and auth.get("StorePath"):
+        driver["StorePath"] = os.path.dirname(os.path.dirname(auth["StorePath"]))
+    doc["Driver"] = driver
+    doc["ConfigVersion"] = 3
+    return doc
+
+
+_MIGRATIONS: dict[int, t.Callable[[dict[str, t.Any]], dict[str, t.Any]]] = {
+    0: _migrate_0_to_1,
+    1: _migrate_1_to_2,
+    2: _migrate_2_to_3,
+}
+
+
+def migrate(doc: dict[str, t.Any]) -> tuple[dict[str, t.Any], int | None]:
+    """Bring a record to ConfigVersion 3; returns the record and the version it came from (None if v3)."""
+    version = doc.get("ConfigVersion", 0)
+    if not isinstance(version, int) or version < 0:
+        raise StoreError("ConfigVersion %r is not a version docker-machine ever wrote." % (version,))
+    if version > CONFIG_VERSION:
+        raise StoreError("config version is from the future -- this store was written by a newer tool than dockyard.machine understands")
+    if version == CONFIG_VERSION:
+        return doc, None
+    migrated = copy.deepcopy(doc)
+    for step in range(version, CONFIG_VERSION):
+        migrated = _MIGRATIONS[step](migrated)
+    return migrated, version
+
+
+# --- Records ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class MachineRecord:
+    """One machine: its ``config.json`` document (healed, migrated) and its sidecar facts."""
+
+    name: str
+    config: dict[str, t.Any]
+    sidecar: dict[str, t.Any] = field(default_factory=dict)
+    healed: tuple[str, ...] = ()
+    migrated_from: int | None = None
+
+    @property
+    def driver_name(self) -> str:
+        return str(self.config.get("DriverName") or "")
+
+    @property
+    def driver(self) -> dict[str, t.Any]:
+        return self.config.setdefault("Driver", {})
+
+    @property
+    def host_options(self) -> dict[str, t.Any]:
+        return self.config.setdefault("HostOptions", {})
+
+    @property
+    def auth_options(self) -> dict[str, t.Any]:
+        return self.host_options.setdefault("AuthOptions", {})
+
+    @property
+    def engine_options(self) -> dict[str, t.Any]:
+        return self.host_options.setdefault("EngineOptions", {})
+
+    @property
+    def ip_address(self) -> str:
+        return str(self.driver.get("IPAddress") or "")
+
+    @property
+    def ssh_user(self) -> str:
+        return str(self.driver.get("SSHUser") or "root")
+
+    @property
+    def ssh_port(self) -> int:
+        return int(self.driver.get("SSHPort") or 22)
+
+    @property
+    def ssh_key_path(self) -> str:
+        return str(self.driver.get("SSHKeyPath") or "")
+
+    @property
+    def needs_write(self) -> bool:
+        """True when the file on disk differs from what we would write (healed paths, migration, secrets)."""
+        return bool(self.healed) or self.migrated_from is not None or any(self.driver.get(k) for k in SECRET_DRIVER_KEYS)
+
+    def document(self) -> dict[str, t.Any]:
+        """The ``config.json`` we write: never with cloud credentials."""
+        doc = copy.deepcopy(self.config)
+        doc["Name"] = self.name
+        for key in SECRET_DRIVER_KEYS:
+            if key in doc.get("Driver", {}):
+                doc["Driver"][key] = ""
+        return doc
+
+    def redacted(self) -> dict[str, t.Any]:
+        """The record as ``inspect`` shows it, with every secret value replaced."""
+        doc = copy.deepcopy(self.config)
+        doc["Name"] = self.name
+        for key in SECRET_DRIVER_KEYS:
+            if doc.get("Driver", {}).get(key):
+                doc["Driver"][key] = REDACTED
+        return doc
+
+
+class MachineStore:
+    """A docker-machine store folder.  Only ``_machine`` (the orchestrator) calls the writing methods."""
+
+    def __init__(self, root: str) -> None:
+        self.root = os.path.abspath(os.path.expanduser(root))
+
+    # -- places --
+    @property
+    def certs_dir(self) -> str:
+        return os.path.join(self.root, "certs")
+
+    @property
+    def machines_dir(self) -> str:
+        return os.path.join(self.root, "machines")
+
+    def machine_dir(self, name: str) -> str:
+        return os.path.join(self.machines_dir, validate_name(name))
+
+    def config_path(self, name: str) -> str:
+        return os.path.join(self.machine_dir(name), CONFIG_NAME)
+
+    def sidecar_path(self, name: str) -> str:
+        return os.path.join(self.machine_dir(name), SIDECAR_NAME)
+
+    def cert_path(self, filename: str) -> str:
+        return os.path.join(self.certs_dir, filename)
+
+    # -- listing --
+    def names(self) -> list[str]:
+        """Every folder under ``machines/`` not starting with a dot, naturally sorted (the original's rule)."""
+        try:
+            entries = os.listdir(self.machines_dir)
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise StoreError("Cannot list %s: %s. Check option 'store_path'." % (self.machines_dir, exc.strerror), path=self.machines_dir) from exc
+        names = [e for e in entries if not e.startswith(".") and os.path.isdir(os.path.join(self.machines_dir, e))]
+        return sorted(names, key=natural_key)
+
+    def exists(self, name: str) -> bool:
+        return os.path.isdir(self.machine_dir(name))
+
+    # -- reading --
+    def load(self, name: str) -> MachineRecord:
+        path = self.config_path(name)
+        try:
+            with open(path, "rb") as handle:
+                raw = handle.read()
+        except FileNotFoundError:
+            if not self.exists(name):
+                raise MachineNotFoundError(
+                    'Docker machine "%s" does not exist in the store %s. Check options \'name\' and \'store_path\'.' % (name, self.root),
+                    machine=name,
+                    path=self.machine_dir(name),
+                ) from None
+            raise StoreError("%s is missing: the machine folder holds no record (a create that never finished?)." % path, machine=name, path=path) from None
+        except OSError as exc:
+            raise StoreError("Cannot read %s: %s" % (path, exc.strerror), machine=name, path=path) from exc
+        try:
+            doc = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise StoreError("%s is not valid JSON (%s); the file may be half-written." % (path, exc), machine=name, path=path) from exc
+        if not isinstance(doc, dict):
+            raise StoreError("%s does not hold a JSON object." % path, machine=name, path=path)
+        try:
+            doc, migrated_from = migrate(doc)
+        except StoreError as exc:
+            raise StoreError("%s: %s" % (path, exc.msg), machine=name, path=path) from exc
+        if not isinstance(doc.get("Driver"), dict) or not isinstance(doc.get("HostOptions", {}), dict):
+            raise StoreError("%s has no usable Driver section." % path, machine=name, path=path)
+        record = MachineRecord(name=name, config=doc, migrated_from=migrated_from)
+        record.healed = self._heal(record)
+        record.sidecar = self.read_sidecar(name)
+        return record
+
+    def _old_roots(self, record: MachineRecord) -> list[str]:
+        roots = []
+        driver_root = record.driver.get("StorePath")
+        cert_dir = record.auth_options.get("CertDir")
+        machine_dir = record.auth_options.get("StorePath")
+        for candidate in (driver_root, os.path.dirname(cert_dir) if cert_dir else "", os.path.dirname(os.path.dirname(machine_dir)) if machine_dir else ""):
+            if isinstance(candidate, str) and candidate and candidate != self.root and candidate not in roots:
+                roots.append(candidate.rstrip("/"))
+        return roots
+
+    def _heal(self, record: MachineRecord) -> tuple[str, ...]:
+        """Point every store path that no longer exists at the same file under this store; list the fixes."""
+        roots = self._old_roots(record)
+        if not roots:
+            return ()
+        healed = []
+        for section_name, section, keys in (
+            ("Driver", record.driver, _DRIVER_PATH_KEYS),
+            ("HostOptions.AuthOptions", record.auth_options, _AUTH_PATH_KEYS),
+        ):
+            for key in keys:
+                value = section.get(key)
+                if not isinstance(value, str) or not value or os.path.exists(value):
+                    continue
+                for old in roots:
+                    if value == old or value.startswith(old + "/"):
+                        candidate = self.root + value[len(old):]
+                        if os.path.exists(candidate):
+                            section[key] = candidate
+                            healed.append("%s.%s" % (section_name, key))
+                        break
+        return tuple(healed)
+
+    def load_all(self) -> tuple[list[MachineRecord], list[StoreError]]:
+        """Every record that loads, and one error per machine folder that does not (never all-or-nothing)."""
+        records: list[MachineRecord] = []
+        errors: list[StoreError] = []
+        for name in self.names():
+            try:
+                validate_name(name)
+                records.append(self.load(name))
+            except StoreError as exc:
+                if exc.machine is None:
+                    exc.machine = name
+                errors.append(exc)
+        return records, errors
+
+    def read_sidecar(self, name: str) -> dict[str, t.Any]:
+        path = self.sidecar_path(name)
+        try:
+            with open(path, "rb") as handle:
+                doc = json.loads(handle.read().decode("utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, UnicodeDecodeError, ValueError):
+            # The sidecar is ours and optional: a damaged one must never make the machine unloadable.
+            return {}
+        return doc if isinstance(doc, dict) else {}
+
+    def read_bytes(self, path: str) -> bytes:
+        try:
+            with open(path, "rb") as handle:
+                return handle.read()
+        except OSError as exc:
+            raise StoreError("Cannot read %s: %s" % (path, exc.strerror), path=path) from exc
+
+    # -- writing (the orchestrator's) --
+    def ensure_layout(self) -> None:
+        for directory in (self.root, self.certs_dir, self.machines_dir):
+            _ensure_dir(directory)
+
+    def save(self, record: MachineRecord) -> bool:
+        """Write ``config.json`` (and the sidecar when it has content) atomically; True if anything changed."""
+        validate_name(record.name)
+        machine_dir = self.machine_dir(record.name)
+        _ensure_dir(self.machines_dir)
+        _ensure_dir(machine_dir)
+        path = os.path.join(machine_dir, CONFIG_NAME)
+        backup = os.path.join(machine_dir, BACKUP_NAME)
+        if record.migrated_from is not None and os.path.exists(path) and not os.path.exists(backup):
+            shutil.copyfile(path, backup)
+            os.chmod(backup, FILE_MODE)
+        changed = atomic_write(path, dumps_config(record.document()))
+        if record.sidecar:
+            doc = dict(record.sidecar)
+            doc["SchemaVersion"] = SIDECAR_SCHEMA
+            changed = atomic_write(os.path.join(machine_dir, SIDECAR_NAME), dumps_config(doc)) or changed
+        record.healed = ()
+        record.migrated_from = None
+        return changed
+
+    def write_file(self, path: str, data: bytes, mode: int = FILE_MODE) -> bool:
+        """Write a store file (certificate, key) atomically, only inside this store."""
+        real_root = os.path.realpath(self.root)
+        if not os.path.realpath(path).startswith(real_root + os.sep):
+            raise StoreError("Refusing to write %s: it is outside the store %s." % (path, self.root), path=path)
+        return atomic_write(path, data, mode)
+
+    def remove(self, name: str) -> bool:
+        machine_dir = self.machine_dir(name)
+        if not os.path.isdir(machine_dir):
+            return False
+        shutil.rmtree(machine_dir)
+        return True
+
+    # -- locks --
+    def lock(self, name: str, timeout: float = 120.0) -> t.ContextManager[None]:
+        """Serialise writers of one machine's record across processes."""
+        return file_lock(os.path.join(self.root, LOCK_DIR, "machine-%s.lock" % validate_name(name)), timeout)
+
+    def certs_lock(self, timeout: float = 120.0) -> t.ContextManager[None]:
+        """Serialise the CA and client bootstrap: ten creates on an empty store make one CA."""
+        return file_lock(os.path.join(self.root, LOCK_DIR, "certs.lock"), timeout)
