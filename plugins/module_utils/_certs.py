@@ -164,10 +164,6 @@ def inspect_cert(cert_pem: bytes) -> CertInfo:
     """Read the facts of a PEM certificate; CertError when it is not one."""
     cert = _load_cert(cert_pem)
     try:
-        is_ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
-    except x509.ExtensionNotFound:
-        is_ca = False
-    try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         dns_names = tuple(san.get_values_for_type(x509.DNSName))
         ip_addresses = tuple(str(ip) for ip in san.get_values_for_type(x509.IPAddress))
@@ -180,7 +176,7 @@ def inspect_cert(cert_pem: bytes) -> CertInfo:
         serial=cert.serial_number,
         not_before=cert.not_valid_before_utc,
         not_after=cert.not_valid_after_utc,
-        is_ca=is_ca,
+        is_ca=_is_ca(cert),
         dns_names=dns_names,
         ip_addresses=ip_addresses,
         key_type=key_type,
@@ -287,7 +283,7 @@ def _template(subject: x509.Name, issuer: x509.Name, public_key: t.Any, now: dat
         .subject_name(subject)
         .issuer_name(issuer)
         .public_key(public_key)
-        .serial_number(secrets.randbelow(2**64) + 1)
+        .serial_number(secrets.randbelow(SERIAL_LIMIT - 1) + 1)
         .not_valid_before(not_before)
         .not_valid_after(not_before + timedelta(days=VALIDITY_DAYS))
     )

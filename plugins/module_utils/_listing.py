@@ -125,8 +125,12 @@ def list_machines(
     timeout: float,
     docker_host: str | None,
     machine_filter: MachineFilter | None = None,
+    query: t.Callable[[MachineStore, MachineRecord, float, str | None], MachineRow] = query_machine,
 ) -> list[MachineRow]:
-    """Rows for every machine that passes the filter, hosts queried in parallel; a slow host shows Timeout."""
+    """Rows for every machine that passes the filter, hosts queried in parallel; a slow host shows Timeout.
+
+    ``query`` asks one host; tests pass a stand-in here.
+    """
     chosen = machine_filter or MachineFilter(None)
     records, errors = store.load_all()
     records = [r for r in records if chosen.matches_record(r)]
@@ -135,7 +139,7 @@ def list_machines(
     if records:
         pool = concurrent.futures.ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(records)))
         try:
-            futures = {r.name: pool.submit(query_machine, store, r, timeout, docker_host) for r in records}
+            futures = {r.name: pool.submit(query, store, r, timeout, docker_host) for r in records}
             # Each host gets two bounded network steps (state, version); past that it is a Timeout.
             deadline = time.monotonic() + 2 * timeout + 1
             for record in records:

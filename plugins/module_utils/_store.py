@@ -47,6 +47,7 @@ __all__ = [
     "dumps_config",
     "file_lock",
     "natural_key",
+    "new_config",
     "resolve_store_path",
     "validate_name",
 ]
@@ -280,6 +281,105 @@ def migrate(doc: dict[str, t.Any]) -> tuple[dict[str, t.Any], int | None]:
     for step in range(version, CONFIG_VERSION):
         migrated = _MIGRATIONS[step](migrated)
     return migrated, version
+
+
+# --- New records: exactly what the original writes (reference section 1.3) -------------------------------
+
+
+def engine_options_document(
+    *,
+    arbitrary_flags: t.Sequence[str] = (),
+    env: t.Sequence[str] = (),
+    insecure_registries: t.Sequence[str] = (),
+    labels: t.Sequence[str] = (),
+    storage_driver: str = "",
+    registry_mirrors: t.Sequence[str] = (),
+    install_url: str = "https://get.docker.com",
+) -> dict[str, t.Any]:
+    return {
+        "ArbitraryFlags": list(arbitrary_flags),
+        "Dns": None,
+        "GraphDir": "",
+        "Env": list(env),
+        "Ipv6": False,
+        "InsecureRegistry": list(insecure_registries),
+        "Labels": list(labels),
+        "LogLevel": "",
+        "StorageDriver": storage_driver,
+        "SelinuxEnabled": False,
+        "TlsVerify": True,
+        "RegistryMirror": list(registry_mirrors),
+        "InstallURL": install_url,
+    }
+
+
+def swarm_options_document() -> dict[str, t.Any]:
+    """Legacy standalone Swarm, always off; the keys stay because the original reads them."""
+    return {
+        "IsSwarm": False,
+        "Address": "",
+        "Discovery": "",
+        "Agent": False,
+        "Master": False,
+        "Host": "tcp://0.0.0.0:3376",
+        "Image": "swarm:latest",
+        "Strategy": "spread",
+        "Heartbeat": 0,
+        "Overcommit": 0,
+        "ArbitraryFlags": [],
+        "ArbitraryJoinFlags": [],
+        "Env": None,
+        "IsExperimental": False,
+    }
+
+
+def auth_options_document(root: str, name: str, server_cert_sans: t.Sequence[str] = ()) -> dict[str, t.Any]:
+    certs = os.path.join(root, "certs")
+    machine_dir = os.path.join(root, "machines", name)
+    return {
+        "CertDir": certs,
+        "CaCertPath": os.path.join(certs, "ca.pem"),
+        "CaPrivateKeyPath": os.path.join(certs, "ca-key.pem"),
+        "CaCertRemotePath": "",
+        "ServerCertPath": os.path.join(machine_dir, "server.pem"),
+        "ServerKeyPath": os.path.join(machine_dir, "server-key.pem"),
+        "ClientKeyPath": os.path.join(certs, "key.pem"),
+        "ServerCertRemotePath": "",
+        "ServerKeyRemotePath": "",
+        "ClientCertPath": os.path.join(certs, "cert.pem"),
+        "ServerCertSANs": list(server_cert_sans),
+        "StorePath": machine_dir,
+    }
+
+
+def new_config(
+    name: str,
+    root: str,
+    driver_name: str,
+    driver: t.Mapping[str, t.Any],
+    *,
+    engine_options: t.Mapping[str, t.Any] | None = None,
+    server_cert_sans: t.Sequence[str] = (),
+) -> dict[str, t.Any]:
+    """A ConfigVersion 3 document with the original's keys in the original's order.
+
+    ``driver`` is the driver section, already in its driver's field order (drivers build it).
+    """
+    validate_name(name)
+    return {
+        "ConfigVersion": CONFIG_VERSION,
+        "Driver": dict(driver),
+        "DriverName": driver_name,
+        "HostOptions": {
+            "Driver": "",
+            "Memory": 0,
+            "Disk": 0,
+            "EngineOptions": dict(engine_options) if engine_options is not None else engine_options_document(),
+            "SwarmOptions": swarm_options_document(),
+            "AuthOptions": auth_options_document(root, name, server_cert_sans),
+        },
+        "Name": name,
+    }
 
 
 # --- Records ------------------------------------------------------------------------------------------

@@ -102,7 +102,7 @@ def _python(code):
         "if not g.installed(): sys.exit(3)\n"
     )
     return subprocess.run(
-        [sys.executable, "-c", prelude + code], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", prelude + code], env=env, capture_output=True, text=True, timeout=60, check=False
     )
 
 

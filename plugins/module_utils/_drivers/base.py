@@ -14,7 +14,7 @@ from ansible_collections.dockyard.machine.plugins.module_utils._errors import Dr
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineRecord
 
-__all__ = ["Driver", "STATES", "tcp_reachable"]
+__all__ = ["Driver", "STATES", "base_fields", "tcp_reachable"]
 
 # libmachine/state/state.go
 STATES = ("", "Running", "Paused", "Saved", "Stopped", "Stopping", "Starting", "Error", "Timeout")
@@ -59,3 +59,27 @@ class Driver:
     def state(self, record: MachineRecord, timeout: float) -> str:
         """The live state (one of STATES), bounded by ``timeout`` seconds."""
         raise NotImplementedError
+
+
+def base_fields(
+    name: str,
+    root: str,
+    *,
+    ip_address: str = "",
+    ssh_user: str = "",
+    ssh_port: int = 0,
+    ssh_key_path: str = "",
+    swarm_host: str = "",
+) -> dict[str, t.Any]:
+    """libmachine's BaseDriver fields, flattened first into every driver section, in its order."""
+    return {
+        "IPAddress": ip_address,
+        "MachineName": name,
+        "SSHUser": ssh_user,
+        "SSHPort": ssh_port,
+        "SSHKeyPath": ssh_key_path,
+        "StorePath": root,
+        "SwarmMaster": False,
+        "SwarmHost": swarm_host,
+        "SwarmDiscovery": "",
+    }

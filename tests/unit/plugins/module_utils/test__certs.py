@@ -22,7 +22,12 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
 from ansible_collections.dockyard.machine.plugins.module_utils import _certs
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import CertError
 
-FIXTURE_STORE = Path("/work/shared/fixtures/docker-machine-store")
+# The store the original docker-machine wrote (kept in the repository; the shared copy is the fallback).
+FIXTURE_STORE = next(
+    (p for p in (Path(__file__).parents[3] / "fixtures" / "docker-machine-store",
+                 Path("/work/shared/fixtures/docker-machine-store")) if p.is_dir()),
+    Path(__file__).parents[3] / "fixtures" / "docker-machine-store",
+)
 NOW = datetime(2026, 3, 14, 15, 9, 26, 535897, tzinfo=timezone.utc)
 NOT_BEFORE = datetime(2026, 3, 14, 15, 4, tzinfo=timezone.utc)  # NOW truncated to the minute, minus 5 min
 OPENSSL = shutil.which("openssl")

@@ -1,0 +1,89 @@
+# Entry points for developers and CI (`make test` is what .ci/run runs). Every target can be run
+# on its own: each one brings up what it needs (venv, collection link, engine).
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+# `make test` must run its steps in order and stop at the first failure.
+.NOTPARALLEL:
+
+# Resolved before .venv/bin goes first on PATH: the venv is built from the system Python.
+PYTHON := $(shell command -v python3)
+VENV := $(CURDIR)/.venv
+REQS := requirements/ci.txt
+# The stamp's name carries the hash of the pins, so changing them rebuilds the venv.
+VENV_STAMP := $(VENV)/.stamp-$(shell sha256sum $(REQS) | cut -c1-16)
+
+BUILD := $(CURDIR)/.build
+COLLECTIONS := $(BUILD)/collections
+SANITY_COPY := $(BUILD)/sanity/ansible_collections/dockyard/machine
+SHARED ?= $(CURDIR)/../shared
+# ansible-test downloads pip's bootstrap script from a host CI cannot reach unless this cached copy
+# exists; the name follows the pip version ansible-test pins (ansible-core 2.19: pip 24.2).
+GET_PIP_CACHE := $(HOME)/.ansible/test/cache/get_pip_24_2.py
+
+export PATH := $(VENV)/bin:$(PATH)
+export DEBIAN_FRONTEND := noninteractive
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+# Test processes import our collection from .build/collections (the `ansible` package's
+# collections stay importable: ansible_collections is a namespace package) and load the network
+# guard (tests/support/netguard/sitecustomize.py) at start-up, children included.
+GUARDED := DOCKYARD_NETGUARD=1 PYTHONPATH=$(CURDIR)/tests/support/netguard:$(COLLECTIONS)$${PYTHONPATH:+:$$PYTHONPATH}
+
+.PHONY: venv collection sanity lint unit integration engine test demo
+
+venv: $(VENV_STAMP)
+
+$(VENV_STAMP): $(REQS)
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -r $(REQS)
+	rm -f $(VENV)/.stamp-*
+	touch $@
+
+collection:
+	mkdir -p $(COLLECTIONS)/ansible_collections/dockyard
+	ln -sfn ../../../.. $(COLLECTIONS)/ansible_collections/dockyard/machine
+
+$(GET_PIP_CACHE):
+	install -D -m 644 $(SHARED)/tools/ansible-test-get-pip.py $@
+
+# ansible-test wants the collection at ansible_collections/NS/NAME and tests every file it finds
+# there, so it runs on a fresh copy of the files git knows (not .venv, .build, outputs).
+# Its own (empty) git repo stops ansible-test from walking up to ours, where .build/ is ignored
+# and so no file would be tested.
+sanity: venv $(GET_PIP_CACHE)
+	@# Every sanity test must pass as is: no ignore files.
+	if compgen -G 'tests/sanity/ignore-*.txt' >/dev/null; then \
+	  echo "tests/sanity/ignore-*.txt must not exist" >&2; exit 1; fi
+	@# Without shellcheck, ansible-test silently skips the shellcheck test.
+	command -v shellcheck >/dev/null || { apt-get update -q && apt-get install -y -q shellcheck; }
+	rm -rf $(BUILD)/sanity
+	mkdir -p $(SANITY_COPY)
+	git ls-files -z -co --exclude-standard | while IFS= read -r -d '' f; do \
+	  if [[ -e $$f || -L $$f ]]; then printf '%s\0' "$$f"; fi; done \
+	  | tar --null -T - -cf - | tar -xf - -C $(SANITY_COPY)
+	git -C $(SANITY_COPY) init -q
+	cd $(SANITY_COPY) && ansible-test sanity --venv --requirements --python 3.11 --color no
+
+lint: venv collection
+	ansible-lint
+
+unit: venv collection
+	$(GUARDED) python -m pytest -n auto tests/unit
+
+engine:
+	bash tests/bed/engine.sh start
+
+integration: venv collection engine
+	@# pytest fails (exit 5) when it collects nothing; that is fine only while there is nothing.
+	if [[ -z $$(find tests/e2e -name 'test_*.py' -print -quit) ]]; then \
+	  echo "tests/e2e: no test files yet"; \
+	else $(GUARDED) python -m pytest tests/e2e; fi
+
+# In order, stopping at the first failure; the time each step took helps keep CI under its limit.
+test:
+	@for step in sanity lint unit integration; do \
+	  start=$$SECONDS; $(MAKE) --no-print-directory $$step || exit; \
+	  echo "make $$step: $$((SECONDS - start)) s"; done
+
+demo: venv collection
+	ansible-playbook playbooks/demo.yml

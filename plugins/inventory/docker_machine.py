@@ -1,0 +1,212 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) dockyard.machine contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: docker_machine
+short_description: Machines of a docker-machine store as inventory hosts
+version_added: 0.1.0
+author:
+  - dockyard.machine developers
+description:
+  - Lists every machine of a docker-machine store (the original tool's C(~/.docker/machine), or one written by
+    this collection) as an inventory host, with its SSH connection variables and its Docker TLS settings.
+  - Reads the store's C(machines/*/config.json) files directly. It needs neither the archived C(docker-machine)
+    binary nor any network access, unless O(live_state) is enabled.
+  - A store copied to another folder or computer works as it is; recorded paths pointing at the old location
+    are resolved to the same files under the store's current location.
+  - A machine whose record cannot be read (malformed or half-written C(config.json), missing C(config.json),
+    invalid folder name) is skipped with a warning naming the file; every other machine is still listed.
+  - Cloud credentials stored in old records (C(AccessKey), C(SecretKey), C(SessionToken)) and key contents are
+    never exposed; only file paths are.
+  - Every host variable the plugin sets can be used in O(compose), O(groups) and O(keyed_groups).
+  - "Host variables set for each machine: C(ansible_host) (the machine's IP; for machines without SSH, such as
+    the C(none) driver, the host part of the Docker URL), C(ansible_port), C(ansible_user),
+    C(ansible_ssh_private_key_file) (only when the record names a key), C(docker_machine_name),
+    C(docker_machine_driver), C(docker_machine_url), C(docker_machine_labels) (the engine labels),
+    C(docker_machine_tags) (a dict parsed from the amazonec2 driver's C(k1,v1,k2,v2) tags; empty for other drivers),
+    C(docker_machine_docker) (C(docker_host), C(tls), C(validate_certs), C(ca_path), C(client_cert), C(client_key):
+    ready for C(module_defaults) of C(group/community.docker.docker)), C(docker_machine_env) (what
+    C(docker-machine env) exports), and, as C(community.docker.docker_machine) sets them, C(dm_DOCKER_TLS_VERIFY),
+    C(dm_DOCKER_HOST), C(dm_DOCKER_CERT_PATH), C(dm_DOCKER_MACHINE_NAME) and C(dm_tags) (the raw tags string)."
+  - With O(live_state), also C(docker_machine_state) (one of C(Running), C(Stopped), C(Starting), C(Stopping),
+    C(Error), C(Timeout) ...) and, when the check failed, C(docker_machine_state_error). Without O(live_state)
+    these variables are not set at all (test them with C(is defined)).
+  - The configuration file must be named C(docker_machine.yml) or end with C(.docker_machine.yml)
+    (or C(.yaml)).
+extends_documentation_fragment:
+  - ansible.builtin.constructed
+  - ansible.builtin.inventory_cache
+options:
+  plugin:
+    description: Marks this file as a configuration of this plugin.
+    type: str
+    required: true
+    choices:
+      - dockyard.machine.docker_machine
+  store_path:
+    description:
+      - The docker-machine store folder (the original's C(--storage-path)).
+      - When not set, the environment variable E(MACHINE_STORAGE_PATH) on the controller is used, and without it
+        C(~/.docker/machine).
+    type: path
+    default: ~/.docker/machine
+    env:
+      - name: MACHINE_STORAGE_PATH
+  live_state:
+    description:
+      - Ask each machine's driver for its current state and set it in the host variable C(docker_machine_state).
+      - The C(generic) driver tries the SSH port, the C(amazonec2) driver calls the EC2 API (credentials from the
+        standard AWS chain), the C(none) driver always answers C(Running).
+      - Machines are checked in parallel (up to 32 at once); each check is bounded by O(state_timeout).
+      - When V(false), no network connection is made and C(docker_machine_state) is not set.
+    type: bool
+    default: false
+  state_timeout:
+    description:
+      - Seconds one machine's state check may take; a machine that has not answered by then is C(Timeout).
+    type: float
+    default: 5
+  running_required:
+    description:
+      - Leave out machines whose state is not C(Running).
+      - Checking the state needs the network, so V(true) checks states as if O(live_state) were V(true).
+    type: bool
+    default: false
+  group_by_driver:
+    description:
+      - Put each machine in a group C(docker_machine_<driver>), for example C(docker_machine_generic) or
+        C(docker_machine_amazonec2). Characters other than letters, digits and C(_) become C(_).
+    type: bool
+    default: true
+notes:
+  - With O(cache) enabled, the host variables (with the states, when checked) are cached; the next run takes
+    them from the cache without reading the store, until O(cache_timeout) passes or C(--flush-cache) is given.
+    A cache entry written for another O(store_path) or O(live_state) setting is not used.
+  - The plugin does not set C(ansible_ssh_common_args); host key policy is left to you (see the examples).
+seealso:
+  - name: community.docker.docker_machine
+    description: The inventory plugin this one replaces; it calls the C(docker-machine) binary.
+    link: https://docs.ansible.com/ansible/latest/collections/community/docker/docker_machine_inventory.html
+"""
+
+EXAMPLES = r"""
+---
+# stage.docker_machine.yml: every machine of ~/.docker/machine (or $MACHINE_STORAGE_PATH)
+plugin: dockyard.machine.docker_machine
+
+---
+# A store in another folder, only running machines, grouped by engine label and EC2 tag
+plugin: dockyard.machine.docker_machine
+store_path: /srv/ci/docker-machine
+running_required: true
+state_timeout: 3
+keyed_groups:
+  - prefix: label
+    key: docker_machine_labels
+  - prefix: team
+    key: docker_machine_tags.team | default('')
+compose:
+  # compose sees the plugin's own variables
+  docker_api_url: docker_machine_url | replace('tcp://', 'https://')
+  ansible_ssh_common_args: '"-o StrictHostKeyChecking=accept-new"'
+
+---
+# Cache the listing between runs (ansible-inventory --flush-cache rereads the store)
+plugin: dockyard.machine.docker_machine
+cache: true
+cache_plugin: ansible.builtin.jsonfile
+cache_connection: ~/.cache/ansible-inventory
+cache_timeout: 600
+
+# A play using the Docker connection values of each machine:
+# - hosts: docker_machine_generic
+#   gather_facts: false
+#   module_defaults:
+#     group/community.docker.docker: "{{ docker_machine_docker }}"
+#   tasks:
+#     - community.docker.docker_host_info:
+#       delegate_to: localhost
+"""
+
+from ansible.errors import AnsibleParserError
+from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+from ansible.utils.unsafe_proxy import wrap_var
+
+from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineStore, resolve_store_path
+from ansible_collections.dockyard.machine.plugins.plugin_utils._inventory import (
+    StoreScan,
+    cached_scan,
+    driver_group_name,
+    driver_state,
+    scan_store,
+)
+
+CONFIG_SUFFIXES = ("docker_machine.yml", "docker_machine.yaml")
+
+
+class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+    """Hosts from a docker-machine store, read from disk."""
+
+    NAME = "dockyard.machine.docker_machine"
+
+    # Seam: how a machine's live state is asked (record, timeout) -> state.  Tests put a fake here.
+    state_probe = staticmethod(driver_state)
+
+    def verify_file(self, path):
+        if not super().verify_file(path):
+            return False
+        base = path.replace("\\", "/").rsplit("/", 1)[-1]
+        return any(base == suffix or base.endswith("." + suffix) for suffix in CONFIG_SUFFIXES)
+
+    def parse(self, inventory, loader, path, cache=True):
+        super().parse(inventory, loader, path, cache)
+        self._read_config_data(path)
+
+        store = MachineStore(resolve_store_path(self.get_option("store_path")))
+        check_state = bool(self.get_option("live_state") or self.get_option("running_required"))
+        timeout = self.get_option("state_timeout")
+        if timeout is None or timeout <= 0:
+            raise AnsibleParserError("Option 'state_timeout' must be a positive number of seconds, got %r." % (timeout,))
+
+        caching = bool(self.get_option("cache"))
+        cache_key = self.get_cache_key(path) if caching else None
+        scan = None
+        if caching and cache:
+            try:
+                scan = cached_scan(self._cache[cache_key], store_path=store.root, live_state=check_state)
+            except KeyError:
+                scan = None
+            if scan is not None:
+                self.display.vvv("%s: %d hosts from the inventory cache" % (self.NAME, len(scan.hosts)))
+        if scan is None:
+            scan = scan_store(store, live_state=check_state, state_timeout=float(timeout), state_probe=self.state_probe)
+            for warning in scan.warnings:
+                self.display.warning(warning)
+            if caching:
+                self._cache[cache_key] = scan.payload()
+        self._populate(scan)
+
+    def _populate(self, scan: StoreScan) -> None:
+        running_required = self.get_option("running_required")
+        group_by_driver = self.get_option("group_by_driver")
+        strict = self.get_option("strict")
+        compose = self.get_option("compose")
+        groups = self.get_option("groups")
+        keyed_groups = self.get_option("keyed_groups")
+        for name, plain_vars in scan.hosts.items():
+            if running_required and plain_vars.get("docker_machine_state") != "Running":
+                continue
+            hostvars = wrap_var(plain_vars)
+            host = self.inventory.add_host(name)
+            for key, value in hostvars.items():
+                self.inventory.set_variable(host, key, value)
+            driver = hostvars.get("docker_machine_driver")
+            if group_by_driver and driver:
+                self.inventory.add_child(self.inventory.add_group(driver_group_name(driver)), host)
+            # Unlike community.docker.docker_machine, compose sees every variable set above.
+            self._set_composite_vars(compose, hostvars, host, strict=strict)
+            self._add_host_to_composed_groups(groups, hostvars, host, strict=strict)
+            self._add_host_to_keyed_groups(keyed_groups, hostvars, host, strict=strict)

@@ -1,0 +1,158 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) dockyard.machine contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# PRIVATE: this module_util is internal to dockyard.machine; its API may change without notice.
+"""``docker-machine env`` as one call: store -> record -> endpoint -> TLS check -> text -> Docker context."""
+
+from __future__ import annotations
+
+import os
+import typing as t
+from dataclasses import dataclass
+
+from ansible_collections.dockyard.machine.plugins.module_utils._docker_context import (
+    ensure_context,
+    remove_context,
+    validate_context_name,
+)
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers import get_driver
+from ansible_collections.dockyard.machine.plugins.module_utils._endpoint import ENV_NAMES, endpoint_for
+from ansible_collections.dockyard.machine.plugins.module_utils._engine import engine_version
+from ansible_collections.dockyard.machine.plugins.module_utils._errors import EngineError, MachineError
+from ansible_collections.dockyard.machine.plugins.module_utils._shell import (
+    join_argv,
+    no_proxy_name,
+    no_proxy_value,
+    render_set,
+    render_unset,
+)
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from ansible_collections.dockyard.machine.plugins.module_utils._engine import TLSFiles
+    from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineStore
+
+__all__ = ["EnvRequest", "MODULE_FQCN", "hint_argv", "machine_env"]
+
+# The hint lines name the command that gives this result with our tooling, as the original named
+# `docker-machine env <name>`.
+MODULE_FQCN = "dockyard.machine.docker_machine_env"
+DEFAULT_SHELL = "bash"
+
+
+@dataclass(frozen=True)
+class EnvRequest:
+    """The module's options, minus the store."""
+
+    name: str | None = None
+    shell: str = DEFAULT_SHELL
+    unset: bool = False
+    no_proxy: bool = False
+    verify_tls: bool = True
+    timeout: float = 20
+    docker_context: bool = False
+    context_name: str | None = None
+    docker_config: str | None = None
+
+    @property
+    def context(self) -> str | None:
+        """The Docker context this request creates or removes (None without docker_context)."""
+        if not self.docker_context:
+            return None
+        return self.context_name or self.name
+
+    def check(self) -> None:
+        """The rules between options; each error names the option to change."""
+        if self.context_name and not self.docker_context:
+            raise MachineError("Option 'context_name' is only used with docker_context=true.", option="context_name")
+        if not self.unset:
+            if not self.name:
+                raise MachineError("Option 'name' is required unless 'unset' is true.", option="name")
+        elif self.name and not self.docker_context:
+            raise MachineError(
+                "Expected no machine name when option 'unset' is true: the variables are removed whatever machine set "
+                "them. Remove option 'name' (it only picks the context to remove, with docker_context=true).",
+                option="name",
+            )
+        elif self.docker_context and not self.context:
+            raise MachineError(
+                "With unset=true and docker_context=true, set option 'name' (or 'context_name') to the context to remove.",
+                option="name",
+            )
+        if self.context is not None:
+            validate_context_name(self.context)
+
+
+def hint_argv(request: EnvRequest) -> list[str]:
+    """The ad-hoc command the hint lines name: what the user runs to get this output again."""
+    words = ["unset=true"] if request.unset else ["name=%s" % request.name]
+    if request.shell != DEFAULT_SHELL:
+        words.append("shell=%s" % request.shell)
+    if request.no_proxy:
+        words.append("no_proxy=true")
+    return ["ansible", "localhost", "-m", MODULE_FQCN, "-a", " ".join(words)]
+
+
+def _verified_version(url: str, tls: TLSFiles, request: EnvRequest, name: str) -> str:
+    try:
+        answer = engine_version(url, tls, request.timeout)
+    except EngineError as exc:
+        raise EngineError(
+            "Error checking TLS connection to machine %s: %s Set verify_tls=false to skip this check." % (name, exc.msg.rstrip(".") + "."),
+            step="verify_tls",
+            machine=name,
+            **exc.details,
+        ) from exc
+    return str(answer.get("Version") or "")
+
+
+def machine_env(
+    store: MachineStore,
+    request: EnvRequest,
+    *,
+    check_mode: bool = False,
+    diff_mode: bool = False,
+    environ: t.Mapping[str, str] | None = None,
+) -> dict[str, t.Any]:
+    """The module result: ``changed``, ``script`` and either ``env``/``docker`` (set) or ``unset_names``.
+
+    Only the Docker context is ever written, so ``changed`` is true only when it was (or, in check
+    mode, would be) created, updated or removed.
+    """
+    request.check()
+    env_vars = os.environ if environ is None else environ
+    command = join_argv(hint_argv(request), request.shell)
+    result: dict[str, t.Any] = {"changed": False}
+
+    if request.unset:
+        names = list(ENV_NAMES) + ([no_proxy_name(env_vars)] if request.no_proxy else [])
+        result.update(unset_names=names, script=render_unset(names, request.shell, command))
+        if request.context is not None:
+            changed, diff = remove_context(request.context, request.docker_config, check_mode)
+            result.update(changed=changed, context=request.context)
+            if diff_mode:
+                result["diff"] = diff
+        return result
+
+    name = t.cast(str, request.name)
+    record = store.load(name)
+    endpoint = endpoint_for(store, record)
+    if request.verify_tls:
+        result["docker_version"] = _verified_version(endpoint.url, endpoint.tls, request, name)
+    env = endpoint.env()
+    if request.no_proxy:
+        variable, value = no_proxy_value(env_vars, get_driver(record.driver_name).ip(record))
+        env[variable] = value
+    result.update(env=env, script=render_set(env, request.shell, command), docker=endpoint.docker_options())
+    if request.context is not None:
+        changed, diff = ensure_context(
+            request.context,
+            endpoint.url,
+            endpoint.tls,
+            request.docker_config,
+            check_mode,
+            description="dockyard.machine: %s" % store.root,
+        )
+        result.update(changed=changed, context=request.context)
+        if diff_mode:
+            result["diff"] = diff
+    return result

@@ -1,0 +1,272 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) dockyard.machine contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# PRIVATE: this plugin_util is internal to dockyard.machine; its API may change without notice.
+"""Store -> inventory host variables, for the ``dockyard.machine.docker_machine`` inventory plugin.
+
+Everything here returns plain JSON-able data (str, int, bool, list, dict) so that the result can be
+written to an inventory cache as it is and unit-tested without Ansible's inventory machinery.  The
+plugin marks the values unsafe when it hands them to Ansible.
+
+Only fields named here leave the store: cloud credentials (``AccessKey``, ``SecretKey``,
+``SessionToken``) and key contents never become host variables; file paths do.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import queue
+import re
+import threading
+import time
+import typing as t
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers import get_driver
+from ansible_collections.dockyard.machine.plugins.module_utils._endpoint import endpoint_for
+from ansible_collections.dockyard.machine.plugins.module_utils._errors import MachineError
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineRecord, MachineStore
+
+__all__ = [
+    "CACHE_FORMAT",
+    "MAX_STATE_WORKERS",
+    "StateProbe",
+    "StoreScan",
+    "cached_scan",
+    "driver_group_name",
+    "driver_state",
+    "machine_hostvars",
+    "parse_pair_tags",
+    "probe_states",
+    "scan_store",
+]
+
+# Bump when the shape of the cached payload changes: an older cache is then ignored, not misread.
+CACHE_FORMAT = 1
+# State checks at once; each one is a TCP connect or one cloud API call bounded by the timeout.
+MAX_STATE_WORKERS = 32
+# Extra wait, past the per-host bound, before a check that has not answered is called a Timeout.
+STATE_GRACE_SECONDS = 1.0
+
+StateProbe = t.Callable[["MachineRecord", float], str]
+
+_GROUP_UNSAFE = re.compile(r"[^A-Za-z0-9_]")
+
+
+def driver_group_name(driver_name: str) -> str:
+    """``docker_machine_<driver>`` with every character outside ``[A-Za-z0-9_]`` replaced by ``_``."""
+    return "docker_machine_" + _GROUP_UNSAFE.sub("_", driver_name)
+
+
+def parse_pair_tags(raw: t.Any) -> dict[str, str]:
+    """``k1,v1,k2,v2`` (the amazonec2 driver's ``Tags``) -> ``{k1: v1, k2: v2}``.
+
+    An odd trailing item is dropped, as the original does when it tags the instance.
+    """
+    if not isinstance(raw, str) or not raw:
+        return {}
+    items = raw.split(",")
+    return {items[i]: items[i + 1] for i in range(0, len(items) - 1, 2)}
+
+
+# How each driver's ``Tags`` string is laid out.  Drivers not named here keep ``docker_machine_tags`` empty
+# (the raw string is still in ``dm_tags``).
+_TAG_PARSERS: dict[str, t.Callable[[t.Any], dict[str, str]]] = {
+    "amazonec2": parse_pair_tags,
+}
+
+
+def _url_host(url: str) -> str:
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
+
+
+def machine_hostvars(store: MachineStore, record: MachineRecord) -> tuple[dict[str, t.Any], list[str]]:
+    """The host variables of one machine, and the problems worth a warning (the machine is listed anyway).
+
+    Raises ``MachineError``/``ValueError``/``TypeError``/``AttributeError`` when the record is too broken to
+    describe a host at all; the caller skips it with a warning.
+    """
+    problems: list[str] = []
+    config_driver = record.driver
+    raw_tags = config_driver.get("Tags")
+    raw_tags = raw_tags if isinstance(raw_tags, str) else ""
+    labels = record.engine_options.get("Labels") or []
+    if not isinstance(labels, list):
+        raise TypeError("HostOptions.EngineOptions.Labels is not a list")
+    tag_parser = _TAG_PARSERS.get(record.driver_name)
+
+    hostvars: dict[str, t.Any] = {}
+    try:
+        driver = get_driver(record.driver_name)
+    except MachineError as exc:
+        # An old store can hold machines of drivers we do not support (virtualbox ...): still list them.
+        driver = None
+        problems.append(exc.msg)
+    needs_ssh = driver.needs_ssh if driver is not None else True
+    if needs_ssh:
+        if record.ip_address:
+            hostvars["ansible_host"] = record.ip_address
+        hostvars["ansible_port"] = record.ssh_port
+        hostvars["ansible_user"] = record.ssh_user
+        if record.ssh_key_path:
+            hostvars["ansible_ssh_private_key_file"] = record.ssh_key_path
+    hostvars["docker_machine_name"] = record.name
+    hostvars["docker_machine_driver"] = record.driver_name
+    hostvars["docker_machine_labels"] = [str(label) for label in labels]
+    hostvars["docker_machine_tags"] = tag_parser(raw_tags) if tag_parser else {}
+    hostvars["dm_tags"] = raw_tags
+
+    if driver is not None:
+        try:
+            endpoint = endpoint_for(store, record)
+        except MachineError as exc:
+            problems.append(exc.msg)
+        else:
+            env = endpoint.env()
+            hostvars["docker_machine_url"] = endpoint.url
+            hostvars["docker_machine_docker"] = endpoint.docker_options()
+            hostvars["docker_machine_env"] = env
+            for name, value in env.items():
+                hostvars["dm_" + name] = value
+            if not needs_ssh:
+                url_host = _url_host(endpoint.url)
+                if url_host:
+                    hostvars["ansible_host"] = url_host
+    return hostvars, problems
+
+
+def driver_state(record: MachineRecord, timeout: float) -> str:
+    """The default state probe: ask the record's driver, bounded by ``timeout`` seconds."""
+    return get_driver(record.driver_name).state(record, timeout)
+
+
+def probe_states(
+    records: t.Sequence[MachineRecord],
+    probe: StateProbe,
+    timeout: float,
+    max_workers: int = MAX_STATE_WORKERS,
+) -> dict[str, tuple[str, str]]:
+    """``{name: (state, error)}`` for every record, checked in parallel.
+
+    Each probe gets ``timeout`` seconds.  A probe that raises gives ``Error`` with its message; one that has
+    not answered when the whole batch should have finished gives ``Timeout``.  Workers are daemon threads,
+    so a probe that ignores its timeout can never keep ``ansible-inventory`` from exiting.
+    """
+    results: dict[str, tuple[str, str]] = {}
+    if not records:
+        return results
+    lock = threading.Lock()
+    pending: queue.SimpleQueue[MachineRecord] = queue.SimpleQueue()
+    for record in records:
+        pending.put(record)
+
+    def work() -> None:
+        while True:
+            try:
+                record = pending.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                outcome = (str(probe(record, timeout)), "")
+            except MachineError as exc:
+                outcome = ("Error", " ".join(exc.msg.split()))
+            except Exception as exc:  # a probe must never take the whole inventory down
+                outcome = ("Error", "%s: %s" % (type(exc).__name__, exc))
+            with lock:
+                results[record.name] = outcome
+
+    workers = max(1, min(max_workers, len(records)))
+    threads = [threading.Thread(target=work, name="docker-machine-state-%d" % i, daemon=True) for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + timeout * math.ceil(len(records) / workers) + STATE_GRACE_SECONDS
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    with lock:
+        final = dict(results)
+    for record in records:
+        if record.name not in final:
+            final[record.name] = ("Timeout", "no answer within %g s" % timeout)
+    return final
+
+
+@dataclass
+class StoreScan:
+    """What one read of the store produced: host variables per machine (store order) and warnings."""
+
+    store_path: str
+    live_state: bool
+    hosts: dict[str, dict[str, t.Any]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def payload(self) -> dict[str, t.Any]:
+        """The plain-data form written to the inventory cache."""
+        return {"format": CACHE_FORMAT, "store_path": self.store_path, "live_state": self.live_state, "hosts": self.hosts}
+
+
+def cached_scan(payload: t.Any, *, store_path: str, live_state: bool) -> StoreScan | None:
+    """The scan a cache entry holds, or None when it was written for another store, setting or format."""
+    if not isinstance(payload, t.Mapping) or payload.get("format") != CACHE_FORMAT:
+        return None
+    if payload.get("store_path") != store_path or bool(payload.get("live_state")) != live_state:
+        return None
+    hosts = payload.get("hosts")
+    if not isinstance(hosts, t.Mapping) or not all(isinstance(v, t.Mapping) for v in hosts.values()):
+        return None
+    return StoreScan(store_path=store_path, live_state=live_state, hosts={str(k): dict(v) for k, v in hosts.items()})
+
+
+def _skip_message(store: MachineStore, name: str, error: Exception, path: str | None = None) -> str:
+    """One warning line naming the machine, the file or folder, and what is wrong with it."""
+    details = getattr(error, "details", None) or {}
+    path = details.get("path") or path or os.path.join(store.machines_dir, name)
+    message = getattr(error, "msg", None) or "%s: %s" % (type(error).__name__, error)
+    message = " ".join(str(message).split())
+    if path in message:
+        return "Skipping docker machine %r: %s" % (name, message)
+    return "Skipping docker machine %r (%s): %s" % (name, path, message)
+
+
+def scan_store(
+    store: MachineStore,
+    *,
+    live_state: bool = False,
+    state_timeout: float = 5.0,
+    state_probe: StateProbe = driver_state,
+    max_workers: int = MAX_STATE_WORKERS,
+) -> StoreScan:
+    """Read every machine once; a record that cannot be read is skipped with a warning, never fatal.
+
+    With ``live_state`` each machine's driver is asked for its state (in parallel) and the answer goes in
+    ``docker_machine_state`` (plus ``docker_machine_state_error`` when the check failed).
+    """
+    scan = StoreScan(store_path=store.root, live_state=live_state)
+    records, errors = store.load_all()
+    for error in errors:
+        scan.warnings.append(_skip_message(store, error.machine or "", error))
+    described: list[MachineRecord] = []
+    for record in records:
+        try:
+            hostvars, problems = machine_hostvars(store, record)
+        except (MachineError, ValueError, TypeError, AttributeError) as exc:
+            scan.warnings.append(_skip_message(store, record.name, exc, store.config_path(record.name)))
+            continue
+        for problem in problems:
+            scan.warnings.append("Docker machine %r: %s" % (record.name, " ".join(problem.split())))
+        scan.hosts[record.name] = hostvars
+        described.append(record)
+    if live_state:
+        states = probe_states(described, state_probe, state_timeout, max_workers)
+        for record in described:
+            state, error = states[record.name]
+            scan.hosts[record.name]["docker_machine_state"] = state
+            if error:
+                scan.hosts[record.name]["docker_machine_state_error"] = error
+    return scan

@@ -1,0 +1,314 @@
+"""The docker-machine store: compatibility both ways, healing, migrations, atomic writes, locks."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.dockyard.machine.plugins.module_utils import _store
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers.base import base_fields
+from ansible_collections.dockyard.machine.plugins.module_utils._errors import (
+    InvalidNameError,
+    MachineNotFoundError,
+    StoreError,
+)
+from ansible_collections.dockyard.machine.tests.conftest import FIXTURE_MACHINES, FIXTURE_ROOT, FIXTURE_STORE
+
+PATH_KEYS = [
+    ("Driver", "StorePath"),
+    ("Driver", "SSHKeyPath"),
+    ("AuthOptions", "CertDir"),
+    ("AuthOptions", "CaCertPath"),
+    ("AuthOptions", "CaPrivateKeyPath"),
+    ("AuthOptions", "ServerCertPath"),
+    ("AuthOptions", "ServerKeyPath"),
+    ("AuthOptions", "ClientKeyPath"),
+    ("AuthOptions", "ClientCertPath"),
+    ("AuthOptions", "StorePath"),
+]
+
+
+def _section(doc: dict, name: str) -> dict:
+    return doc["Driver"] if name == "Driver" else doc["HostOptions"]["AuthOptions"]
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+# --- names -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["web1", "a", "A-b.c", "9lives", "m.1-x"])
+def test_valid_names_pass(name):
+    assert _store.validate_name(name) == name
+
+
+@pytest.mark.parametrize("name", ["", "../x", "a/b", "-a", ".a", "a_b", "a b", "web1\n", "é", None, 3])
+def test_invalid_names_are_refused_before_any_file_is_touched(tmp_path, name):
+    store = _store.MachineStore(str(tmp_path / "store"))
+    with pytest.raises(InvalidNameError) as info:
+        store.machine_dir(name)
+    assert "option 'name'" in info.value.msg
+    assert info.value.details["option"] == "name"
+    with pytest.raises(InvalidNameError):
+        store.lock(name)
+    assert not (tmp_path / "store").exists()
+
+
+# --- reading the original's store ---------------------------------------------------------------------
+
+
+def test_lists_the_fixture_machines_in_natural_order(fixture_store):
+    store = _store.MachineStore(str(fixture_store))
+    (fixture_store / "machines" / "m10").mkdir()
+    (fixture_store / "machines" / ".hidden").mkdir()
+    assert store.names() == ["aws-sandbox", "m1", "m2", "m10"]
+
+
+def test_a_moved_store_loads_with_paths_under_its_new_location(fixture_store):
+    store = _store.MachineStore(str(fixture_store))
+    for name in FIXTURE_MACHINES:
+        record = store.load(name)
+        doc = record.config
+        for section, key in PATH_KEYS:
+            value = _section(doc, section)[key]
+            assert value.startswith(str(fixture_store)), (name, section, key, value)
+            assert os.path.exists(value), value
+        assert len(record.healed) == len(PATH_KEYS)
+        assert record.needs_write
+        # The user's own key outside the store is left alone.
+    assert store.load("m1").driver["SSHKey"] == "/home/operator/.ssh/id_rsa"
+
+
+def test_an_unmoved_record_is_not_healed(fixture_store):
+    store = _store.MachineStore(str(fixture_store))
+    record = store.load("m1")
+    store.save(record)
+    again = store.load("m1")
+    assert again.healed == ()
+    assert not again.needs_write
+
+
+def test_save_repairs_paths_and_changes_nothing_else(fixture_store):
+    store = _store.MachineStore(str(fixture_store))
+    assert store.save(store.load("m1")) is True
+    written = (fixture_store / "machines" / "m1" / "config.json").read_text()
+    original = (FIXTURE_STORE / "machines" / "m1" / "config.json").read_text()
+    assert written == original.replace(FIXTURE_ROOT, str(fixture_store))
+    assert _mode(fixture_store / "machines" / "m1" / "config.json") == 0o600
+    assert _mode(fixture_store / "machines" / "m1") == 0o700
+    # Saving again writes nothing.
+    assert store.save(store.load("m1")) is False
+
+
+def test_a_record_we_build_is_byte_identical_to_the_originals(tmp_path):
+    driver = base_fields(
+        "m1", FIXTURE_ROOT, ip_address="127.0.0.11", ssh_user="root", ssh_port=22, ssh_key_path=FIXTURE_ROOT + "/machines/m1/id_rsa"
+    )
+    driver.update(EnginePort=2376, SSHKey="/home/operator/.ssh/id_rsa")
+    doc = _store.new_config("m1", FIXTURE_ROOT, "generic", driver)
+    assert _store.dumps_config(doc) == (FIXTURE_STORE / "machines" / "m1" / "config.json").read_bytes()
+
+
+def test_dumps_config_escapes_like_go(tmp_path):
+    assert _store.dumps_config({"a": "<x&y>"}) == b'{\n    "a": "\\u003cx\\u0026y\\u003e"\n}'
+
+
+def test_cloud_credentials_are_never_written_and_never_shown(fixture_store):
+    store = _store.MachineStore(str(fixture_store))
+    record = store.load("aws-sandbox")
+    shown = record.redacted()["Driver"]
+    assert shown["AccessKey"] == _store.REDACTED and shown["SecretKey"] == _store.REDACTED
+    store.save(record)
+    saved = json.loads((fixture_store / "machines" / "aws-sandbox" / "config.json").read_text())
+    assert saved["Driver"]["AccessKey"] == "" and saved["Driver"]["SecretKey"] == ""
+    assert saved["Driver"]["InstanceId"] == "i-98e1d95081bb710d5"
+
+
+# --- damaged stores ---------------------------------------------------------------------------------------
+
+
+def test_damaged_records_do_not_hide_the_others(fixture_store):
+    machines = fixture_store / "machines"
+    (machines / "half").mkdir()
+    (machines / "half" / "config.json").write_text('{"ConfigVersion": 3, "Dri')
+    (machines / "empty").mkdir()
+    (machines / "bad_name").mkdir()
+    (machines / "list").mkdir()
+    (machines / "list" / "config.json").write_text("[1, 2]")
+    records, errors = _store.MachineStore(str(fixture_store)).load_all()
+    assert [r.name for r in records] == ["aws-sandbox", "m1", "m2"]
+    by_name = {e.machine: e.msg for e in errors}
+    assert set(by_name) == {"half", "empty", "bad_name", "list"}
+    assert str(machines / "half" / "config.json") in by_name["half"] and "not valid JSON" in by_name["half"]
+    assert "config.json is missing" in by_name["empty"]
+    assert "Invalid machine name" in by_name["bad_name"]
+    assert "JSON object" in by_name["list"]
+
+
+def test_missing_machine_names_the_options(fixture_store):
+    with pytest.raises(MachineNotFoundError) as info:
+        _store.MachineStore(str(fixture_store)).load("nope")
+    assert "'store_path'" in info.value.msg and "'name'" in info.value.msg
+
+
+def test_a_config_from_the_future_is_refused(fixture_store):
+    path = fixture_store / "machines" / "m1" / "config.json"
+    doc = json.loads(path.read_text())
+    doc["ConfigVersion"] = 4
+    path.write_text(json.dumps(doc))
+    with pytest.raises(StoreError, match="from the future"):
+        _store.MachineStore(str(fixture_store)).load("m1")
+
+
+def test_a_damaged_sidecar_never_makes_a_machine_unloadable(fixture_store):
+    (fixture_store / "machines" / "m1" / _store.SIDECAR_NAME).write_text("{not json")
+    assert _store.MachineStore(str(fixture_store)).load("m1").sidecar == {}
+
+
+def test_sidecar_round_trip(fixture_store):
+    store = _store.MachineStore(str(fixture_store))
+    record = store.load("m1")
+    record.sidecar["Status"] = "running"
+    store.save(record)
+    assert store.load("m1").sidecar == {"Status": "running", "SchemaVersion": 1}
+    assert _mode(fixture_store / "machines" / "m1" / _store.SIDECAR_NAME) == 0o600
+
+
+# --- migrations -------------------------------------------------------------------------------------------
+
+
+def _v3(fixture_store: Path) -> dict:
+    return json.loads((FIXTURE_STORE / "machines" / "m1" / "config.json").read_text())
+
+
+def _v2_from(v3: dict) -> dict:
+    doc = json.loads(json.dumps(v3))
+    doc["ConfigVersion"] = 2
+    del doc["Driver"]["StorePath"]
+    return doc
+
+
+def _v1_from(v3: dict) -> dict:
+    doc = _v2_from(v3)
+    auth = doc["HostOptions"]["AuthOptions"]
+    auth["PrivateKeyPath"] = auth.pop("CaPrivateKeyPath")
+    del auth["CertDir"]
+    doc["ConfigVersion"] = 1
+    doc["StorePath"] = auth["StorePath"]
+    return doc
+
+
+def _v0_from(v3: dict) -> dict:
+    auth = v3["HostOptions"]["AuthOptions"]
+    driver = dict(v3["Driver"])
+    del driver["StorePath"]
+    return {
+        "Name": "m1",
+        "Driver": driver,
+        "DriverName": "generic",
+        "StorePath": auth["StorePath"],
+        "CaCertPath": auth["CaCertPath"],
+        "PrivateKeyPath": auth["CaPrivateKeyPath"],
+        "ServerCertPath": auth["ServerCertPath"],
+        "ServerKeyPath": auth["ServerKeyPath"],
+        "ClientCertPath": auth["ClientCertPath"],
+        "ClientKeyPath": auth["ClientKeyPath"],
+        "SwarmHost": "",
+        "SwarmMaster": False,
+        "SwarmDiscovery": "",
+    }
+
+
+@pytest.mark.parametrize("version,make", [(2, _v2_from), (1, _v1_from), (0, _v0_from)])
+def test_old_config_versions_migrate_with_a_backup(fixture_store, version, make):
+    v3 = _v3(fixture_store)
+    old = make(v3)
+    if version == 0:
+        old.pop("ConfigVersion", None)
+    path = fixture_store / "machines" / "m1" / "config.json"
+    old_bytes = json.dumps(old).encode()
+    path.write_bytes(old_bytes)
+    store = _store.MachineStore(str(fixture_store))
+    record = store.load("m1")
+    assert record.migrated_from == version
+    doc = record.config
+    assert doc["ConfigVersion"] == 3
+    auth = doc["HostOptions"]["AuthOptions"]
+    root = str(fixture_store)
+    assert doc["Driver"]["StorePath"] == root
+    assert auth["CaPrivateKeyPath"] == root + "/certs/ca-key.pem"
+    assert auth["CertDir"] == root + "/certs"
+    assert auth["StorePath"] == root + "/machines/m1"
+    assert doc["Driver"]["IPAddress"] == "127.0.0.11"
+    # Reading never writes; the first save keeps the original as config.json.bak.
+    assert not (path.parent / "config.json.bak").exists()
+    store.save(record)
+    assert (path.parent / "config.json.bak").read_bytes() == old_bytes
+    assert _mode(path.parent / "config.json.bak") == 0o600
+    assert json.loads(path.read_text())["ConfigVersion"] == 3
+    assert store.load("m1").migrated_from is None
+
+
+# --- atomic writes and locks ------------------------------------------------------------------------------
+
+
+def test_atomic_write_leaves_no_temp_files_and_keeps_the_old_file_on_failure(tmp_path, monkeypatch):
+    target = tmp_path / "d" / "config.json"
+    assert _store.atomic_write(str(target), b"one") is True
+    assert _store.atomic_write(str(target), b"one") is False
+    assert _mode(target) == 0o600 and _mode(target.parent) == 0o700
+
+    def broken_replace(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_store.os, "replace", broken_replace)
+    with pytest.raises(OSError):
+        _store.atomic_write(str(target), b"two")
+    assert target.read_bytes() == b"one"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["config.json"]
+
+
+def test_write_file_refuses_paths_outside_the_store(tmp_path):
+    store = _store.MachineStore(str(tmp_path / "store"))
+    with pytest.raises(StoreError, match="outside the store"):
+        store.write_file(str(tmp_path / "store" / ".." / "evil.pem"), b"x")
+    assert not (tmp_path / "evil.pem").exists()
+
+
+def _hold_lock(root: str, ready, release) -> None:
+    with _store.MachineStore(root).lock("m1"):
+        ready.set()
+        release.wait(10)
+
+
+def test_machine_lock_excludes_other_processes(tmp_path):
+    root = str(tmp_path / "store")
+    ctx = multiprocessing.get_context("fork")
+    ready, release = ctx.Event(), ctx.Event()
+    holder = ctx.Process(target=_hold_lock, args=(root, ready, release))
+    holder.start()
+    try:
+        assert ready.wait(10)
+        with pytest.raises(StoreError, match="Timed out"):
+            with _store.MachineStore(root).lock("m1", timeout=0.3):
+                pass
+        with _store.MachineStore(root).lock("m2", timeout=0.3):
+            pass  # another machine's lock is free
+    finally:
+        release.set()
+        holder.join(10)
+    with _store.MachineStore(root).lock("m1", timeout=2):
+        pass
+
+
+def test_resolve_store_path_precedence(tmp_path):
+    assert _store.resolve_store_path("/a/b", {"MACHINE_STORAGE_PATH": "/c"}) == "/a/b"
+    assert _store.resolve_store_path(None, {"MACHINE_STORAGE_PATH": "/c"}) == "/c"
+    assert _store.resolve_store_path(None, {}) == os.path.expanduser("~/.docker/machine")

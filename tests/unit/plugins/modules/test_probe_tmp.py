@@ -1,0 +1,2 @@
+def test_x(fixture_store):
+    print(fixture_store)
