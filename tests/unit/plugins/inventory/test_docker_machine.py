@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import shutil
@@ -46,10 +47,15 @@ class RecordingDisplay:
 
 @pytest.fixture(scope="module", autouse=True)
 def plugin_loader() -> None:
-    """Let Ansible's plugin loader find this collection (ansible-test units has done it already)."""
+    """Let Ansible's plugin loader find this collection, as ansible-inventory's start-up does.
+
+    Under plain pytest the collection package may have been imported before Ansible's collection finder
+    existed, so it lacks the metadata (meta/runtime.yml) the loader needs; reloading the package through the
+    finder adds it without replacing any module object.  Under ``ansible-test units`` both are no-ops.
+    """
     if AnsibleCollectionConfig.collection_finder is None:
-        roots = [str(Path(p).parents[2]) for p in collection_package.__path__]
-        init_plugin_loader(roots)
+        init_plugin_loader([str(Path(p).parents[2]) for p in collection_package.__path__])
+    importlib.reload(collection_package)
 
 
 class Run(t.NamedTuple):
@@ -69,7 +75,7 @@ class Run(t.NamedTuple):
 def run_plugin(
     config_dir: Path,
     store: Path,
-    cache: bool = True,
+    parse_cache: bool = True,
     state_probe: t.Callable[..., str] | None = None,
     config_name: str = "stage.docker_machine.yml",
     **options: t.Any,
@@ -87,7 +93,9 @@ def run_plugin(
         plugin.state_probe = state_probe
     assert plugin.verify_file(str(path))
     inventory = InventoryData()
-    plugin.parse(inventory, DataLoader(), str(path), cache=cache)
+    plugin.parse(inventory, DataLoader(), str(path), cache=parse_cache)
+    if options.get("cache"):
+        plugin.update_cache_if_changed()  # what the inventory manager does after every parse
     return Run(inventory, display.warnings)
 
 
@@ -238,8 +246,8 @@ def test_machine_of_an_unsupported_driver_is_listed_without_docker_values(fixtur
 
 def test_store_data_is_never_templated(fixture_store: Path, tmp_path: Path) -> None:
     edit_config(fixture_store, "m1", lambda doc: doc["HostOptions"]["EngineOptions"].update(Labels=["evil={{ 6 * 7 }}"]))
-    run = run_plugin(tmp_path, fixture_store, strict=True, compose={"first_label": "docker_machine_labels[0]"})
-    assert run.hostvars("m1")["first_label"] == "evil={{ 6 * 7 }}"
+    run = run_plugin(tmp_path, fixture_store, strict=True, compose={"label_text": "docker_machine_labels | join(',')"})
+    assert run.hostvars("m1")["label_text"] == "evil={{ 6 * 7 }}"
 
 
 # --- groups and constructed features -----------------------------------------------------------------
@@ -347,7 +355,7 @@ def test_cache_serves_hosts_when_the_store_is_gone(fixture_store: Path, tmp_path
     assert second.all_hostvars() == first.all_hostvars()
     assert second.group_hosts("docker_machine_generic") == {"m1", "m2"}
     # --flush-cache (parse's cache argument false) reads the store again: it is gone now.
-    flushed = run_plugin(tmp_path, fixture_store, cache=False, **cache_options(tmp_path))
+    flushed = run_plugin(tmp_path, fixture_store, parse_cache=False, **cache_options(tmp_path))
     assert list(flushed.inventory.hosts) == []
     # ...and that fresh (empty) answer replaced the cached one.
     assert list(run_plugin(tmp_path, fixture_store, **cache_options(tmp_path)).inventory.hosts) == []

@@ -1,0 +1,61 @@
+"""End-to-end fixtures: a real TLS Docker engine whose CA is a store's, and real ansible-playbook runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import typing as t
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.dockyard.machine.plugins.module_utils import _certs, _machine
+from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineStore
+from ansible_collections.dockyard.machine.tests.support.tls_engine import TLSEngine, tls_engine
+
+REPO = Path(__file__).resolve().parents[2]
+PLAYBOOKS = Path(__file__).parent / "playbooks"
+
+
+@dataclass
+class EngineStore:
+    """A store whose CA signed the running engine's server certificate."""
+
+    root: Path
+    engine: TLSEngine
+
+
+@pytest.fixture(scope="session")
+def engine_store(tmp_path_factory) -> t.Iterator[EngineStore]:
+    base = tmp_path_factory.mktemp("engine")
+    store = MachineStore(str(base / "store"))
+    authority = _machine.ensure_certificates(store)
+    server = _certs.new_server(authority.ca, "%s.engine" % _certs.default_org_user(), ["127.0.0.1"])
+    (base / "server.pem").write_bytes(server.cert_pem)
+    (base / "server-key.pem").write_bytes(server.key_pem)
+    os.chmod(base / "server-key.pem", 0o600)
+    with tls_engine(base / "dockerd", Path(store.cert_path("ca.pem")), base / "server.pem", base / "server-key.pem") as engine:
+        yield EngineStore(root=base / "store", engine=engine)
+
+
+def run_playbook(playbook: str, extra_vars: dict[str, t.Any], *, check: bool = False, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    argv = ["ansible-playbook", str(PLAYBOOKS / playbook), "-e", json.dumps(extra_vars)]
+    if check:
+        argv.append("--check")
+    full_env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
+    # requests lets these variables override a per-session CA file (psf/requests#3829), so with them
+    # set community.docker would verify our engine against the system CAs instead of ca_path.
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        full_env.pop(name, None)
+    full_env.update(env or {})
+    return subprocess.run(argv, capture_output=True, text=True, env=full_env, cwd=REPO, timeout=600, check=False)
+
+
+def recap(output: str) -> dict[str, int]:
+    """The localhost line of PLAY RECAP as numbers."""
+    for line in output.splitlines():
+        if line.startswith("localhost") and "ok=" in line:
+            return {k: int(v) for k, v in (field.split("=") for field in line.split(":", 1)[1].split())}
+    raise AssertionError("no PLAY RECAP line in:\n" + output)

@@ -1,2 +1,0 @@
-def test_x(fixture_store):
-    print(fixture_store)
