@@ -82,8 +82,8 @@ integration: venv collection engine
 # In order, stopping at the first failure; the time each step took helps keep CI under its limit.
 test:
 	@for step in sanity lint unit integration; do \
-	  start=$$SECONDS; $(MAKE) --no-print-directory $$step || exit; \
-	  echo "make $$step: $$((SECONDS - start)) s"; done
+	  start=$$SECONDS rc=0; $(MAKE) --no-print-directory $$step || rc=$$?; \
+	  echo "make $$step: $$((SECONDS - start)) s (exit $$rc)"; [[ $$rc == 0 ]] || exit $$rc; done
 
 demo: venv collection
 	ansible-playbook playbooks/demo.yml

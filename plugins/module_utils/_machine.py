@@ -6,19 +6,36 @@
 
 from __future__ import annotations
 
+import copy
 import os
+import time
 import typing as t
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from ansible_collections.dockyard.machine.plugins.module_utils import _certs
-from ansible_collections.dockyard.machine.plugins.module_utils._errors import CertError
+from ansible_collections.dockyard.machine.plugins.module_utils._daemon_config import DaemonConfig
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers import get_driver
+from ansible_collections.dockyard.machine.plugins.module_utils._endpoint import endpoint_for
+from ansible_collections.dockyard.machine.plugins.module_utils._engine import engine_version
+from ansible_collections.dockyard.machine.plugins.module_utils._errors import (
+    CertError,
+    DriverError,
+    EngineError,
+    MachineError,
+    StoreError,
+)
+from ansible_collections.dockyard.machine.plugins.module_utils._provision import EngineInstall, Provisioner, ProvisionRequest
+from ansible_collections.dockyard.machine.plugins.module_utils._ssh import SSHSession, SSHTarget, subprocess_runner
+from ansible_collections.dockyard.machine.plugins.module_utils._store import (
+    MachineRecord,
+    MachineStore,
+    engine_options_document,
+    new_config,
+    validate_name,
+)
 
-if t.TYPE_CHECKING:  # pragma: no cover
-    from datetime import datetime
-
-    from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineStore
-
-__all__ = ["CertificateAuthority", "ensure_certificates"]
+__all__ = ["CertificateAuthority", "EngineSpec", "MachineManager", "MachineSpec", "Outcome", "ensure_certificates"]
 
 CA_FILES = ("ca.pem", "ca-key.pem")
 CLIENT_FILES = ("cert.pem", "key.pem")
@@ -93,3 +110,376 @@ def _client_needs_renewal(client: _certs.CertPair, ca: _certs.CertPair, now: dat
     except CertError:
         return True
     return False
+
+
+# --- Machine lifecycle --------------------------------------------------------------------------------
+
+RENEW_BEFORE = timedelta(days=30)  # a server certificate closer than this to its end is re-issued
+ENGINE_WAIT = 60.0  # seconds the engine may take to answer over TLS after a restart
+HOST_KEY_ALIAS = "dockyard-machine-%s"
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    """The ``engine`` option: how to install the engine and how to configure it."""
+
+    install: EngineInstall = EngineInstall()
+    labels: tuple[str, ...] = ()
+    insecure_registries: tuple[str, ...] = ()
+    registry_mirrors: tuple[str, ...] = ()
+    storage_driver: str = ""
+    env: tuple[str, ...] = ()
+    options: tuple[tuple[str, str], ...] = ()
+
+    def engine_options(self) -> dict[str, t.Any]:
+        """The record's EngineOptions, as the original's --engine-* flags would have filled it."""
+        return engine_options_document(
+            arbitrary_flags=["%s=%s" % (k, v) if v != "" else k for k, v in self.options],
+            env=self.env,
+            insecure_registries=self.insecure_registries,
+            labels=self.labels,
+            storage_driver=self.storage_driver,
+            registry_mirrors=self.registry_mirrors,
+            install_url=self.install.install_url,
+        )
+
+
+@dataclass(frozen=True)
+class MachineSpec:
+    """What the user asked for with ``state: present``."""
+
+    name: str
+    driver: str
+    driver_options: t.Mapping[str, t.Any]
+    engine: EngineSpec = EngineSpec()
+    tls_san: tuple[str, ...] = ()
+    key_type: str = "rsa"
+    ssh_host_key_reset: bool = False
+    timeout: float = 120.0
+
+
+@dataclass
+class Outcome:
+    """What a lifecycle call did (or, in check mode, would do)."""
+
+    changed: bool = False
+    status: str = ""
+    machine: dict[str, t.Any] | None = None
+    docker: dict[str, t.Any] | None = None
+    env: dict[str, str] | None = None
+    docker_version: str = ""
+    steps: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    diff: dict[str, t.Any] = field(default_factory=dict)
+
+    def result(self) -> dict[str, t.Any]:
+        out: dict[str, t.Any] = {"changed": self.changed, "status": self.status, "steps": self.steps}
+        for key in ("machine", "docker", "env"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        if self.docker_version:
+            out["docker_version"] = self.docker_version
+        return out
+
+
+class MachineManager:
+    """Create, converge, power and remove machines.  The only writer of the store.
+
+    ``ssh_runner`` and ``engine_probe`` are the seams tests use (a transcript, a fake engine).
+    """
+
+    def __init__(
+        self,
+        store: MachineStore,
+        *,
+        check_mode: bool = False,
+        ssh_runner: t.Callable[..., t.Any] = subprocess_runner,
+        engine_probe: t.Callable[..., dict[str, t.Any]] = engine_version,
+        org_user: str | None = None,
+        now: datetime | None = None,
+    ) -> None:
+        self.store = store
+        self.check_mode = check_mode
+        self.ssh_runner = ssh_runner
+        self.engine_probe = engine_probe
+        self.org_user = org_user or _certs.default_org_user()
+        self.now = now
+
+    # -- present ------------------------------------------------------------------------------------
+    def present(self, spec: MachineSpec) -> Outcome:
+        validate_name(spec.name)
+        driver = get_driver(spec.driver)
+        options = driver.validate(spec.driver_options)
+        existing = self._load_existing(spec.name)
+        if existing is not None and existing.driver_name != spec.driver:
+            raise DriverError(
+                "Machine %s already exists with driver %s, not %s. Remove it first (state=absent) or keep option 'driver' as it is."
+                % (spec.name, existing.driver_name, spec.driver),
+                machine=spec.name,
+                option="driver",
+            )
+        record = self._desired_record(spec, driver, options, existing)
+        outcome = Outcome(diff={"before": existing.redacted() if existing else {}, "after": record.redacted()})
+        if existing is None or existing.needs_write or existing.document() != record.document():
+            outcome.steps.append("record")
+        if self.check_mode:
+            self._plan_remote(spec, driver, record, outcome)
+        else:
+            self._converge(spec, driver, options, record, outcome)
+        outcome.changed = bool(outcome.steps)
+        outcome.status = str(record.sidecar.get("Status", ""))
+        outcome.machine = record.redacted()
+        endpoint = endpoint_for(self.store, record)
+        outcome.docker, outcome.env = endpoint.docker_options(), endpoint.env()
+        return outcome
+
+    def _load_existing(self, name: str) -> MachineRecord | None:
+        if not self.store.exists(name):
+            return None
+        try:
+            return self.store.load(name)
+        except StoreError:
+            # A half-written record (killed create): it is rebuilt from the options, as a resume.
+            return None
+
+    def _desired_record(self, spec: MachineSpec, driver: t.Any, options: t.Mapping[str, t.Any], existing: MachineRecord | None) -> MachineRecord:
+        root = self.store.root
+        section = driver.driver_section(spec.name, root, options)
+        engine_options = spec.engine.engine_options()
+        if existing is None:
+            doc = new_config(spec.name, root, spec.driver, section, engine_options=engine_options, server_cert_sans=spec.tls_san)
+            sidecar: dict[str, t.Any] = {"Status": "creating"}
+        else:
+            doc = copy.deepcopy(existing.config)
+            doc["Driver"].update(section)
+            doc["HostOptions"].setdefault("EngineOptions", {}).update(engine_options)
+            doc["HostOptions"].setdefault("AuthOptions", {})["ServerCertSANs"] = list(spec.tls_san)
+            sidecar = copy.deepcopy(existing.sidecar)
+            sidecar.setdefault("Status", "creating")
+        sidecar["Engine"] = {"Install": spec.engine.install.enabled, "Source": spec.engine.install.source, "Version": spec.engine.install.version}
+        if options.get("proxy_jump"):
+            sidecar["ProxyJump"] = options["proxy_jump"]
+        else:
+            sidecar.pop("ProxyJump", None)
+        return MachineRecord(name=spec.name, config=doc, sidecar=sidecar)
+
+    def _converge(self, spec: MachineSpec, driver: t.Any, options: t.Mapping[str, t.Any], record: MachineRecord, outcome: Outcome) -> None:
+        authority = ensure_certificates(self.store, key_type=spec.key_type, org_user=self.org_user, now=self.now)
+        if authority.created:
+            outcome.steps.append("certificates")
+        with self.store.lock(spec.name):
+            self.store.save(record)  # intent recorded before anything happens on the host
+            try:
+                if self._copy_local_files(spec.name, driver.local_files(spec.name, self.store.root, options)):
+                    outcome.steps.append("local files")
+                if driver.needs_ssh:
+                    server, issued = self._server_certificate(spec, driver, record, authority)
+                    if issued:
+                        outcome.steps.append("server certificate")
+                    self._provision(spec, driver, record, authority, server, outcome)
+                outcome.docker_version = self._verify_engine(record)
+            except MachineError as exc:
+                record.sidecar["Status"] = "error"
+                record.sidecar["LastError"] = {"Step": exc.step or "", "Message": exc.msg}
+                self.store.save(record)
+                if exc.machine is None:
+                    exc.machine = spec.name
+                raise
+            record.sidecar["Status"] = "running"
+            record.sidecar.pop("LastError", None)
+            if self.store.save(record) and "record" not in outcome.steps:
+                outcome.steps.append("record")
+
+    def _copy_local_files(self, name: str, driver_files: t.Mapping[str, tuple[str, int]]) -> bool:
+        """The client certificates (DOCKER_CERT_PATH) and the driver's files, copied into the machine folder."""
+        machine_dir = self.store.machine_dir(name)
+        files = {
+            os.path.join(machine_dir, "ca.pem"): (self.store.cert_path("ca.pem"), CERT_MODE),
+            os.path.join(machine_dir, "cert.pem"): (self.store.cert_path("cert.pem"), CERT_MODE),
+            os.path.join(machine_dir, "key.pem"): (self.store.cert_path("key.pem"), KEY_MODE),
+        }
+        files.update(driver_files)
+        changed = False
+        for target, (source, mode) in files.items():
+            try:
+                data = self.store.read_bytes(source)
+            except StoreError as exc:
+                raise StoreError(exc.msg, step="copy local files", path=source) from exc
+            changed = self.store.write_file(target, data, mode) or changed
+        return changed
+
+    def _server_sans(self, spec: MachineSpec, driver: t.Any, record: MachineRecord) -> list[str]:
+        return [*spec.tls_san, driver.ip(record), "localhost"]
+
+    def _server_certificate(
+        self, spec: MachineSpec, driver: t.Any, record: MachineRecord, authority: CertificateAuthority
+    ) -> tuple[_certs.CertPair, bool]:
+        """The machine's server pair, re-issued when missing, foreign, expiring or not covering its names."""
+        cert_path, key_path = record.auth_options["ServerCertPath"], record.auth_options["ServerKeyPath"]
+        sans = self._server_sans(spec, driver, record)
+        current = self._current_server_pair(cert_path, key_path)
+        if current is not None and not _server_needs_reissue(current, authority.ca, sans, self.now):
+            return current, False
+        pair = _certs.new_server(authority.ca, "%s.%s" % (self.org_user, spec.name), sans, key_type=spec.key_type, now=self.now)
+        self.store.write_file(key_path, pair.key_pem, KEY_MODE)
+        self.store.write_file(cert_path, pair.cert_pem, CERT_MODE)
+        return pair, True
+
+    def _current_server_pair(self, cert_path: str, key_path: str) -> _certs.CertPair | None:
+        if not (os.path.isfile(cert_path) and os.path.isfile(key_path)):
+            return None
+        try:
+            return _certs.load_pair(self.store.read_bytes(cert_path), self.store.read_bytes(key_path))
+        except CertError:
+            return None
+
+    def _ssh_target(self, spec_timeout: float, record: MachineRecord, driver: t.Any, reset_host_key: bool) -> SSHTarget:
+        key = record.ssh_key_path
+        return SSHTarget(
+            host=driver.ip(record),
+            alias=HOST_KEY_ALIAS % record.name,
+            port=record.ssh_port,
+            user=record.ssh_user,
+            key_path=key if key and os.path.isfile(key) else "",
+            proxy_jump=str(record.sidecar.get("ProxyJump") or ""),
+            pinned_host_keys=() if reset_host_key else tuple(record.sidecar.get("HostKeys") or ()),
+            connect_timeout=int(min(max(spec_timeout, 5), 30)),
+        )
+
+    def _provision(
+        self,
+        spec: MachineSpec,
+        driver: t.Any,
+        record: MachineRecord,
+        authority: CertificateAuthority,
+        server: _certs.CertPair,
+        outcome: Outcome,
+    ) -> None:
+        request = ProvisionRequest(
+            ca_pem=authority.ca.cert_pem,
+            server_cert_pem=server.cert_pem,
+            server_key_pem=server.key_pem,
+            daemon=DaemonConfig.from_engine_options(record.engine_options, provider=driver.name, port=driver.engine_port(record)),
+            install=spec.engine.install,
+        )
+        with SSHSession(self._ssh_target(spec.timeout, record, driver, spec.ssh_host_key_reset), runner=self.ssh_runner) as session:
+            session.wait_until_reachable(spec.timeout)
+            learned = list(session.learned_host_keys())
+            if learned and learned != list(record.sidecar.get("HostKeys") or []):
+                record.sidecar["HostKeys"] = learned
+                outcome.steps.append("pin host key")
+            report = Provisioner(session, check_mode=self.check_mode).provision(request)
+        outcome.steps.extend(report.changed_steps)
+        outcome.warnings.extend(report.warnings)
+
+    def _verify_engine(self, record: MachineRecord) -> str:
+        """A real TLS call with the client certificate; retried while the engine starts."""
+        endpoint = endpoint_for(self.store, record)
+        deadline = time.monotonic() + ENGINE_WAIT
+        while True:
+            try:
+                return str(self.engine_probe(endpoint.url, endpoint.tls, 10).get("Version", ""))
+            except EngineError as exc:
+                if time.monotonic() >= deadline or "validating certificates" in exc.msg:
+                    raise EngineError(exc.msg, step="verify TLS", machine=record.name, **exc.details) from exc
+                time.sleep(1)
+
+    def _plan_remote(self, spec: MachineSpec, driver: t.Any, record: MachineRecord, outcome: Outcome) -> None:
+        """Check mode: what would change, found by reading only (store files, then the host over SSH)."""
+        if not os.path.isfile(self.store.cert_path("ca.pem")):
+            outcome.steps.append("certificates")
+            if driver.needs_ssh:
+                outcome.steps.append("provision")
+            return
+        authority = _read_authority(self.store)
+        if driver.needs_ssh:
+            sans = self._server_sans(spec, driver, record)
+            current = self._current_server_pair(record.auth_options["ServerCertPath"], record.auth_options["ServerKeyPath"])
+            if current is None or _server_needs_reissue(current, authority.ca, sans, self.now):
+                outcome.steps.extend(["server certificate", "provision"])
+                return
+            try:
+                self._provision(spec, driver, record, authority, current, outcome)
+            except MachineError as exc:
+                outcome.steps.append("provision")
+                outcome.warnings.append("Check mode could not read the host: %s" % exc.msg)
+
+    # -- absent -------------------------------------------------------------------------------------
+    def absent(self, name: str, *, cleanup: bool = False, timeout: float = 60.0) -> Outcome:
+        validate_name(name)
+        if not self.store.exists(name):
+            return Outcome(changed=False, status="absent")
+        record = self._load_existing(name)
+        outcome = Outcome(changed=True, status="absent", diff={"before": record.redacted() if record else {"Name": name}, "after": {}})
+        outcome.steps.append("remove record")
+        if self.check_mode:
+            return outcome
+        with self.store.lock(name):
+            if record is not None and cleanup:
+                driver = get_driver(record.driver_name)
+                if driver.needs_ssh:
+                    try:
+                        self._cleanup_host(record, driver, timeout)
+                        outcome.steps.insert(0, "clean up host")
+                    except MachineError as exc:
+                        outcome.warnings.append("The record was removed, but cleaning up the host failed: %s" % exc.msg)
+            self.store.remove(name)
+        return outcome
+
+    def _cleanup_host(self, record: MachineRecord, driver: t.Any, timeout: float) -> None:
+        """Remove our engine configuration; the engine goes back to its package defaults (no TCP listener)."""
+        from ansible_collections.dockyard.machine.plugins.module_utils._daemon_config import (
+            DROPIN_PATH,
+            REMOTE_CA,
+            REMOTE_SERVER_CERT,
+            REMOTE_SERVER_KEY,
+        )
+
+        script = (
+            "rm -f {d} {ca} {cert} {key}; rmdir {dir} 2>/dev/null || true; systemctl daemon-reload; "
+            "systemctl restart docker.socket 2>/dev/null || true; systemctl restart docker.service"
+        ).format(d=DROPIN_PATH, ca=REMOTE_CA, cert=REMOTE_SERVER_CERT, key=REMOTE_SERVER_KEY, dir=os.path.dirname(DROPIN_PATH))
+        with SSHSession(self._ssh_target(timeout, record, driver, False), runner=self.ssh_runner) as session:
+            session.run(script, step="clean up host", timeout=timeout + 120)
+
+    # -- power --------------------------------------------------------------------------------------
+    def power(self, name: str, state: str, *, timeout: float = 60.0) -> Outcome:
+        """``started``, ``stopped`` or ``restarted``.  Hosts we do not own (generic) get their engine powered."""
+        record = self.store.load(name)
+        driver = get_driver(record.driver_name)
+        if not driver.needs_ssh and not driver.supports_power:
+            raise DriverError("Hosts without a driver cannot be %s (driver %s)." % (state, record.driver_name), machine=name, option="state")
+        action = {"started": "start", "stopped": "stop", "restarted": "restart"}[state]
+        outcome = Outcome(status=state)
+        with SSHSession(self._ssh_target(timeout, record, driver, False), runner=self.ssh_runner) as session:
+            session.wait_until_reachable(timeout)
+            active = session.run("systemctl is-active --quiet docker.service", step="engine state", check=False).rc == 0
+            wanted = {"started": not active, "stopped": active, "restarted": True}[state]
+            if wanted:
+                outcome.steps.append("%s engine" % action)
+                if not self.check_mode:
+                    units = "docker.service docker.socket" if action == "stop" else "docker.service"
+                    session.run("systemctl %s %s" % (action, units), step="%s engine" % action, timeout=timeout + 120)
+        outcome.changed = bool(outcome.steps)
+        if state != "stopped" and not self.check_mode:
+            outcome.docker_version = self._verify_engine(record)
+        endpoint = endpoint_for(self.store, record)
+        outcome.docker, outcome.env, outcome.machine = endpoint.docker_options(), endpoint.env(), record.redacted()
+        return outcome
+
+
+def _server_needs_reissue(pair: _certs.CertPair, ca: _certs.CertPair, sans: t.Sequence[str], now: datetime | None) -> bool:
+    try:
+        _certs.verify_signed_by(pair.cert_pem, ca.cert_pem, now=now)
+    except CertError:
+        return True
+    info = _certs.inspect_cert(pair.cert_pem)
+    return info.expires_in(now) < RENEW_BEFORE or not all(info.covers(name) for name in sans)
+
+
+def _read_authority(store: MachineStore) -> CertificateAuthority:
+    ca = _read_pair(store, *CA_FILES)
+    client = _read_pair(store, *CLIENT_FILES)
+    if ca is None or client is None:
+        raise CertError("The store %s has no complete CA and client certificate." % store.root, path=store.certs_dir)
+    return CertificateAuthority(ca=ca, client=client, created=())

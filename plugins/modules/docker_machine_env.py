@@ -28,13 +28,13 @@ description:
     as the original named C(docker-machine env NAME). That command prints JSON, not a script; to load the
     variables into a shell, write RV(script) to a file and source it.
 author:
-  - dockyard.machine developers
+  - dockyard.machine developers (@dockyard)
 extends_documentation_fragment:
   - dockyard.machine._store
   - dockyard.machine._store.ATTRIBUTES
 attributes:
   check_mode:
-    description: Nothing is written in check mode; RV(changed) tells whether the Docker context would change.
+    description: Nothing is written in check mode; C(changed) tells whether the Docker context would change.
     support: full
   diff_mode:
     description: Shows the Docker context before and after (certificate files as SHA-256 fingerprints).
@@ -81,9 +81,9 @@ options:
     default: 20
   docker_context:
     description:
-      - Create or update a Docker CLI context named after the machine (or O(context_name)) with the machine's
+      - "Create or update a Docker CLI context named after the machine (or O(context_name)) with the machine's
         URL and copies of its CA, client certificate and key. The context's description is
-        C(dockyard.machine: STORE_PATH).
+        C(dockyard.machine: STORE_PATH)."
       - With O(unset=true), remove that context instead; O(name) or O(context_name) then says which one. When it
         is the current context in C(config.json), that setting is removed too, so the Docker CLI goes back to its
         default, like C(docker context rm -f).
@@ -214,7 +214,7 @@ docker:
       description: Always V(true).
       type: bool
     validate_certs:
-      description: Always V(true); the engine's certificate is verified against O(ca_path).
+      description: Always V(true); the engine's certificate is verified against RV(docker.ca_path).
       type: bool
     ca_path:
       description: The CA certificate.

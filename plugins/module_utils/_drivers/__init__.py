@@ -12,7 +12,7 @@ from ansible_collections.dockyard.machine.plugins.module_utils._drivers.generic 
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.none import NoneDriver
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import DriverError
 
-__all__ = ["DRIVERS", "get_driver"]
+__all__ = ["DRIVERS", "add_driver_options", "get_driver"]
 
 DRIVERS: dict[str, type[Driver]] = {cls.name: cls for cls in (GenericDriver, NoneDriver, AmazonEC2Driver)}
 
@@ -25,3 +25,12 @@ def get_driver(name: str) -> Driver:
             "Driver %r is not supported; the supported drivers are: %s." % (name, ", ".join(sorted(DRIVERS))),
             option="driver",
         ) from None
+
+
+def add_driver_options(argument_spec: dict) -> dict:
+    """Add ``driver`` (choices from the registry) and each driver's nested options to a module's spec."""
+    argument_spec["driver"] = {"type": "str", "choices": sorted(n for n, cls in DRIVERS.items() if cls.option_spec)}
+    for name, cls in DRIVERS.items():
+        if cls.option_spec:
+            argument_spec[name] = {"type": "dict", "options": cls.option_spec}
+    return argument_spec

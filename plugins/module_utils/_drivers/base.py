@@ -60,6 +60,25 @@ class Driver:
         """The live state (one of STATES), bounded by ``timeout`` seconds."""
         raise NotImplementedError
 
+    # -- creating records (the orchestrator writes them; drivers only say what goes in) --
+
+    #: The driver's own sub-options, nested under its name in docker_machine's argument spec.
+    option_spec: t.ClassVar[dict[str, t.Any]] = {}
+
+    def validate(self, options: t.Mapping[str, t.Any] | None) -> dict[str, t.Any]:
+        """Check the driver's options; return them (an error names the option to fix)."""
+        if not options:
+            raise DriverError("Driver %s needs its options: set option '%s'." % (self.name, self.name), option=self.name)
+        return dict(options)
+
+    def driver_section(self, name: str, root: str, options: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+        """The record's Driver section, in the original driver's field order."""
+        raise NotImplementedError
+
+    def local_files(self, name: str, root: str, options: t.Mapping[str, t.Any]) -> dict[str, tuple[str, int]]:
+        """Files to copy into the machine folder: {destination path: (source path, mode)}."""
+        return {}
+
 
 def base_fields(
     name: str,

@@ -6,9 +6,12 @@
 
 from __future__ import annotations
 
+import os
 import typing as t
 
-from ansible_collections.dockyard.machine.plugins.module_utils._drivers.base import Driver, tcp_reachable
+
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers.base import Driver, base_fields, tcp_reachable
+from ansible_collections.dockyard.machine.plugins.module_utils._errors import DriverError
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineRecord
@@ -21,6 +24,49 @@ class GenericDriver(Driver):
     needs_ssh = True
     supports_power = False
     has_cloud_resources = False
+
+    # Mirrors --generic-* (reference section 5.1); documented in doc_fragments/_drivers.py.
+    option_spec = {
+        "ip_address": {"type": "str", "required": True},
+        "ssh_user": {"type": "str", "default": "root"},
+        "ssh_key": {"type": "path"},
+        "ssh_port": {"type": "int", "default": 22},
+        "engine_port": {"type": "int", "default": 2376},
+        "proxy_jump": {"type": "str"},
+    }
+
+    def validate(self, options: t.Mapping[str, t.Any] | None) -> dict[str, t.Any]:
+        checked = super().validate(options)
+        key = checked.get("ssh_key")
+        if key and not os.path.isfile(key):
+            raise DriverError('SSH key does not exist: "%s". Fix option generic.ssh_key.' % key, option="generic.ssh_key")
+        return checked
+
+    def driver_section(self, name: str, root: str, options: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+        key = options.get("ssh_key") or ""
+        # The original copies the key into the machine folder under its own file name.
+        key_copy = os.path.join(root, "machines", name, os.path.basename(key)) if key else ""
+        section = base_fields(
+            name,
+            root,
+            ip_address=options["ip_address"],
+            ssh_user=options.get("ssh_user") or "root",
+            ssh_port=int(options.get("ssh_port") or 22),
+            ssh_key_path=key_copy,
+        )
+        section["EnginePort"] = int(options.get("engine_port") or 2376)
+        section["SSHKey"] = os.path.abspath(key) if key else ""
+        return section
+
+    def local_files(self, name: str, root: str, options: t.Mapping[str, t.Any]) -> dict[str, tuple[str, int]]:
+        key = options.get("ssh_key")
+        if not key:
+            return {}
+        copy = os.path.join(root, "machines", name, os.path.basename(key))
+        files = {copy: (key, 0o600)}
+        if os.path.isfile(key + ".pub"):
+            files[copy + ".pub"] = (key + ".pub", 0o600)
+        return files
 
     def state(self, record: MachineRecord, timeout: float) -> str:
         # The original's rule: the SSH port answers -> Running, otherwise Stopped (never Error).

@@ -6,10 +6,13 @@
 
 from __future__ import annotations
 
+import os
 import typing as t
 
-from ansible_collections.dockyard.machine.plugins.module_utils._drivers.base import Driver
-from ansible_collections.dockyard.machine.plugins.module_utils._errors import DriverError
+
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers.base import Driver, base_fields
+from ansible_collections.dockyard.machine.plugins.module_utils._engine import split_url
+from ansible_collections.dockyard.machine.plugins.module_utils._errors import DriverError, EngineError
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineRecord
@@ -35,3 +38,45 @@ class NoneDriver(Driver):
 
     def state(self, record: MachineRecord, timeout: float) -> str:
         return "Running"
+
+    # Mirrors --url (reference section 5.2), plus the client files the original could not take.
+    option_spec = {
+        "url": {"type": "str", "required": True},
+        "ca_cert": {"type": "path"},
+        "client_cert": {"type": "path"},
+        "client_key": {"type": "path"},
+    }
+
+    def validate(self, options: t.Mapping[str, t.Any] | None) -> dict[str, t.Any]:
+        checked = super().validate(options)
+        try:
+            split_url(checked["url"])
+        except EngineError as exc:
+            raise DriverError("%s Fix option none.url." % exc.msg, option="none.url") from exc
+        given = [k for k in ("ca_cert", "client_cert", "client_key") if checked.get(k)]
+        if given and len(given) != 3:
+            raise DriverError(
+                "Options none.ca_cert, none.client_cert and none.client_key go together; only %s was given." % ", ".join("none." + g for g in given),
+                option="none",
+            )
+        for key in given:
+            if not os.path.isfile(checked[key]):
+                raise DriverError("File %s does not exist. Fix option none.%s." % (checked[key], key), option="none." + key)
+        return checked
+
+    def driver_section(self, name: str, root: str, options: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+        host, port = split_url(options["url"])
+        section = base_fields(name, root, ip_address="%s:%d" % (host, port))
+        section["URL"] = options["url"]
+        return section
+
+    def local_files(self, name: str, root: str, options: t.Mapping[str, t.Any]) -> dict[str, tuple[str, int]]:
+        """User-supplied client files become the machine folder's ca.pem, cert.pem and key.pem."""
+        if not options.get("ca_cert"):
+            return {}
+        machine_dir = os.path.join(root, "machines", name)
+        return {
+            os.path.join(machine_dir, "ca.pem"): (options["ca_cert"], 0o644),
+            os.path.join(machine_dir, "cert.pem"): (options["client_cert"], 0o644),
+            os.path.join(machine_dir, "key.pem"): (options["client_key"], 0o600),
+        }

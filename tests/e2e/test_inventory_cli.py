@@ -1,0 +1,152 @@
+"""``ansible-inventory --list`` with the docker_machine inventory plugin, as users and AWX run it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import typing as t
+from pathlib import Path
+
+import pytest
+import yaml
+
+COLLECTION_ROOT = Path(__file__).resolve().parents[2]
+ANSIBLE_INVENTORY = Path(sys.executable).with_name("ansible-inventory")
+PLUGIN = "dockyard.machine.docker_machine"
+EXPECTED_HOSTS = {"m1": "127.0.0.11", "m2": "127.0.0.12", "aws-sandbox": "127.0.5.4"}
+
+
+def plain(value: t.Any) -> t.Any:
+    """Undo the ``{"__ansible_unsafe": ...}`` marking ansible-inventory puts on values from the plugin."""
+    if isinstance(value, dict):
+        if set(value) == {"__ansible_unsafe"}:
+            return value["__ansible_unsafe"]
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value
+
+
+@pytest.fixture
+def collections_path(tmp_path: Path) -> str:
+    """A collections folder holding this checkout as dockyard.machine (other collections: site-packages)."""
+    root = tmp_path / "collections"
+    (root / "ansible_collections" / "dockyard").mkdir(parents=True)
+    (root / "ansible_collections" / "dockyard" / "machine").symlink_to(COLLECTION_ROOT)
+    return str(root)
+
+
+class Listing(t.NamedTuple):
+    inventory: dict[str, t.Any]
+    stderr: str
+
+    @property
+    def hostvars(self) -> dict[str, dict[str, t.Any]]:
+        return plain(self.inventory["_meta"]["hostvars"])
+
+    def group(self, name: str) -> set[str]:
+        return set(self.inventory.get(name, {}).get("hosts", []))
+
+
+def ansible_inventory(config: Path, collections_path: str, *extra: str, environ: dict[str, str] | None = None) -> Listing:
+    env = dict(os.environ)
+    env.update(
+        ANSIBLE_COLLECTIONS_PATH=collections_path,
+        ANSIBLE_INVENTORY_ENABLED=PLUGIN,
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_FORCE_COLOR="0",
+    )
+    env.pop("MACHINE_STORAGE_PATH", None)
+    env.update(environ or {})
+    result = subprocess.run(
+        [str(ANSIBLE_INVENTORY), "-i", str(config), "--list", *extra],
+        env=env,
+        cwd=str(config.parent),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, "ansible-inventory failed (%d):\n%s" % (result.returncode, result.stderr)
+    return Listing(json.loads(result.stdout), result.stderr)
+
+
+def write_config(folder: Path, **options: t.Any) -> Path:
+    path = folder / "stage.docker_machine.yml"
+    path.write_text(yaml.safe_dump({"plugin": PLUGIN, **options}))
+    return path
+
+
+def assert_fixture_machines(listing: Listing, store: Path) -> None:
+    hostvars = listing.hostvars
+    assert set(hostvars) == set(EXPECTED_HOSTS)
+    for name, address in EXPECTED_HOSTS.items():
+        machine_dir = str(store / "machines" / name)
+        host = hostvars[name]
+        assert host["ansible_host"] == address
+        assert host["ansible_ssh_private_key_file"] == machine_dir + "/id_rsa"
+        assert host["dm_DOCKER_CERT_PATH"] == machine_dir
+        assert host["docker_machine_docker"]["ca_path"] == machine_dir + "/ca.pem"
+        assert host["docker_machine_docker"]["client_cert"] == machine_dir + "/cert.pem"
+        assert host["docker_machine_docker"]["client_key"] == machine_dir + "/key.pem"
+        assert host["docker_machine_docker"]["docker_host"] == "tcp://%s:2376" % address
+    assert listing.group("docker_machine_generic") == {"m1", "m2"}
+    assert listing.group("docker_machine_amazonec2") == {"aws-sandbox"}
+
+
+def test_lists_a_moved_store(fixture_store: Path, tmp_path: Path, collections_path: str) -> None:
+    config = write_config(
+        tmp_path,
+        store_path=str(fixture_store),
+        strict=True,
+        compose={"engine_api": "docker_machine_url | replace('tcp://', 'https://')"},
+        keyed_groups=[{"key": "docker_machine_driver", "prefix": "driver"}],
+    )
+    listing = ansible_inventory(config, collections_path)
+    assert_fixture_machines(listing, fixture_store)
+    assert listing.hostvars["m1"]["engine_api"] == "https://127.0.0.11:2376"
+    assert listing.group("driver_generic") == {"m1", "m2"}
+    aws = listing.hostvars["aws-sandbox"]
+    assert not {"AccessKey", "SecretKey", "SessionToken"} & set(aws)
+    assert "x" not in aws.values() and "y" not in aws.values()
+    assert "WARNING" not in listing.stderr
+
+
+def test_store_path_from_machine_storage_path(fixture_store: Path, tmp_path: Path, collections_path: str) -> None:
+    config = write_config(tmp_path)
+    listing = ansible_inventory(config, collections_path, environ={"MACHINE_STORAGE_PATH": str(fixture_store)})
+    assert_fixture_machines(listing, fixture_store)
+
+
+def test_broken_record_is_skipped_with_a_warning(fixture_store: Path, tmp_path: Path, collections_path: str) -> None:
+    broken = fixture_store / "machines" / "m3" / "config.json"
+    broken.parent.mkdir(mode=0o700)
+    broken.write_text('{"ConfigVersion": 3, "Dri')
+    listing = ansible_inventory(write_config(tmp_path, store_path=str(fixture_store)), collections_path)
+    assert set(listing.hostvars) == set(EXPECTED_HOSTS)
+    assert str(broken) in " ".join(listing.stderr.split())
+
+
+def test_second_run_is_served_from_the_cache(fixture_store: Path, tmp_path: Path, collections_path: str) -> None:
+    cache_dir = tmp_path / "inventory-cache"
+    config = write_config(
+        tmp_path,
+        store_path=str(fixture_store),
+        cache=True,
+        cache_plugin="ansible.builtin.jsonfile",
+        cache_connection=str(cache_dir),
+    )
+    first = ansible_inventory(config, collections_path)
+    assert_fixture_machines(first, fixture_store)
+    assert os.listdir(cache_dir), "the first run wrote no cache file"
+
+    moved_away = tmp_path / "renamed-store"
+    shutil.move(str(fixture_store), str(moved_away))
+    second = ansible_inventory(config, collections_path)
+    assert second.inventory == first.inventory
+
+    flushed = ansible_inventory(config, collections_path, "--flush-cache")
+    assert flushed.hostvars == {}
