@@ -19,7 +19,7 @@ options:
         folder or computer works too; its recorded paths are repaired on the next write.
     type: path
 notes:
-  - Run this module on the controller (C(delegate_to: localhost)); the store lives there.
+  - "Run this module on the controller (C(delegate_to: localhost)); the store lives there."
 """
 
     ATTRIBUTES = r"""

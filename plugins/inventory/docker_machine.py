@@ -9,7 +9,7 @@ name: docker_machine
 short_description: Machines of a docker-machine store as inventory hosts
 version_added: 0.1.0
 author:
-  - dockyard.machine developers
+  - dockyard.machine developers (@dockyard)
 description:
   - Lists every machine of a docker-machine store (the original tool's C(~/.docker/machine), or one written by
     this collection) as an inventory host, with its SSH connection variables and its Docker TLS settings.
@@ -133,14 +133,13 @@ cache_timeout: 600
 
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
-from ansible.utils.unsafe_proxy import wrap_var
-
 from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineStore, resolve_store_path
 from ansible_collections.dockyard.machine.plugins.plugin_utils._inventory import (
     StoreScan,
     cached_scan,
     driver_group_name,
     driver_state,
+    make_unsafe,
     scan_store,
 )
 
@@ -199,7 +198,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         for name, plain_vars in scan.hosts.items():
             if running_required and plain_vars.get("docker_machine_state") != "Running":
                 continue
-            hostvars = wrap_var(plain_vars)
+            hostvars = make_unsafe(plain_vars)
             host = self.inventory.add_host(name)
             for key, value in hostvars.items():
                 self.inventory.set_variable(host, key, value)

@@ -30,7 +30,7 @@ ENV_NAMES = ("DOCKER_TLS_VERIFY", "DOCKER_HOST", "DOCKER_CERT_PATH", "DOCKER_MAC
 class Endpoint:
     name: str
     url: str
-    cert_path: str  # DOCKER_CERT_PATH: <store>/machines/<name>, at the store's current location
+    cert_path: str  # DOCKER_CERT_PATH: <store>/machines/<name> at the store's current location
     tls: TLSFiles
 
     def env(self) -> dict[str, str]:
@@ -53,21 +53,30 @@ class Endpoint:
         }
 
 
-def _tls_files(store: MachineStore, record: MachineRecord, cert_path: str) -> TLSFiles:
-    """The machine folder's copies when all three exist (what DOCKER_CERT_PATH points at), else the record's."""
-    local = TLSFiles(*(os.path.join(cert_path, f) for f in ("ca.pem", "cert.pem", "key.pem")))
+def _tls_files(store: MachineStore, record: MachineRecord, machine_dir: str) -> tuple[str, TLSFiles]:
+    """DOCKER_CERT_PATH and the three files in it.
+
+    The machine folder's copies when all three exist (the original's DOCKER_CERT_PATH).  The original's
+    ``none`` driver never made those copies (its #908, #2270): then the record's own files are used,
+    and DOCKER_CERT_PATH is their folder when the Docker CLI can read them there by their usual names.
+    """
+    local = TLSFiles(*(os.path.join(machine_dir, f) for f in ("ca.pem", "cert.pem", "key.pem")))
     if all(os.path.isfile(p) for p in (local.ca, local.cert, local.key)):
-        return local
+        return machine_dir, local
     auth = record.auth_options
-    return TLSFiles(
+    recorded = TLSFiles(
         ca=auth.get("CaCertPath") or store.cert_path("ca.pem"),
         cert=auth.get("ClientCertPath") or store.cert_path("cert.pem"),
         key=auth.get("ClientKeyPath") or store.cert_path("key.pem"),
     )
+    folder = os.path.dirname(recorded.ca)
+    if recorded == TLSFiles(*(os.path.join(folder, f) for f in ("ca.pem", "cert.pem", "key.pem"))):
+        return folder, recorded
+    return machine_dir, recorded
 
 
 def endpoint_for(store: MachineStore, record: MachineRecord) -> Endpoint:
     """Raises DriverError when the record has no usable URL."""
-    cert_path = store.machine_dir(record.name)
     url = get_driver(record.driver_name).url(record)
-    return Endpoint(name=record.name, url=url, cert_path=cert_path, tls=_tls_files(store, record, cert_path))
+    cert_path, tls = _tls_files(store, record, store.machine_dir(record.name))
+    return Endpoint(name=record.name, url=url, cert_path=cert_path, tls=tls)

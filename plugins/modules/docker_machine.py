@@ -21,7 +21,7 @@ description:
   - A create that fails records its status and last error in the store's sidecar file; running the task again
     resumes it. O(state=absent) always works, on half-created records too.
 author:
-  - dockyard.machine developers
+  - dockyard.machine developers (@dockyard)
 extends_documentation_fragment:
   - dockyard.machine._store
   - dockyard.machine._store.ATTRIBUTES

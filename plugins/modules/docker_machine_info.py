@@ -19,7 +19,7 @@ description:
   - The engine version comes from a real TLS call with the store's client certificate; the server
     certificate is always verified.
 author:
-  - dockyard.machine developers
+  - dockyard.machine developers (@dockyard)
 extends_documentation_fragment:
   - dockyard.machine._store
   - dockyard.machine._store.ATTRIBUTES

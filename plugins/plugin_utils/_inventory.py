@@ -24,6 +24,8 @@ import typing as t
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from ansible.utils.unsafe_proxy import wrap_var
+
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers import get_driver
 from ansible_collections.dockyard.machine.plugins.module_utils._endpoint import endpoint_for
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import MachineError
@@ -40,6 +42,7 @@ __all__ = [
     "driver_group_name",
     "driver_state",
     "machine_hostvars",
+    "make_unsafe",
     "parse_pair_tags",
     "probe_states",
     "scan_store",
@@ -55,6 +58,22 @@ STATE_GRACE_SECONDS = 1.0
 StateProbe = t.Callable[["MachineRecord", float], str]
 
 _GROUP_UNSAFE = re.compile(r"[^A-Za-z0-9_]")
+
+
+def make_unsafe(value: t.Any) -> t.Any:
+    """A copy of ``value`` in which no string from the store can ever be templated.
+
+    Strings holding ``{`` or ``}`` (every Jinja marker has one) go through Ansible's ``wrap_var``; other
+    strings cannot start a template under any ansible-core version and are passed as they are, which keeps
+    1,000 hosts from paying ``wrap_var``'s per-string cost.  Dict keys are treated like values.
+    """
+    if isinstance(value, str):
+        return wrap_var(value) if ("{" in value or "}" in value) else value
+    if isinstance(value, dict):
+        return {make_unsafe(key): make_unsafe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [make_unsafe(item) for item in value]
+    return value
 
 
 def driver_group_name(driver_name: str) -> str:

@@ -250,6 +250,27 @@ def test_store_data_is_never_templated(fixture_store: Path, tmp_path: Path) -> N
     assert run.hostvars("m1")["label_text"] == "evil={{ 6 * 7 }}"
 
 
+def test_store_data_from_the_cache_is_never_templated(fixture_store: Path, tmp_path: Path) -> None:
+    edit_config(fixture_store, "m1", lambda doc: doc["HostOptions"]["EngineOptions"].update(Labels=["evil={{ 6 * 7 }}"]))
+    options = dict(cache_options(tmp_path), strict=True, compose={"label_text": "docker_machine_labels | join(',')"})
+    run_plugin(tmp_path, fixture_store, **options)
+    shutil.rmtree(fixture_store)
+    assert run_plugin(tmp_path, fixture_store, **options).hostvars("m1")["label_text"] == "evil={{ 6 * 7 }}"
+
+
+def test_make_unsafe_untrusts_every_template_string() -> None:
+    """Even a string some earlier layer trusted (a cache decoder, say) leaves make_unsafe untrusted."""
+    template = pytest.importorskip("ansible.template")
+    if not hasattr(template, "trust_as_template"):
+        pytest.skip("ansible-core before 2.19 marks unsafe strings by type")
+    trusted = template.trust_as_template("{{ 6 * 7 }}")
+    assert template.is_trusted_as_template(trusted)
+    marked = _inventory.make_unsafe({"labels": [trusted], template.trust_as_template("{{ k }}"): {"n": 1, "plain": "a,b"}})
+    assert marked == {"labels": ["{{ 6 * 7 }}"], "{{ k }}": {"n": 1, "plain": "a,b"}}
+    assert not template.is_trusted_as_template(marked["labels"][0])
+    assert not any(template.is_trusted_as_template(key) for key in marked)
+
+
 # --- groups and constructed features -----------------------------------------------------------------
 
 

@@ -141,7 +141,7 @@ def test_subject_is_only_the_org_and_issuer_is_the_ca(rsa_ca):
 
 
 def test_serials_are_random_128_bit(rsa_ca):
-    serials = [cert(_certs.new_client(rsa_ca, "x", key_type="ecdsa").cert_pem).serial_number for _ in range(20)]
+    serials = [cert(_certs.new_client(rsa_ca, "x", key_type="ecdsa").cert_pem).serial_number for dummy in range(20)]
     assert len(set(serials)) == 20
     assert all(1 <= s < 2**128 for s in serials)
     assert max(s.bit_length() for s in serials) > 120  # drawn from the whole 128-bit range
@@ -500,7 +500,7 @@ def tls_exchange(tmp_path: Path, ca: _certs.CertPair, server: _certs.CertPair, c
 
     def serve() -> None:
         try:
-            conn, _ = listener.accept()
+            conn = listener.accept()[0]
             conn.settimeout(10)
             with server_ctx.wrap_socket(conn, server_side=True) as tls:
                 out["peer"] = dict(x[0] for x in tls.getpeercert()["subject"])

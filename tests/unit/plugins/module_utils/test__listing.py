@@ -46,7 +46,10 @@ def test_filters_and_natural_order(fixture_store):
     store = MachineStore(str(fixture_store))
     states = {"aws-sandbox": "Stopped", "m1": "Running", "m2": "Stopped"}
     assert [r.name for r in _rows_by_state(store, states)] == ["aws-sandbox", "m1", "m2"]
-    by = lambda f: [r.name for r in _rows_by_state(store, states, machine_filter=_listing.MachineFilter(f))]  # noqa: E731
+
+    def by(filters):
+        return [r.name for r in _rows_by_state(store, states, machine_filter=_listing.MachineFilter(filters))]
+
     assert by({"driver": "GENERIC"}) == ["m1", "m2"]
     assert by({"name": "^m"}) == ["m1", "m2"]
     assert by({"name": ["sand", "2$"]}) == ["aws-sandbox", "m2"]

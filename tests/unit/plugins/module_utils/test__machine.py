@@ -57,10 +57,10 @@ def test_ten_racing_processes_make_exactly_one_ca(tmp_path):
     root = str(tmp_path / "store")
     ctx = multiprocessing.get_context("fork")
     barrier, results = ctx.Barrier(10), ctx.Queue()
-    workers = [ctx.Process(target=_bootstrap, args=(root, barrier, results)) for _ in range(10)]
+    workers = [ctx.Process(target=_bootstrap, args=(root, barrier, results)) for dummy in range(10)]
     for worker in workers:
         worker.start()
-    outcomes = [results.get(timeout=60) for _ in workers]
+    outcomes = [results.get(timeout=60) for dummy in workers]
     for worker in workers:
         worker.join(10)
         assert worker.exitcode == 0

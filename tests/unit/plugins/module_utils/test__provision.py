@@ -70,7 +70,7 @@ def test_second_run_changes_nothing():
             Step(r"command -v dockerd"),
             Step(r"\[ -x /usr/bin/dockerd \]", stdout="present\n"),
             Step(r"cat /etc/docker/daemon\.json", stdout='{\n  "live-restore": true\n}\n'),
-            *[Step(r"echo unchanged", stdout="unchanged\n") for _ in range(5)],
+            *[Step(r"echo unchanged", stdout="unchanged\n") for dummy in range(5)],
             Step(r"systemctl is-active --quiet docker\.service"),
         ]
     )
@@ -87,8 +87,7 @@ def test_check_mode_only_reads():
             Step(r"cloud-init"),
             Step(r"command -v dockerd", rc=1),
             Step(r"cat /etc/docker/daemon\.json", stdout=""),
-            *[Step(r"^if \[ -f .* sha256sum") for _ in range(5)],
-            Step(r"systemctl is-active", rc=3),
+            *[Step(r"^if \[ -f .*sha256sum") for dummy in range(5)],
         ]
     )
     with SSHSession(TARGET, runner=runner) as session:
