@@ -123,7 +123,8 @@ def install_script(os_info: OSInfo, install: EngineInstall) -> str:
             return "set -e; %s apt_retry update; apt_retry install -y %s" % (APT_FUNCTION, shlex.quote(package))
         repo_os = "ubuntu" if os_info.id == "ubuntu" or "ubuntu" in os_info.id_like else "debian"
         pin = "=5:%s*" % version if version else ""
-        packages = " ".join(shlex.quote(p) for p in ("docker-ce" + pin, "docker-ce-cli" + pin, "containerd.io", "docker-buildx-plugin", "docker-compose-plugin"))
+        names = ("docker-ce" + pin, "docker-ce-cli" + pin, "containerd.io", "docker-buildx-plugin", "docker-compose-plugin")
+        packages = " ".join(shlex.quote(p) for p in names)
         return (
             "set -e; %s apt_retry update; apt_retry install -y ca-certificates curl; install -m 0755 -d /etc/apt/keyrings; "
             "curl -fsSL https://download.docker.com/linux/%s/gpg -o /etc/apt/keyrings/docker.asc; chmod a+r /etc/apt/keyrings/docker.asc; "
@@ -205,8 +206,7 @@ class Provisioner:
             report.changed_steps.append("install engine")
             if self.check_mode:
                 return
-            assert report.os is not None
-            self.session.run(install_script(report.os, install), step="install engine (%s)" % install.source, timeout=1800)
+            self.session.run(install_script(report.os or OSInfo("", (), "", ""), install), step="install engine (%s)" % install.source, timeout=1800)
         # The original's drop-in (and its regenerate-certs) starts /usr/bin/dockerd.
         link = self.session.run(
             "[ -x {b} ] && echo present || {{ [ -x /usr/sbin/dockerd ] && echo link; }}".format(b=DOCKERD_BINARY), step="dockerd path", check=False

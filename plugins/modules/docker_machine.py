@@ -108,8 +108,8 @@ options:
         default: []
       options:
         description:
-          - Further engine flags (C(--engine-opt)), as a dictionary; V({log-driver: journald}) becomes C(--log-driver=journald).
-            An empty value gives a flag without value.
+          - "Further engine flags (C(--engine-opt)), as a dictionary: V(log-driver) set to V(journald) becomes C(--log-driver=journald).
+            An empty value gives a flag without value."
         type: dict
         default: {}
   tls_san:

@@ -102,7 +102,10 @@ EOF
     # Docker provides /etc/resolv.conf; debootstrap copied the build host's into the image.
     rm -f "$root/etc/resolv.conf"
 
-    # MASKS-TBD
+    # Units that fail in a container (found with `systemctl --failed` after a boot): a
+    # container cannot load kernel modules, and trixie's systemd-modules-load fails trying
+    # ("Failed to initialize libkmod context"). Masking is this symlink.
+    ln -sf /dev/null "$root/etc/systemd/system/systemd-modules-load.service"
 
     # Downloaded packages and stale package lists only make the image bigger; apt-get update
     # (which the collection runs before installing anything) fetches current lists.

@@ -228,8 +228,8 @@ cmd_start() {
         --label "dockyard.bed.key=$pubkey" --network "$BED_NETWORK" \
         "${BED_MACHINE_FLAGS[@]}" "$image" >/dev/null
     if [[ -n $pubkey ]]; then
-        docker exec -i "$machine" sh -c 'umask 077 && mkdir -p /root/.ssh && cat >/root/.ssh/authorized_keys
-            && chmod 700 /root/.ssh && chmod 600 /root/.ssh/authorized_keys' <"$pubkey"
+        docker exec -i "$machine" sh -c 'umask 077 && mkdir -p /root/.ssh &&
+            cat >/root/.ssh/authorized_keys && chmod 700 /root/.ssh && chmod 600 /root/.ssh/authorized_keys' <"$pubkey"
     fi
     run_relay "$name" "$image" "$ip"
     local deadline=$((SECONDS + BED_WAIT)) state

@@ -42,7 +42,7 @@ class TranscriptRunner:
         return step.rc, step.stdout.encode(), step.stderr.encode()
 
     def scripts(self) -> list[str]:
-        return [shlex.split(argv[-1])[-1] for argv, _ in self.calls]
+        return [shlex.split(argv[-1])[-1] for argv, dummy in self.calls]
 
     def finished(self) -> bool:
         return not self.steps

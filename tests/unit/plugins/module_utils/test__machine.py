@@ -64,11 +64,11 @@ def test_ten_racing_processes_make_exactly_one_ca(tmp_path):
     for worker in workers:
         worker.join(10)
         assert worker.exitcode == 0
-    created = [c for c, _ in outcomes]
+    created = [c for c, dummy in outcomes]
     assert sum("ca" in c for c in created) == 1
     assert sum("client" in c for c in created) == 1
     on_disk = (tmp_path / "store" / "certs" / "ca.pem").read_bytes()
-    assert {pem for _, pem in outcomes} == {on_disk}
+    assert {pem for dummy, pem in outcomes} == {on_disk}
 
 
 def test_an_expired_ca_is_replaced_and_the_client_reissued(tmp_path):

@@ -51,15 +51,15 @@ def test_fresh_debian_host_gets_engine_certs_config_and_a_restart():
     assert report.os.family == "debian"
     assert report.changed_steps == ["install engine", "dockerd path", "server certificates", "daemon configuration", "restart engine"]
     # Every command ran through sudo for a non-root user.
-    assert all(argv[-1].startswith("sudo -n sh -c ") for argv, _ in runner.calls)
+    assert all(argv[-1].startswith("sudo -n sh -c ") for argv, dummy in runner.calls)
 
 
 def test_no_secret_on_any_command_line():
     runner = TranscriptRunner(_fresh_host())
     with SSHSession(TARGET, runner=runner) as session:
         Provisioner(session).provision(REQUEST)
-    assert not any(b"secret-material" in " ".join(argv).encode() for argv, _ in runner.calls)
-    assert any(stdin == SECRET_KEY for _, stdin in runner.calls)
+    assert not any(b"secret-material" in " ".join(argv).encode() for argv, dummy in runner.calls)
+    assert any(stdin == SECRET_KEY for dummy, stdin in runner.calls)
 
 
 def test_second_run_changes_nothing():
@@ -106,7 +106,9 @@ def test_unknown_os_is_a_clear_error():
 
 def test_engine_missing_with_install_disabled():
     runner = TranscriptRunner([Step(r"os-release", stdout=BOOKWORM), Step(r"cloud-init"), Step(r"command -v dockerd", rc=1)])
-    request = ProvisionRequest(ca_pem=b"", server_cert_pem=b"", server_key_pem=b"", daemon=DaemonConfig(provider="generic"), install=EngineInstall(enabled=False))
+    request = ProvisionRequest(
+        ca_pem=b"", server_cert_pem=b"", server_key_pem=b"", daemon=DaemonConfig(provider="generic"), install=EngineInstall(enabled=False)
+    )
     with SSHSession(TARGET, runner=runner) as session, pytest.raises(ProvisionError, match="engine.install"):
         Provisioner(session).provision(request)
 
