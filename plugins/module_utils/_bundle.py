@@ -425,7 +425,10 @@ class ImportReport:
     warnings: list[str] = field(default_factory=list)
     ca_installed: bool = False
     repointed: list[str] = field(default_factory=list)  # machines that keep the bundle's CA in their own folder
+    machines: list[str] = field(default_factory=list)  # the bundle's machines that were asked for, in its order
     source_store: str = ""
+    encrypted: bool = False
+    path: str = ""
 
 
 @dataclass
@@ -608,7 +611,7 @@ def import_bundle(
                 option="names",
             )
         wanted = [n for n in wanted if n in set(names)]
-    report = ImportReport(source_store=bundle.source_root)
+    report = ImportReport(machines=list(wanted), source_store=bundle.source_root, encrypted=bundle.encrypted)
     if passphrase is not None and not bundle.encrypted:
         report.warnings.append("The bundle is not encrypted; option 'passphrase' was not needed.")
     ca_state = _ca_state(store, bundle)
@@ -721,5 +724,7 @@ def import_from_file(
     passphrase: str | None = None,
     check_mode: bool = False,
 ) -> ImportReport:
-    data = _read_file(os.path.abspath(os.path.expanduser(path)), "bundle")
-    return import_bundle(store, data, names=names, passphrase=passphrase, check_mode=check_mode)
+    path = os.path.abspath(os.path.expanduser(path))
+    report = import_bundle(store, _read_file(path, "bundle"), names=names, passphrase=passphrase, check_mode=check_mode)
+    report.path = path
+    return report

@@ -6,8 +6,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
+import tempfile
 import time
 import typing as t
 from dataclasses import dataclass, field
@@ -17,7 +19,7 @@ from ansible_collections.dockyard.machine.plugins.module_utils import _certs
 from ansible_collections.dockyard.machine.plugins.module_utils._daemon_config import DaemonConfig
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers import get_driver
 from ansible_collections.dockyard.machine.plugins.module_utils._endpoint import endpoint_for
-from ansible_collections.dockyard.machine.plugins.module_utils._engine import engine_version
+from ansible_collections.dockyard.machine.plugins.module_utils._engine import TLSFiles, engine_version
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import (
     CertError,
     DriverError,
@@ -145,6 +147,16 @@ class EngineSpec:
 
 
 @dataclass(frozen=True)
+class HostWork:
+    """How to work on a host: bounds and choices that are not part of the record."""
+
+    timeout: float = 120.0
+    install: EngineInstall = EngineInstall(enabled=False)
+    key_type: str = "rsa"
+    reset_host_key: bool = False
+
+
+@dataclass(frozen=True)
 class MachineSpec:
     """What the user asked for with ``state: present``."""
 
@@ -269,26 +281,41 @@ class MachineManager:
             outcome.steps.append("certificates")
         with self.store.lock(spec.name):
             self.store.save(record)  # intent recorded before anything happens on the host
-            try:
+            with self._recording_failure(record):
                 if self._copy_local_files(spec.name, driver.local_files(spec.name, self.store.root, options)):
                     outcome.steps.append("local files")
                 if driver.needs_ssh:
-                    server, issued = self._server_certificate(spec, driver, record, authority)
-                    if issued:
-                        outcome.steps.append("server certificate")
-                    self._provision(spec, driver, record, authority, server, outcome)
+                    host = HostWork(timeout=spec.timeout, install=spec.engine.install, key_type=spec.key_type, reset_host_key=spec.ssh_host_key_reset)
+                    self._converge_host(record, driver, authority, host, outcome)
                 outcome.docker_version = self._verify_engine(record)
-            except MachineError as exc:
-                record.sidecar["Status"] = "error"
-                record.sidecar["LastError"] = {"Step": exc.step or "", "Message": exc.msg}
-                self.store.save(record)
-                if exc.machine is None:
-                    exc.machine = spec.name
-                raise
-            record.sidecar["Status"] = "running"
-            record.sidecar.pop("LastError", None)
-            if self.store.save(record) and "record" not in outcome.steps:
-                outcome.steps.append("record")
+            self._mark_running(record, outcome)
+
+    @contextlib.contextmanager
+    def _recording_failure(self, record: MachineRecord) -> t.Iterator[None]:
+        """A failure leaves its step and message in the sidecar (``ls`` and the next run see them)."""
+        try:
+            yield
+        except MachineError as exc:
+            record.sidecar["Status"] = "error"
+            record.sidecar["LastError"] = {"Step": exc.step or "", "Message": exc.msg}
+            self.store.save(record)
+            if exc.machine is None:
+                exc.machine = record.name
+            raise
+
+    def _mark_running(self, record: MachineRecord, outcome: Outcome) -> None:
+        record.sidecar["Status"] = "running"
+        record.sidecar.pop("LastError", None)
+        if self.store.save(record) and "record" not in outcome.steps:
+            outcome.steps.append("record")
+
+    def _converge_host(
+        self, record: MachineRecord, driver: t.Any, authority: CertificateAuthority, host: HostWork, outcome: Outcome, *, force_cert: bool = False
+    ) -> None:
+        server, issued = self._server_certificate(record, driver, authority, host.key_type, force=force_cert)
+        if issued:
+            outcome.steps.append("server certificate")
+        self._provision(record, driver, authority.ca.cert_pem, server, host, outcome)
 
     def _copy_local_files(self, name: str, driver_files: t.Mapping[str, tuple[str, int]]) -> bool:
         """The client certificates (DOCKER_CERT_PATH) and the driver's files, copied into the machine folder."""
@@ -308,19 +335,21 @@ class MachineManager:
             changed = self.store.write_file(target, data, mode) or changed
         return changed
 
-    def _server_sans(self, spec: MachineSpec, driver: t.Any, record: MachineRecord) -> list[str]:
-        return [*spec.tls_san, driver.ip(record), "localhost"]
+    @staticmethod
+    def server_sans(record: MachineRecord, driver: t.Any) -> list[str]:
+        """The original's rule: extra SANs, the machine's address, localhost."""
+        return [*(record.auth_options.get("ServerCertSANs") or []), driver.ip(record), "localhost"]
 
     def _server_certificate(
-        self, spec: MachineSpec, driver: t.Any, record: MachineRecord, authority: CertificateAuthority
+        self, record: MachineRecord, driver: t.Any, authority: CertificateAuthority, key_type: str, *, force: bool = False
     ) -> tuple[_certs.CertPair, bool]:
         """The machine's server pair, re-issued when missing, foreign, expiring or not covering its names."""
         cert_path, key_path = record.auth_options["ServerCertPath"], record.auth_options["ServerKeyPath"]
-        sans = self._server_sans(spec, driver, record)
+        sans = self.server_sans(record, driver)
         current = self._current_server_pair(cert_path, key_path)
-        if current is not None and not _server_needs_reissue(current, authority.ca, sans, self.now):
+        if not force and current is not None and not server_needs_reissue(current, authority.ca, sans, self.now):
             return current, False
-        pair = _certs.new_server(authority.ca, "%s.%s" % (self.org_user, spec.name), sans, key_type=spec.key_type, now=self.now)
+        pair = _certs.new_server(authority.ca, "%s.%s" % (self.org_user, record.name), sans, key_type=key_type, now=self.now)
         self.store.write_file(key_path, pair.key_pem, KEY_MODE)
         self.store.write_file(cert_path, pair.cert_pem, CERT_MODE)
         return pair, True
@@ -333,7 +362,7 @@ class MachineManager:
         except CertError:
             return None
 
-    def _ssh_target(self, spec_timeout: float, record: MachineRecord, driver: t.Any, reset_host_key: bool) -> SSHTarget:
+    def _ssh_target(self, record: MachineRecord, driver: t.Any, timeout: float, reset_host_key: bool = False) -> SSHTarget:
         key = record.ssh_key_path
         return SSHTarget(
             host=driver.ip(record),
@@ -343,27 +372,19 @@ class MachineManager:
             key_path=key if key and os.path.isfile(key) else "",
             proxy_jump=str(record.sidecar.get("ProxyJump") or ""),
             pinned_host_keys=() if reset_host_key else tuple(record.sidecar.get("HostKeys") or ()),
-            connect_timeout=int(min(max(spec_timeout, 5), 30)),
+            connect_timeout=int(min(max(timeout, 5), 30)),
         )
 
-    def _provision(
-        self,
-        spec: MachineSpec,
-        driver: t.Any,
-        record: MachineRecord,
-        authority: CertificateAuthority,
-        server: _certs.CertPair,
-        outcome: Outcome,
-    ) -> None:
+    def _provision(self, record: MachineRecord, driver: t.Any, ca_pem: bytes, server: _certs.CertPair, host: HostWork, outcome: Outcome) -> None:
         request = ProvisionRequest(
-            ca_pem=authority.ca.cert_pem,
+            ca_pem=ca_pem,
             server_cert_pem=server.cert_pem,
             server_key_pem=server.key_pem,
             daemon=DaemonConfig.from_engine_options(record.engine_options, provider=driver.name, port=driver.engine_port(record)),
-            install=spec.engine.install,
+            install=host.install,
         )
-        with SSHSession(self._ssh_target(spec.timeout, record, driver, spec.ssh_host_key_reset), runner=self.ssh_runner) as session:
-            session.wait_until_reachable(spec.timeout)
+        with SSHSession(self._ssh_target(record, driver, host.timeout, host.reset_host_key), runner=self.ssh_runner) as session:
+            session.wait_until_reachable(host.timeout)
             learned = list(session.learned_host_keys())
             if learned and learned != list(record.sidecar.get("HostKeys") or []):
                 record.sidecar["HostKeys"] = learned
@@ -372,13 +393,13 @@ class MachineManager:
         outcome.steps.extend(report.changed_steps)
         outcome.warnings.extend(report.warnings)
 
-    def _verify_engine(self, record: MachineRecord) -> str:
+    def _verify_engine(self, record: MachineRecord, tls: TLSFiles | None = None) -> str:
         """A real TLS call with the client certificate; retried while the engine starts."""
         endpoint = endpoint_for(self.store, record)
         deadline = time.monotonic() + ENGINE_WAIT
         while True:
             try:
-                return str(self.engine_probe(endpoint.url, endpoint.tls, 10).get("Version", ""))
+                return str(self.engine_probe(endpoint.url, tls or endpoint.tls, 10).get("Version", ""))
             except EngineError as exc:
                 if time.monotonic() >= deadline or "validating certificates" in exc.msg:
                     raise EngineError(exc.msg, step="verify TLS", machine=record.name, **exc.details) from exc
@@ -393,13 +414,13 @@ class MachineManager:
             return
         authority = _read_authority(self.store)
         if driver.needs_ssh:
-            sans = self._server_sans(spec, driver, record)
             current = self._current_server_pair(record.auth_options["ServerCertPath"], record.auth_options["ServerKeyPath"])
-            if current is None or _server_needs_reissue(current, authority.ca, sans, self.now):
+            if current is None or server_needs_reissue(current, authority.ca, self.server_sans(record, driver), self.now):
                 outcome.steps.extend(["server certificate", "provision"])
                 return
+            host = HostWork(timeout=spec.timeout, install=spec.engine.install, key_type=spec.key_type, reset_host_key=spec.ssh_host_key_reset)
             try:
-                self._provision(spec, driver, record, authority, current, outcome)
+                self._provision(record, driver, authority.ca.cert_pem, current, host, outcome)
             except MachineError as exc:
                 outcome.steps.append("provision")
                 outcome.warnings.append("Check mode could not read the host: %s" % exc.msg)
@@ -439,7 +460,7 @@ class MachineManager:
             "rm -f {d} {ca} {cert} {key}; rmdir {dir} 2>/dev/null || true; systemctl daemon-reload; "
             "systemctl restart docker.socket 2>/dev/null || true; systemctl restart docker.service"
         ).format(d=DROPIN_PATH, ca=REMOTE_CA, cert=REMOTE_SERVER_CERT, key=REMOTE_SERVER_KEY, dir=os.path.dirname(DROPIN_PATH))
-        with SSHSession(self._ssh_target(timeout, record, driver, False), runner=self.ssh_runner) as session:
+        with SSHSession(self._ssh_target(record, driver, timeout), runner=self.ssh_runner) as session:
             session.run(script, step="clean up host", timeout=timeout + 120)
 
     # -- power --------------------------------------------------------------------------------------
@@ -451,7 +472,7 @@ class MachineManager:
             raise DriverError("Hosts without a driver cannot be %s (driver %s)." % (state, record.driver_name), machine=name, option="state")
         action = {"started": "start", "stopped": "stop", "restarted": "restart"}[state]
         outcome = Outcome(status=state)
-        with SSHSession(self._ssh_target(timeout, record, driver, False), runner=self.ssh_runner) as session:
+        with SSHSession(self._ssh_target(record, driver, timeout), runner=self.ssh_runner) as session:
             session.wait_until_reachable(timeout)
             active = session.run("systemctl is-active --quiet docker.service", step="engine state", check=False).rc == 0
             wanted = {"started": not active, "stopped": active, "restarted": True}[state]
@@ -468,7 +489,161 @@ class MachineManager:
         return outcome
 
 
-def _server_needs_reissue(pair: _certs.CertPair, ca: _certs.CertPair, sans: t.Sequence[str], now: datetime | None) -> bool:
+    # -- certificates -------------------------------------------------------------------------------
+    def certificate_report(self, names: t.Sequence[str] | None = None, *, renew_days: int = 30) -> dict[str, t.Any]:
+        """Expiry of the CA and client certificate, and per machine: expiry, SANs, whether they cover its address."""
+        window = timedelta(days=renew_days)
+        report: dict[str, t.Any] = {"store": self.store.root, "machines": []}
+        ca = _read_pair(self.store, *CA_FILES)
+        client = _read_pair(self.store, *CLIENT_FILES)
+        report["ca"] = _cert_summary(ca, None, window, self.now) if ca else None
+        report["client"] = _cert_summary(client, ca, window, self.now) if client else None
+        for record in self._records(names):
+            report["machines"].append(self._machine_cert_summary(record, ca, window))
+        return report
+
+    def _records(self, names: t.Sequence[str] | None) -> list[MachineRecord]:
+        if names:
+            return [self.store.load(validate_name(n)) for n in names]
+        records, errors = self.store.load_all()
+        if errors:
+            raise StoreError(
+                "Some machine records cannot be read: %s. Fix or remove them, or name the machines to work on with option 'name'."
+                % "; ".join(e.msg for e in errors),
+            )
+        return records
+
+    def _machine_cert_summary(self, record: MachineRecord, ca: _certs.CertPair | None, window: timedelta) -> dict[str, t.Any]:
+        driver = get_driver(record.driver_name)
+        entry: dict[str, t.Any] = {"name": record.name, "driver": record.driver_name, "managed": driver.needs_ssh}
+        if not driver.needs_ssh:
+            entry["reasons"] = []
+            return entry
+        pair = self._current_server_pair(record.auth_options.get("ServerCertPath", ""), record.auth_options.get("ServerKeyPath", ""))
+        sans = self.server_sans(record, driver)
+        entry["address"] = driver.ip(record)
+        entry["expected_sans"] = sans
+        if pair is None:
+            entry.update(reasons=["missing"], needs_reissue=True)
+            return entry
+        entry.update(_cert_summary(pair, ca, window, self.now))
+        info = _certs.inspect_cert(pair.cert_pem)
+        entry["sans"] = list(info.dns_names) + list(info.ip_addresses)
+        entry["address_covered"] = info.covers(entry["address"])
+        missing = [name for name in sans if not info.covers(name)]
+        entry["missing_sans"] = missing
+        if missing:
+            entry["reasons"].append("SANs do not cover %s" % ", ".join(missing))
+        entry["needs_reissue"] = bool(entry["reasons"])
+        return entry
+
+    def regenerate(
+        self, names: t.Sequence[str] | None, *, ip_address: str | None = None, force: bool = False, renew_days: int = 30, timeout: float = 120.0
+    ) -> Outcome:
+        """Re-issue server certificates over SSH (never through the TLS endpoint) where needed, or always with ``force``."""
+        if ip_address and (not names or len(names) != 1):
+            raise MachineError("Option 'ip_address' needs exactly one machine in option 'name'.", option="ip_address")
+        authority = _read_authority(self.store)
+        outcome = Outcome(status="regenerated")
+        for record in self._records(names):
+            driver = get_driver(record.driver_name)
+            if not driver.needs_ssh:
+                outcome.warnings.append("%s (driver %s) has no server certificate of ours; skipped." % (record.name, record.driver_name))
+                continue
+            self._regenerate_one(record, driver, authority, ip_address, force, timedelta(days=renew_days), timeout, outcome)
+        outcome.changed = bool(outcome.steps)
+        return outcome
+
+    def _regenerate_one(
+        self,
+        record: MachineRecord,
+        driver: t.Any,
+        authority: CertificateAuthority,
+        ip_address: str | None,
+        force: bool,
+        window: timedelta,
+        timeout: float,
+        outcome: Outcome,
+    ) -> None:
+        steps: list[str] = []
+        if ip_address and ip_address != record.ip_address:
+            record.driver["IPAddress"] = ip_address
+            steps.append("address")
+        summary = self._machine_cert_summary(record, authority.ca, window)
+        if not (force or summary.get("needs_reissue") or steps):
+            return
+        local = Outcome()
+        if self.check_mode:
+            outcome.steps.extend("%s: %s" % (record.name, step) for step in (*steps, "server certificate", "restart engine"))
+            return
+        with self.store.lock(record.name), self._recording_failure(record):
+            if steps:
+                self.store.save(record)
+            host = HostWork(timeout=timeout, key_type=_certs.inspect_cert(authority.ca.cert_pem).key_type)
+            self._converge_host(record, driver, authority, host, local, force_cert=True)
+            self._copy_local_files(record.name, {})
+            self._verify_engine(record)
+            self._mark_running(record, local)
+        outcome.steps.extend("%s: %s" % (record.name, step) for step in (*steps, *local.steps))
+        outcome.warnings.extend(local.warnings)
+
+    def rotate(self, *, key_type: str = "rsa", force: bool = False, renew_days: int = 30, timeout: float = 120.0) -> Outcome:
+        """A new CA and client certificate, and every machine's server certificate re-issued from it over SSH.
+
+        Machines are re-issued first, each checked over TLS with the new client certificate; only then
+        does the store switch to the new CA.  A machine that cannot be reached is reported; the store's
+        ``regenerate`` brings it over later, through SSH.
+        """
+        current = _read_authority(self.store)
+        window = timedelta(days=renew_days)
+        due = _cert_summary(current.ca, None, window, self.now)["reasons"] + _cert_summary(current.client, current.ca, window, self.now)["reasons"]
+        if not force and not due:
+            return Outcome(status="current")
+        records = self._records(None)
+        outcome = Outcome(changed=True, status="rotated", steps=["ca", "client"])
+        if self.check_mode:
+            outcome.steps.extend("%s: server certificate" % r.name for r in records if get_driver(r.driver_name).needs_ssh)
+            return outcome
+        ca = _certs.new_ca(self.org_user, key_type=key_type, now=self.now)
+        client = _certs.new_client(ca, "%s.<bootstrap>" % self.org_user, key_type=key_type, now=self.now)
+        authority = CertificateAuthority(ca=ca, client=client, created=("ca", "client"))
+        failed: list[str] = []
+        with tempfile.TemporaryDirectory(prefix="dym-rotate-") as scratch:
+            tls = _scratch_tls(scratch, authority)
+            for record in records:
+                driver = get_driver(record.driver_name)
+                if not driver.needs_ssh:
+                    if record.auth_options.get("CaCertPath") == self.store.cert_path("ca.pem"):
+                        outcome.warnings.append("%s (driver none) trusts the store's CA; its engine must be given the new ca.pem." % record.name)
+                    continue
+                local = Outcome()
+                try:
+                    with self.store.lock(record.name), self._recording_failure(record):
+                        self._converge_host(record, driver, authority, HostWork(timeout=timeout, key_type=key_type), local, force_cert=True)
+                        self._verify_engine(record, tls)
+                    outcome.steps.append("%s: server certificate" % record.name)
+                except MachineError as exc:
+                    failed.append(record.name)
+                    outcome.warnings.append("%s was not re-issued: %s" % (record.name, exc.msg))
+        with self.store.certs_lock():
+            _write_pair(self.store, ca, *CA_FILES)
+            _write_pair(self.store, client, *CLIENT_FILES)
+        for record in records:
+            self._copy_local_files(record.name, {})
+            if record.name not in failed and get_driver(record.driver_name).needs_ssh:
+                self._mark_running(record, Outcome())
+        if failed:
+            raise CertError(
+                "The CA was rotated, but %s could not be re-issued. When they are reachable, run docker_machine_certs with "
+                "action=regenerate and force=true for them (it works over SSH)." % ", ".join(failed),
+                step="rotate",
+                failed=failed,
+                warnings=outcome.warnings,
+            )
+        return outcome
+
+
+def server_needs_reissue(pair: _certs.CertPair, ca: _certs.CertPair, sans: t.Sequence[str], now: datetime | None) -> bool:
     try:
         _certs.verify_signed_by(pair.cert_pem, ca.cert_pem, now=now)
     except CertError:
@@ -483,3 +658,34 @@ def _read_authority(store: MachineStore) -> CertificateAuthority:
     if ca is None or client is None:
         raise CertError("The store %s has no complete CA and client certificate." % store.root, path=store.certs_dir)
     return CertificateAuthority(ca=ca, client=client, created=())
+
+
+def _cert_summary(pair: _certs.CertPair, ca: _certs.CertPair | None, window: timedelta, now: datetime | None) -> dict[str, t.Any]:
+    info = _certs.inspect_cert(pair.cert_pem)
+    reasons = []
+    if info.is_expired(now):
+        reasons.append("expired")
+    elif info.expires_in(now) < window:
+        reasons.append("expires within %d days" % window.days)
+    if ca is not None:
+        try:
+            _certs.verify_signed_by(pair.cert_pem, ca.cert_pem, now=now)
+        except CertError as exc:
+            if exc.details.get("reason") not in ("expired", "ca_expired"):
+                reasons.append("not signed by the store's CA")
+    return {
+        "not_after": info.not_after.isoformat(),
+        "expires_in_days": info.expires_in(now).days,
+        "key_type": info.key_type,
+        "reasons": reasons,
+    }
+
+
+def _scratch_tls(folder: str, authority: CertificateAuthority) -> TLSFiles:
+    """The new CA and client pair as files, for TLS checks before the store switches to them."""
+    paths = TLSFiles(*(os.path.join(folder, name) for name in ("ca.pem", "cert.pem", "key.pem")))
+    for path, data in ((paths.ca, authority.ca.cert_pem), (paths.cert, authority.client.cert_pem), (paths.key, authority.client.key_pem)):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+    return paths

@@ -168,10 +168,14 @@ class Provisioner:
         for step, path, data, mode in files:
             if self._put(path, data, mode, step) and step not in report.changed_steps:
                 report.changed_steps.append(step)
-        needs_restart = bool(report.changed_steps) or not self.engine_active()
-        if needs_restart:
+        active = self.engine_active()
+        if report.changed_steps or not active:
             report.changed_steps.append("restart engine")
             if not self.check_mode:
+                if active:
+                    # live-restore can be switched on by a reload: then the restart keeps running containers,
+                    # even on a host whose engine ran without it until now.
+                    self.session.run("systemctl reload docker.service || true", step="reload engine")
                 self.restart_engine()
         return report
 

@@ -164,6 +164,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.dockyard.machine.plugins.module_utils._bundle import export_to_file, import_from_file
 from ansible_collections.dockyard.machine.plugins.module_utils._common import STORE_ARGS, fail_from, require_cryptography, store_from
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import MachineError
+from ansible_collections.dockyard.machine.plugins.module_utils._store import natural_key
 
 
 def main() -> None:
@@ -207,8 +208,8 @@ def main() -> None:
             warnings = report.warnings
             result = dict(
                 changed=report.changed,
-                path=params["path"],
-                machines=report.imported + report.unchanged,
+                path=report.path,
+                machines=report.machines,
                 encrypted=report.encrypted,
                 imported=report.imported,
                 unchanged=report.unchanged,
@@ -216,7 +217,7 @@ def main() -> None:
                 repointed=report.repointed,
                 source_store=report.source_store,
             )
-            diff = {"before": {"machines": before}, "after": {"machines": sorted(set(before) | set(report.imported))}}
+            diff = {"before": {"machines": before}, "after": {"machines": sorted(set(before) | set(report.imported), key=natural_key)}}
     except MachineError as error:
         fail_from(module, error)
     for warning in warnings:

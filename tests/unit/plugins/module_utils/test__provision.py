@@ -39,6 +39,7 @@ def _fresh_host() -> list[Step]:
         Step(r"chmod 600 .*/etc/docker/server-key\.pem", stdout="written\n"),
         Step(r"/etc/systemd/system/docker\.service\.d/10-machine\.conf", stdout="written\n"),
         Step(r"/etc/docker/daemon\.json", stdout="written\n"),
+        Step(r"systemctl is-active --quiet docker\.service", rc=3),
         Step(r"systemctl daemon-reload; .*systemctl restart docker\.service"),
     ]
 
@@ -88,6 +89,7 @@ def test_check_mode_only_reads():
             Step(r"command -v dockerd", rc=1),
             Step(r"cat /etc/docker/daemon\.json", stdout=""),
             *[Step(r"^if \[ -f .*sha256sum") for dummy in range(5)],
+            Step(r"systemctl is-active", rc=3),
         ]
     )
     with SSHSession(TARGET, runner=runner) as session:
@@ -122,6 +124,17 @@ def test_a_failed_step_carries_step_command_rc_and_output():
     assert error.details["rc"] == 100 and "Unable to locate package" in error.details["stderr"]
     assert "apt_retry install -y docker.io" in error.details["cmd"]
     assert "exit code 100" in error.msg
+
+
+def test_a_running_engine_is_reloaded_before_the_restart():
+    """live-restore is switched on by a reload first, so the restart keeps running containers."""
+    steps = _fresh_host()
+    steps[-2] = Step(r"systemctl is-active --quiet docker\.service", rc=0)
+    steps.insert(-1, Step(r"^systemctl reload docker\.service"))
+    runner = TranscriptRunner(steps)
+    with SSHSession(TARGET, runner=runner) as session:
+        Provisioner(session).provision(REQUEST)
+    assert runner.finished()
 
 
 def test_an_engine_that_does_not_start_reports_its_journal():
