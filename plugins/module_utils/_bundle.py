@@ -158,7 +158,7 @@ def _pack(manifest: dict[str, t.Any], members: t.Sequence[tuple[str, Member]], m
             info.uid = info.gid = 0
             info.uname = info.gname = ""
             tar.addfile(info, io.BytesIO(member.data))
-    return gzip.compress(raw.getvalue(), compresslevel=9, mtime=0)
+    return gzip.compress(raw.getvalue(), compresslevel=9)
 
 
 def _machine_members(store: MachineStore, name: str) -> list[tuple[str, Member]]:

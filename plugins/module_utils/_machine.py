@@ -268,6 +268,7 @@ class MachineManager:
             doc["HostOptions"].setdefault("AuthOptions", {})["ServerCertSANs"] = list(spec.tls_san)
             sidecar = copy.deepcopy(existing.sidecar)
             sidecar.setdefault("Status", "creating")
+        doc["HostOptions"]["AuthOptions"].update(driver.auth_paths(spec.name, root, options))
         sidecar["Engine"] = {"Install": spec.engine.install.enabled, "Source": spec.engine.install.source, "Version": spec.engine.install.version}
         if options.get("proxy_jump"):
             sidecar["ProxyJump"] = options["proxy_jump"]

@@ -79,6 +79,10 @@ class Driver:
         """Files to copy into the machine folder: {destination path: (source path, mode)}."""
         return {}
 
+    def auth_paths(self, name: str, root: str, options: t.Mapping[str, t.Any]) -> dict[str, str]:
+        """AuthOptions paths that differ from the store's defaults (the original's --tls-* flags)."""
+        return {}
+
 
 def base_fields(
     name: str,

@@ -80,3 +80,14 @@ class NoneDriver(Driver):
             os.path.join(machine_dir, "cert.pem"): (options["client_cert"], 0o644),
             os.path.join(machine_dir, "key.pem"): (options["client_key"], 0o600),
         }
+
+    def auth_paths(self, name: str, root: str, options: t.Mapping[str, t.Any]) -> dict[str, str]:
+        """With the engine's own client files, the record points at their copies, so the original's ls works too."""
+        if not options.get("ca_cert"):
+            return {}
+        machine_dir = os.path.join(root, "machines", name)
+        return {
+            "CaCertPath": os.path.join(machine_dir, "ca.pem"),
+            "ClientCertPath": os.path.join(machine_dir, "cert.pem"),
+            "ClientKeyPath": os.path.join(machine_dir, "key.pem"),
+        }

@@ -1,0 +1,97 @@
+"""docker_machine with the generic driver on real machine containers (systemd + sshd), over real SSH."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.dockyard.machine.tests.e2e.conftest import recap, run_playbook
+from ansible_collections.dockyard.machine.tests.support import bed
+
+
+@pytest.fixture(scope="module")
+def bed_key(tmp_path_factory) -> tuple[Path, Path]:
+    bed.ensure_images("bookworm-docker")
+    return bed.ssh_keypair(tmp_path_factory.mktemp("keys"))
+
+
+def _docker_over_tls(result: dict, *args: str) -> subprocess.CompletedProcess:
+    """The docker CLI with the env the module returned, as after `eval $(docker-machine env)`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
+    env.update(result["env"])
+    return subprocess.run(["docker", *args], capture_output=True, text=True, env=env, timeout=120, check=False)
+
+
+def test_generic_create_is_idempotent_checkable_and_removable(bed_key, tmp_path):
+    key, pub = bed_key
+    machine = bed.start_machine("gen1", "bookworm-docker", "127.0.0.31", pub)
+    try:
+        store = tmp_path / "store"
+        results = tmp_path / "result.json"
+        extra = {
+            "machine": "gen1",
+            "store_path": str(store),
+            "generic": {"ip_address": machine.ip, "ssh_key": str(key)},
+            "engine": {"source": "distro", "labels": ["role=test"]},
+            "results_file": str(results),
+        }
+
+        planned = run_playbook("machine.yml", extra, check=True)
+        assert planned.returncode == 0, planned.stdout + planned.stderr
+        assert recap(planned.stdout)["changed"] == 1
+        assert not (store / "machines").exists(), "check mode wrote to the store"
+
+        started = time.monotonic()
+        created = run_playbook("machine.yml", extra)
+        elapsed = time.monotonic() - started
+        assert created.returncode == 0, created.stdout + created.stderr
+        print("generic create with Docker present, whole ansible-playbook run: %.1f s" % elapsed)
+        result = json.loads(results.read_text())
+        assert result["changed"] is True and result["status"] == "running"
+        assert "server certificate" in result["steps"] and "restart engine" in result["steps"]
+        assert "install engine" not in result["steps"]
+        version = _docker_over_tls(result, "version", "--format", "{{.Server.Version}}")
+        assert version.returncode == 0, version.stderr
+        assert version.stdout.strip() == result["docker_version"]
+        info = _docker_over_tls(result, "info", "--format", "{{json .Labels}}")
+        assert "role=test" in info.stdout and "provider=generic" in info.stdout
+
+        # On the host: the key is 0600, the drop-in is the original's, live-restore is on.
+        assert machine.exec("stat", "-c", "%a", "/etc/docker/server-key.pem").stdout.strip() == "600"
+        dropin = machine.exec("cat", "/etc/systemd/system/docker.service.d/10-machine.conf").stdout
+        assert "ExecStart=/usr/bin/dockerd -H tcp://0.0.0.0:2376 -H unix:///var/run/docker.sock" in dropin
+        assert json.loads(machine.exec("cat", "/etc/docker/daemon.json").stdout)["live-restore"] is True
+
+        # In the store: the original's layout and modes, the host key pinned in the sidecar.
+        machine_dir = store / "machines" / "gen1"
+        config = json.loads((machine_dir / "config.json").read_text())
+        assert config["Driver"]["IPAddress"] == machine.ip and config["Driver"]["SSHKeyPath"] == str(machine_dir / key.name)
+        assert oct((machine_dir / key.name).stat().st_mode & 0o777) == "0o600"
+        sidecar = json.loads((machine_dir / "dockyard-machine.json").read_text())
+        assert sidecar["Status"] == "running" and sidecar["HostKeys"]
+
+        again = run_playbook("machine.yml", extra)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert recap(again.stdout)["changed"] == 0, again.stdout
+        checked = run_playbook("machine.yml", extra, check=True)
+        assert recap(checked.stdout)["changed"] == 0, checked.stdout
+
+        # A changed engine option is applied in place.
+        extra["engine"]["labels"] = ["role=changed"]
+        changed = run_playbook("machine.yml", extra)
+        assert changed.returncode == 0, changed.stdout + changed.stderr
+        assert "role=changed" in _docker_over_tls(json.loads(results.read_text()), "info", "--format", "{{json .Labels}}").stdout
+
+        removed = run_playbook("machine.yml", dict(extra, machine_state="absent"))
+        assert removed.returncode == 0, removed.stdout + removed.stderr
+        assert recap(removed.stdout)["changed"] == 1
+        assert not machine_dir.exists()
+        gone = run_playbook("machine.yml", dict(extra, machine_state="absent"))
+        assert recap(gone.stdout)["changed"] == 0
+    finally:
+        bed.stop_machine("gen1")
