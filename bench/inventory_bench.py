@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright (c) dockyard.machine contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -116,9 +115,8 @@ class Bench:
 
     def run(self, source: Path, enabled: str, stdout: t.Any) -> subprocess.CompletedProcess:
         env = dict(self.base_env, ANSIBLE_INVENTORY_ENABLED=enabled)
-        result = subprocess.run(
-            [self.ansible_inventory, "-i", str(source), "--list"], env=env, cwd=str(source.parent), stdout=stdout, stderr=subprocess.PIPE, text=True, check=False
-        )
+        command = [self.ansible_inventory, "-i", str(source), "--list"]
+        result = subprocess.run(command, env=env, cwd=str(source.parent), stdout=stdout, stderr=subprocess.PIPE, text=True, check=False)
         if result.returncode != 0:
             raise SystemExit("ansible-inventory failed on %s:\n%s" % (source, result.stderr))
         if "WARNING" in (result.stderr or ""):
@@ -131,7 +129,7 @@ class Bench:
     def timed(self, source: Path, enabled: str, runs: int) -> list[float]:
         times = []
         with open(os.devnull, "w") as devnull:
-            for _ in range(runs):
+            for _run in range(runs):
                 started = time.perf_counter()
                 self.run(source, enabled, devnull)
                 times.append(time.perf_counter() - started)
@@ -161,7 +159,7 @@ class Bench:
         # Interleave the two so that machine noise hits both alike.
         ours_times: list[float] = []
         static_times: list[float] = []
-        for _ in range(runs):
+        for _round in range(runs):
             ours_times += self.timed(ours, PLUGIN, 1)
             static_times += self.timed(static, "yaml", 1)
         return {
@@ -175,7 +173,7 @@ class Bench:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
     parser.add_argument("--runs", type=int, default=5, help="timed runs per inventory; the median is reported")
     parser.add_argument("--workdir", type=Path, help="where stores are generated (default: a temporary folder, removed)")

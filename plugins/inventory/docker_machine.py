@@ -51,6 +51,8 @@ options:
       - The docker-machine store folder (the original's C(--storage-path)).
       - When not set, the environment variable E(MACHINE_STORAGE_PATH) on the controller is used, and without it
         C(~/.docker/machine).
+      - A relative path is taken from the current directory, as the original tool does.
+      - When the folder holds no C(machines) folder, no host is listed and a warning says so.
     type: path
     default: ~/.docker/machine
     env:

@@ -158,11 +158,27 @@ def _pack(manifest: dict[str, t.Any], members: t.Sequence[tuple[str, Member]], m
             info.uid = info.gid = 0
             info.uname = info.gname = ""
             tar.addfile(info, io.BytesIO(member.data))
-    return gzip.compress(raw.getvalue(), compresslevel=9)
+    return gzip.compress(raw.getvalue(), compresslevel=9, mtime=0)
 
 
-def _machine_members(store: MachineStore, name: str) -> list[tuple[str, Member]]:
+def _outside_paths(store: MachineStore, record: MachineRecord) -> list[str]:
+    """Store paths of the record that name files outside the store: the bundle cannot carry them."""
+    found = []
+    for section_name, section, keys in (("Driver", record.driver, _DRIVER_PATH_KEYS), ("AuthOptions", record.auth_options, _AUTH_PATH_KEYS)):
+        for key in keys:
+            value = section.get(key)
+            if isinstance(value, str) and value and value != store.root and not value.startswith(store.root + "/"):
+                found.append("%s.%s=%s" % (section_name, key, value))
+    return found
+
+
+def _machine_members(store: MachineStore, name: str, warnings: list[str]) -> list[tuple[str, Member]]:
     record = store.load(name)  # healed: every path valid for this store
+    outside = _outside_paths(store, record)
+    if outside:
+        warnings.append(
+            "Machine %s: its record names files outside the store, which the bundle does not carry: %s." % (name, ", ".join(outside))
+        )
     members = {CONFIG_NAME: Member(dumps_config(record.document()), BUNDLE_FILE_MODE)}
     folder = store.machine_dir(name)
     for filename in sorted(os.listdir(folder)):
@@ -192,16 +208,22 @@ def _cert_members(store: MachineStore, include_ca_key: bool) -> list[tuple[str, 
     return out
 
 
-def _build(store: MachineStore, names: t.Sequence[str] | None, include_ca_key: bool, now: datetime | None) -> tuple[bytes, Bundle]:
+def _build(store: MachineStore, names: t.Sequence[str] | None, include_ca_key: bool, now: datetime | None) -> tuple[bytes, Bundle, list[str]]:
+    warnings: list[str] = []
     if names:
         chosen = sorted({validate_name(n) for n in names}, key=natural_key)
     else:
-        chosen = [validate_name(n) for n in store.names()]
+        chosen = []
+        for name in store.names():
+            try:
+                chosen.append(validate_name(name))
+            except InvalidNameError:
+                warnings.append("The folder machines/%s is not a machine docker-machine could name; it was left out." % name)
     if not chosen:
         raise StoreError("The store %s has no machines to export." % store.root, path=store.root)
     members = _cert_members(store, include_ca_key)
     for name in chosen:
-        members.extend(_machine_members(store, name))
+        members.extend(_machine_members(store, name, warnings))
     created = now or datetime.now(timezone.utc)
     manifest = {
         "Format": FORMAT_NAME,
@@ -216,7 +238,7 @@ def _build(store: MachineStore, names: t.Sequence[str] | None, include_ca_key: b
         ],
     }
     archive = _pack(manifest, members, int(created.timestamp()))
-    return archive, Bundle(manifest=manifest, members=dict(members))
+    return archive, Bundle(manifest=manifest, members=dict(members)), warnings
 
 
 def export_bundle(
@@ -229,7 +251,7 @@ def export_bundle(
 ) -> bytes:
     """The bundle of ``names`` (every machine when empty) as bytes, encrypted when ``passphrase`` is set."""
     _check_passphrase(passphrase)
-    archive, dummy = _build(store, names, include_ca_key, now)
+    archive, dummy, dummy_warnings = _build(store, names, include_ca_key, now)
     return _encrypt(archive, passphrase) if passphrase is not None else archive
 
 
@@ -490,31 +512,45 @@ def _plan_machine(store: MachineStore, bundle: Bundle, name: str, ca_state: str,
         else:
             warnings.append("Machine %s: its sidecar %s is damaged and was left out." % (name, SIDECAR_NAME))
     if ca_state == "different":
-        # Keep the destination's CA; this machine keeps the one that signed its server certificate,
-        # in its own folder, where DOCKER_CERT_PATH and the original binary both find it.
-        folder = os.path.join(store.machines_dir, name)
-        for filename in CERT_FILES:
-            files.setdefault(filename, bundle.members["certs/%s" % filename])
-        auth = record.auth_options
-        auth["CaCertPath"] = os.path.join(folder, "ca.pem")
-        auth["ClientCertPath"] = os.path.join(folder, "cert.pem")
-        auth["ClientKeyPath"] = os.path.join(folder, "key.pem")
-        # Never the destination's CA key: it would sign a server certificate this machine's clients reject.
-        auth["CaPrivateKeyPath"] = os.path.join(folder, CA_KEY_FILE)
-        ca_key = bundle.members.get("certs/%s" % CA_KEY_FILE)
-        if ca_key is not None:
-            files[CA_KEY_FILE] = ca_key
-        warnings.append(
-            "Machine %s: the store %s has a different CA, which was kept; the machine uses the CA and client certificate "
-            "of its bundle from its own folder %s%s."
-            % (
-                name,
-                store.root,
-                folder,
-                "" if ca_key is not None else " (the bundle has no CA key, so its server certificate cannot be re-issued here)",
-            )
-        )
+        _repoint(store, bundle, record, files, warnings)
     return _Plan(record=record, files=files)
+
+
+# AuthOptions key -> the store certificate it names by default (reference section 1.3).
+_STORE_CERT_KEYS = (("CaCertPath", "ca.pem"), ("ClientCertPath", "cert.pem"), ("ClientKeyPath", "key.pem"), ("CaPrivateKeyPath", CA_KEY_FILE))
+
+
+def _repoint(store: MachineStore, bundle: Bundle, record: MachineRecord, files: dict[str, Member], warnings: list[str]) -> None:
+    """The destination keeps its own CA; this machine keeps the bundle's, in its own folder.
+
+    Only the AuthOptions paths that name the store's ``certs/`` files move: DOCKER_CERT_PATH and the
+    original binary then find the certificates that signed (and talk to) this machine's engine.  A
+    record that already points at its folder (the engine's own client files of a ``none`` machine)
+    is left alone.  The CA key path never stays on the destination's key: it would sign server
+    certificates this machine's clients reject.
+    """
+    name = record.name
+    folder = os.path.join(store.machines_dir, name)
+    auth = record.auth_options
+    moved = []
+    for key, filename in _STORE_CERT_KEYS:
+        if auth.get(key) == store.cert_path(filename):
+            auth[key] = os.path.join(folder, filename)
+            moved.append(key)
+            member = bundle.members.get("certs/%s" % filename)
+            if filename == CA_KEY_FILE:
+                if member is not None:
+                    files[filename] = member
+            else:
+                files.setdefault(filename, member)
+    if not moved:
+        return
+    without_key = "CaPrivateKeyPath" in moved and CA_KEY_FILE not in files
+    warnings.append(
+        "Machine %s: the store %s has a different CA, which was kept; the machine uses the CA and client certificate "
+        "of its bundle from its own folder %s%s."
+        % (name, store.root, folder, " (the bundle has no CA key, so its server certificate cannot be re-issued here)" if without_key else "")
+    )
 
 
 def _same_machine(store: MachineStore, plan: _Plan) -> bool:
@@ -684,8 +720,10 @@ def export_to_file(
     """Write the bundle to ``path`` (0600, atomically) unless it already holds the same machines and files."""
     _check_passphrase(passphrase)
     path = os.path.abspath(os.path.expanduser(path))
-    archive, fresh = _build(store, names, include_ca_key, now)
-    report = ExportReport(path=path, machines=fresh.machines, changed=True, encrypted=passphrase is not None, includes_ca_key=include_ca_key)
+    archive, fresh, warnings = _build(store, names, include_ca_key, now)
+    report = ExportReport(
+        path=path, machines=fresh.machines, changed=True, encrypted=passphrase is not None, includes_ca_key=include_ca_key, warnings=warnings
+    )
     if passphrase is None:
         report.warnings.append(
             "The bundle %s holds private keys (TLS, SSH%s) unencrypted; set option 'passphrase' to encrypt it."

@@ -24,7 +24,7 @@ description:
     same machines again changes nothing. Each machine appears at once, never half-written.
   - The machines' C(config.json) never carry cloud credentials into the bundle.
 author:
-  - dockyard.machine developers
+  - dockyard.machine developers (@dockyard)
 extends_documentation_fragment:
   - dockyard.machine._store
   - dockyard.machine._store.ATTRIBUTES

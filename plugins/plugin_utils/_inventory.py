@@ -267,6 +267,10 @@ def scan_store(
     ``docker_machine_state`` (plus ``docker_machine_state_error`` when the check failed).
     """
     scan = StoreScan(store_path=store.root, live_state=live_state)
+    if not os.path.isdir(store.machines_dir):
+        # Most often a typo in store_path or MACHINE_STORAGE_PATH: say so instead of listing nothing silently.
+        scan.warnings.append("The docker-machine store %s has no machines folder (%s); no hosts listed." % (store.root, store.machines_dir))
+        return scan
     records, errors = store.load_all()
     for error in errors:
         scan.warnings.append(_skip_message(store, error.machine or "", error))

@@ -94,6 +94,30 @@ EOF
     mkdir -p "$root/etc/systemd/system/ssh.service.requires"
     ln -sf ../dockyard-ssh-hostkeys.service "$root/etc/systemd/system/ssh.service.requires/"
 
+    # Network sysctls writable, as on a VM. Docker leaves /proc/sys read-only in an unprivileged
+    # container, and Docker 26 (trixie's) fails every container start when it cannot turn IPv6
+    # off on the container's interface. Only /proc/sys/net is made writable: in the machine's
+    # own network namespace those settings are the machine's, while the rest of /proc/sys
+    # (kernel.core_pattern, ...) belongs to the host and stays read-only.
+    cat >"$root/etc/systemd/system/dockyard-proc-sys-net.service" <<'EOF'
+[Unit]
+Description=Make this machine's network sysctls writable
+DefaultDependencies=no
+ConditionPathIsReadWrite=!/proc/sys/net
+Before=sysinit.target systemd-sysctl.service
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/bin/mount --bind /proc/sys/net /proc/sys/net
+ExecStart=/bin/mount -o remount,bind,rw /proc/sys/net
+
+[Install]
+WantedBy=sysinit.target
+EOF
+    mkdir -p "$root/etc/systemd/system/sysinit.target.wants"
+    ln -sf ../dockyard-proc-sys-net.service "$root/etc/systemd/system/sysinit.target.wants/"
+
     # An empty machine-id: systemd makes a new one at each container's boot (so every machine
     # and its journal have their own), and D-Bus reads the same file.
     : >"$root/etc/machine-id"
@@ -153,15 +177,19 @@ install_docker() {
     # policy-rc.d keeps Docker and containerd from starting during the build: a started engine
     # writes per-host state (engine 20.10's /etc/docker/key.json is the engine's ID) that would
     # then be shared by every machine. Docker stays enabled, so it starts on each machine's boot.
-    # No recommends: git, apparmor and needrestart are not needed to run an engine.
+    # No recommends (git, apparmor, needrestart are not needed to run an engine), except the
+    # client: from trixie on it is its own package, docker-cli, which docker.io only recommends.
     docker exec "$container" sh -euc '
         printf "#!/bin/sh\nexit 101\n" >/usr/sbin/policy-rc.d
         chmod 755 /usr/sbin/policy-rc.d
         export DEBIAN_FRONTEND=noninteractive
         apt-get update -q
-        apt-get install -y -q --no-install-recommends docker.io
+        packages=docker.io
+        if apt-cache show docker-cli >/dev/null 2>&1; then packages="$packages docker-cli"; fi
+        apt-get install -y -q --no-install-recommends $packages
         rm -f /usr/sbin/policy-rc.d
         systemctl is-enabled docker.service
+        command -v docker
         apt-get clean
         rm -rf /var/lib/apt/lists/*'
 }
@@ -231,6 +259,8 @@ case ${1:-} in
     build)
         docker info >/dev/null 2>&1 || die "no Docker engine (bash tests/bed/engine.sh start)"
         target=${2:-all}
-        if [[ $target == all ]]; then build_all; else build "$target"; fi ;;
+        if [[ $target == all ]]; then build_all; else build "$target"; fi
+        # Images a changed recipe replaced are left untagged; only ours carry dockyard.recipe.
+        docker image prune -f --filter label=dockyard.recipe >/dev/null ;;
     *) echo "usage: $0 build [all|bookworm|trixie|bookworm-docker|trixie-docker]" >&2; exit 2 ;;
 esac

@@ -356,9 +356,16 @@ def test_record_with_wrong_field_types_is_skipped(fixture_store: Path, tmp_path:
     assert str(fixture_store / "machines" / "m2" / "config.json") in run.warnings[0]
 
 
-def test_missing_store_gives_no_hosts(tmp_path: Path) -> None:
+def test_missing_store_gives_no_hosts_and_a_warning(tmp_path: Path) -> None:
     run = run_plugin(tmp_path, tmp_path / "nowhere")
     assert list(run.inventory.hosts) == []
+    assert len(run.warnings) == 1 and str(tmp_path / "nowhere") in run.warnings[0]
+
+
+def test_empty_store_gives_no_hosts_and_no_warning(tmp_path: Path) -> None:
+    (tmp_path / "store" / "machines").mkdir(parents=True)
+    run = run_plugin(tmp_path, tmp_path / "store")
+    assert list(run.inventory.hosts) == [] and run.warnings == []
 
 
 # --- cache ---------------------------------------------------------------------------------------------

@@ -80,7 +80,8 @@ def test_export_layout_order_and_manifest(store_a: MachineStore, fixture_store: 
     assert names[1:4] == ["certs/ca.pem", "certs/cert.pem", "certs/key.pem"]
     # natural machine order, files sorted inside each
     machine_names = [n.split("/")[1] for n in names[4:]]
-    assert machine_names == sorted(machine_names, key=lambda n: FIXTURE_MACHINES.index(n))
+    assert machine_names == sorted(machine_names, key=FIXTURE_MACHINES.index)  # grouped, in the store's order
+    assert list(dict.fromkeys(machine_names)) == list(FIXTURE_MACHINES)
     assert [n for n in names if n.startswith("machines/m1/")] == ["machines/m1/%s" % f for f in m1_files if f in (
         "ca.pem", "cert.pem", "config.json", "id_rsa", "id_rsa.pub", "key.pem", "server-key.pem", "server.pem")]
     assert not any(n.endswith((".bak", ".tmp")) or "ca-key" in n for n in names)
@@ -299,9 +300,13 @@ def test_destination_with_another_ca_keeps_it_and_repoints_the_machine(store_a: 
     endpoint = endpoint_for(store_b, store_b.load("m1"))
     assert endpoint.tls.ca == str(folder / "ca.pem") and endpoint.tls.key == str(folder / "key.pem")
     if OPENSSL:  # an independent check: the machine's server certificate chains to the CA it points at
-        verify = subprocess.run(["openssl", "verify", "-CAfile", auth["CaCertPath"], auth["ServerCertPath"]], capture_output=True, text=True, check=False)
+        verify = subprocess.run(
+            ["openssl", "verify", "-CAfile", auth["CaCertPath"], auth["ServerCertPath"]], capture_output=True, text=True, check=False
+        )
         assert verify.returncode == 0, verify.stdout + verify.stderr
-        stranger = subprocess.run(["openssl", "verify", "-CAfile", str(root_b / "certs" / "ca.pem"), auth["ServerCertPath"]], capture_output=True, text=True, check=False)
+        stranger = subprocess.run(
+            ["openssl", "verify", "-CAfile", str(root_b / "certs" / "ca.pem"), auth["ServerCertPath"]], capture_output=True, text=True, check=False
+        )
         assert stranger.returncode != 0
     again = _bundle.import_bundle(store_b, data)
     assert again.changed is False and again.unchanged == ["m1", "m2"]
@@ -315,6 +320,37 @@ def test_another_ca_without_the_ca_key_never_points_at_ours(store_a: MachineStor
     assert auth["CaPrivateKeyPath"] == str(root_b / "machines" / "m1" / "ca-key.pem")
     assert not (root_b / "machines" / "m1" / "ca-key.pem").exists()
     assert any("cannot be re-issued" in w for w in report.warnings)
+
+
+def test_another_ca_leaves_a_record_that_already_uses_its_own_folder(store_a: MachineStore, fixture_store: Path, root_b: Path) -> None:
+    # A none machine of ours: the engine's own client files, copied into the machine folder.
+    folder_a = fixture_store / "machines" / "m1"
+    engine_ca = (folder_a / "server.pem").read_bytes()  # any PEM that is not the store's CA
+    (folder_a / "ca.pem").write_bytes(engine_ca)
+    doc = _config(fixture_store, "m1")
+    for key, filename in (("CaCertPath", "ca.pem"), ("ClientCertPath", "cert.pem"), ("ClientKeyPath", "key.pem")):
+        doc["HostOptions"]["AuthOptions"][key] = str(folder_a / filename)
+    doc["HostOptions"]["AuthOptions"]["ClientCertPath"] = "/srv/engine-certs/cert.pem"  # --tls-client-cert outside the store
+    (folder_a / "config.json").write_text(json.dumps(doc, indent=4))
+    store_b = MachineStore(str(root_b))
+    _machine.ensure_certificates(store_b, org_user="bob")
+    _bundle.import_bundle(store_b, _bundle.export_bundle(store_a, ["m1"]))
+    folder_b = root_b / "machines" / "m1"
+    auth = _config(root_b, "m1")["HostOptions"]["AuthOptions"]
+    assert auth["CaCertPath"] == str(folder_b / "ca.pem")
+    assert (folder_b / "ca.pem").read_bytes() == engine_ca  # its own file, not replaced by the store's CA
+    assert auth["ClientCertPath"] == "/srv/engine-certs/cert.pem"  # not ours to move
+    assert auth["CaPrivateKeyPath"] == str(folder_b / "ca-key.pem")
+
+
+def test_export_warns_about_files_outside_the_store(store_a: MachineStore, fixture_store: Path, tmp_path: Path) -> None:
+    doc = _config(fixture_store, "m2")
+    doc["HostOptions"]["AuthOptions"]["ClientCertPath"] = "/srv/engine-certs/cert.pem"
+    (fixture_store / "machines" / "m2" / "config.json").write_text(json.dumps(doc, indent=4))
+    report = _bundle.export_to_file(store_a, str(tmp_path / "b.dymbundle"), passphrase="p")
+    assert report.warnings == [
+        "Machine m2: its record names files outside the store, which the bundle does not carry: AuthOptions.ClientCertPath=/srv/engine-certs/cert.pem."
+    ]
 
 
 def test_destination_with_the_same_ca(store_a: MachineStore, fixture_store: Path, root_b: Path) -> None:
@@ -488,6 +524,9 @@ def test_export_to_file_is_idempotent(store_a: MachineStore, fixture_store: Path
     second = _bundle.export_to_file(store_a, str(path), now=datetime(2031, 1, 1, tzinfo=timezone.utc))
     assert second.changed is False and second.previous_machines == list(FIXTURE_MACHINES)
     assert path.read_bytes() == written
+    (fixture_store / "machines" / "not_a_machine").mkdir()
+    report = _bundle.export_to_file(store_a, str(path))
+    assert report.changed is False and any("machines/not_a_machine is not a machine" in w for w in report.warnings)
     assert _bundle.export_to_file(store_a, str(path), ["m1"]).changed is True  # other machines
     assert _bundle.read_bundle(path.read_bytes()).machines == ["m1"]
     (fixture_store / "machines" / "m1" / "server.pem").write_bytes(b"re-issued")
