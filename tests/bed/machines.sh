@@ -195,6 +195,13 @@ ready_line() {
     echo "machine $name: ssh root@$ip ready in $((SECONDS - started))s$note"
 }
 
+STARTING=''
+abandon_start() {
+    [[ -n $STARTING ]] || return 0
+    diagnose "$(machine_container "$STARTING")"
+    [[ ${DOCKYARD_BED_KEEP:-} == 1 ]] || cmd_stop "$STARTING"
+}
+
 cmd_start() {
     local name='' image='' ip='' pubkey=''
     while (($#)); do
@@ -223,7 +230,9 @@ cmd_start() {
     bed_network
 
     # From here on a failure removes what was made, after saying why (unless DOCKYARD_BED_KEEP=1).
-    trap 'diagnose "$machine"; [[ ${DOCKYARD_BED_KEEP:-} == 1 ]] || cmd_stop "$name"' ERR
+    # An EXIT trap, not ERR: set -e exits from inside functions, where an ERR trap does not reach.
+    STARTING=$name
+    trap abandon_start EXIT
     docker run -d --name "$machine" --hostname "$name" --label "$BED_LABEL" --label dockyard.bed.role=machine \
         --label "dockyard.bed.key=$pubkey" --network "$BED_NETWORK" \
         "${BED_MACHINE_FLAGS[@]}" "$image" >/dev/null
@@ -235,7 +244,8 @@ cmd_start() {
     local deadline=$((SECONDS + BED_WAIT)) state
     state=$(bed_wait_system "$machine" "$deadline")
     wait_ssh "$name" "$ip" "$pubkey" "$deadline"
-    trap - ERR
+    STARTING=''
+    trap - EXIT
     ready_line "$name" "$ip" "$state" "$started"
 }
 

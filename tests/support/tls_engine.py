@@ -1,7 +1,8 @@
 """A real Docker engine listening with TLS on a loopback port, for end-to-end tests.
 
-It is a second ``dockerd`` beside the test bed's engine, with its own data and exec roots, no
-bridge and no iptables, so it starts in seconds and touches nothing else.  Its server certificate
+It is a second ``dockerd`` beside the test bed's engine, with its own data and exec roots, its own
+bridge interface and no iptables, so it starts in seconds and touches nothing else.  (With
+``--bridge none`` it would delete the host's ``docker0``, which the first engine still uses.)  Its server certificate
 comes from a store's CA, so clients authenticate exactly as they do against a real machine.
 """
 
@@ -61,6 +62,7 @@ def tls_engine(workdir: Path, ca_cert: Path, server_cert: Path, server_key: Path
     sock_dir.mkdir(parents=True, exist_ok=True)
     socket_path = str(sock_dir / "docker.sock")
     log = workdir / "dockerd.log"
+    bridge = "dyk-tls%d" % port
     argv = [
         dockerd,
         "--data-root", str(workdir / "data"),
@@ -72,21 +74,28 @@ def tls_engine(workdir: Path, ca_cert: Path, server_cert: Path, server_key: Path
         "--tlscacert", str(ca_cert),
         "--tlscert", str(server_cert),
         "--tlskey", str(server_key),
-        "--bridge", "none",
+        "--bridge", bridge,
         "--iptables=false",
         "--ip6tables=false",
     ]
-    with open(log, "wb") as log_handle:
-        process = subprocess.Popen(argv, stdout=log_handle, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
+    with contextlib.ExitStack() as cleanup:
+        cleanup.callback(shutil.rmtree, sock_dir, ignore_errors=True)
+        cleanup.callback(subprocess.run, ["ip", "link", "delete", bridge], check=False, capture_output=True)
+        # An address from the benchmarking range (RFC 2544) on a bridge that nothing routes to.
+        subprocess.run(["ip", "link", "add", "name", bridge, "type", "bridge"], check=True, capture_output=True)
+        subprocess.run(["ip", "addr", "add", "198.18.%d.1/24" % (port % 250), "dev", bridge], check=True, capture_output=True)
+        with open(log, "wb") as log_handle:
+            process = subprocess.Popen(argv, stdout=log_handle, stderr=subprocess.STDOUT, start_new_session=True)
+        cleanup.callback(_stop, process)
         _wait_listening(port, process, log, timeout)
         yield TLSEngine(url="tcp://127.0.0.1:%d" % port, port=port, socket_path=socket_path, workdir=workdir, process=process)
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(10)
-        shutil.rmtree(sock_dir, ignore_errors=True)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
