@@ -40,8 +40,8 @@ from datetime import datetime, timezone
 
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import InvalidNameError, StoreError
 from ansible_collections.dockyard.machine.plugins.module_utils._store import (
-    _AUTH_PATH_KEYS,
-    _DRIVER_PATH_KEYS,
+    AUTH_PATH_KEYS,
+    DRIVER_PATH_KEYS,
     BACKUP_NAME,
     CONFIG_NAME,
     SIDECAR_NAME,
@@ -164,7 +164,7 @@ def _pack(manifest: dict[str, t.Any], members: t.Sequence[tuple[str, Member]], m
 def _outside_paths(store: MachineStore, record: MachineRecord) -> list[str]:
     """Store paths of the record that name files outside the store: the bundle cannot carry them."""
     found = []
-    for section_name, section, keys in (("Driver", record.driver, _DRIVER_PATH_KEYS), ("AuthOptions", record.auth_options, _AUTH_PATH_KEYS)):
+    for section_name, section, keys in (("Driver", record.driver, DRIVER_PATH_KEYS), ("AuthOptions", record.auth_options, AUTH_PATH_KEYS)):
         for key in keys:
             value = section.get(key)
             if isinstance(value, str) and value and value != store.root and not value.startswith(store.root + "/"):
@@ -495,7 +495,7 @@ def _plan_machine(store: MachineStore, bundle: Bundle, name: str, ca_state: str,
     driver_root = record.driver.get("StorePath")
     if isinstance(driver_root, str) and os.path.isabs(driver_root) and driver_root.rstrip("/") not in old_roots:
         old_roots.append(driver_root.rstrip("/"))
-    for section, keys in ((record.driver, _DRIVER_PATH_KEYS), (record.auth_options, _AUTH_PATH_KEYS)):
+    for section, keys in ((record.driver, DRIVER_PATH_KEYS), (record.auth_options, AUTH_PATH_KEYS)):
         for key in keys:
             if key in section:
                 section[key] = _rebase(section[key], old_roots, store.root)

@@ -32,6 +32,7 @@ from ansible_collections.dockyard.machine.plugins.module_utils._ssh import SSHSe
 from ansible_collections.dockyard.machine.plugins.module_utils._store import (
     MachineRecord,
     MachineStore,
+    auth_options_document,
     engine_options_document,
     new_config,
     validate_name,
@@ -265,7 +266,13 @@ class MachineManager:
             doc = copy.deepcopy(existing.config)
             doc["Driver"].update(section)
             doc["HostOptions"].setdefault("EngineOptions", {}).update(engine_options)
-            doc["HostOptions"].setdefault("AuthOptions", {})["ServerCertSANs"] = list(spec.tls_san)
+            auth = doc["HostOptions"].setdefault("AuthOptions", {})
+            auth["ServerCertSANs"] = list(spec.tls_san)
+            # Converging issues from this store's CA, so the record must name it (an imported machine may
+            # still point at another store's CA; the original's regenerate-certs would sign with that key).
+            defaults = auth_options_document(root, spec.name)
+            for key in ("CertDir", "CaCertPath", "CaPrivateKeyPath", "ClientCertPath", "ClientKeyPath"):
+                auth[key] = defaults[key]
             sidecar = copy.deepcopy(existing.sidecar)
             sidecar.setdefault("Status", "creating")
         doc["HostOptions"]["AuthOptions"].update(driver.auth_paths(spec.name, root, options))

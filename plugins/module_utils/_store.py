@@ -36,7 +36,9 @@ from ansible_collections.dockyard.machine.plugins.module_utils._errors import (
 )
 
 __all__ = [
+    "AUTH_PATH_KEYS",
     "CONFIG_VERSION",
+    "DRIVER_PATH_KEYS",
     "DEFAULT_STORE_PATH",
     "STORE_PATH_ENV",
     "SIDECAR_NAME",
@@ -73,8 +75,8 @@ REDACTED = "********"
 
 # Every absolute path a v3 record holds that points into the store (reference section 1.5).
 # SSHKey (generic) and SSHPrivateKeyPath (amazonec2) point at the user's own key outside the store.
-_DRIVER_PATH_KEYS = ("StorePath", "SSHKeyPath")
-_AUTH_PATH_KEYS = (
+DRIVER_PATH_KEYS = ("StorePath", "SSHKeyPath")
+AUTH_PATH_KEYS = (
     "CertDir",
     "CaCertPath",
     "CaPrivateKeyPath",
@@ -547,8 +549,8 @@ class MachineStore:
             return ()
         healed = []
         for section_name, section, keys in (
-            ("Driver", record.driver, _DRIVER_PATH_KEYS),
-            ("HostOptions.AuthOptions", record.auth_options, _AUTH_PATH_KEYS),
+            ("Driver", record.driver, DRIVER_PATH_KEYS),
+            ("HostOptions.AuthOptions", record.auth_options, AUTH_PATH_KEYS),
         ):
             for key in keys:
                 value = section.get(key)

@@ -173,13 +173,15 @@ build_base() {
 }
 
 install_docker() {
-    local container=$1
-    # policy-rc.d keeps Docker and containerd from starting during the build: a started engine
-    # writes per-host state (engine 20.10's /etc/docker/key.json is the engine's ID) that would
-    # then be shared by every machine. Docker stays enabled, so it starts on each machine's boot.
+    local container=$1 image=$2
+    # The install runs in a plain container, not a booted machine: a boot would write this one
+    # container's machine-id, SSH host keys and journal into the image, and every machine made
+    # from it would share them. Nothing here needs systemd running: maintainer scripts enable
+    # units offline and only reload or start them when systemd is PID 1. policy-rc.d is there
+    # anyway so nothing is started (a started engine 20.10 writes its ID, /etc/docker/key.json).
     # No recommends (git, apparmor, needrestart are not needed to run an engine), except the
     # client: from trixie on it is its own package, docker-cli, which docker.io only recommends.
-    docker exec "$container" sh -euc '
+    docker run --name "$container" --network "$BED_NETWORK" "$image" sh -euc '
         printf "#!/bin/sh\nexit 101\n" >/usr/sbin/policy-rc.d
         chmod 755 /usr/sbin/policy-rc.d
         export DEBIAN_FRONTEND=noninteractive
@@ -188,10 +190,12 @@ install_docker() {
         if apt-cache show docker-cli >/dev/null 2>&1; then packages="$packages docker-cli"; fi
         apt-get install -y -q --no-install-recommends $packages
         rm -f /usr/sbin/policy-rc.d
-        systemctl is-enabled docker.service
+        test -L /etc/systemd/system/multi-user.target.wants/docker.service
         command -v docker
         apt-get clean
-        rm -rf /var/lib/apt/lists/*'
+        rm -rf /var/lib/apt/lists/*
+        test ! -s /etc/machine-id
+        ! ls /etc/ssh/ssh_host_* 2>/dev/null'
 }
 
 build_docker() {
@@ -203,27 +207,21 @@ build_docker() {
         return
     fi
     container=dockyard-build-$tag
-    docker rm -f -v "$container" >/dev/null 2>&1 || true
+    docker rm -f "$container" >/dev/null 2>&1 || true
     bed_network
-    say "$tag: booting $REPO:$suite"
-    docker run -d --name "$container" --hostname dockyard-machine --label "$BED_LABEL" \
-        --network "$BED_NETWORK" "${BED_MACHINE_FLAGS[@]}" "$REPO:$suite" >/dev/null
     # shellcheck disable=SC2064  # expand now
     trap "docker rm -f -v '$container' >/dev/null 2>&1 || true" EXIT
-    bed_wait_system "$container" $((SECONDS + BED_WAIT)) >/dev/null
     say "$tag: apt-get install docker.io"
     local log
     log=$(mktemp /var/tmp/dockyard-"$tag".XXXXXX.log)
-    if ! install_docker "$container" >"$log" 2>&1; then
+    if ! install_docker "$container" "$REPO:$suite" >"$log" 2>&1; then
         tail -n 30 "$log" >&2
         die "$tag: installing docker.io failed (log: $log)"
     fi
     rm -f "$log"
-    # A clean shutdown (systemd halts on SIGRTMIN+3) so that nothing is half-written.
-    docker stop -t 30 "$container" >/dev/null
     say "$tag: committing"
-    # The container's /etc/hostname, /etc/hosts and /etc/resolv.conf are Docker's bind mounts and
-    # /run, /var/lib/docker are not part of the container's layer, so none of them is committed.
+    # The run's command is replaced by the machine's /sbin/init. Docker's bind mounts
+    # (/etc/hostname, /etc/hosts, /etc/resolv.conf) are not part of the container's layer.
     docker commit -c 'CMD ["/sbin/init"]' -c "LABEL dockyard.recipe=$hash" "$container" "$REPO:$tag" >/dev/null
     docker rm -f -v "$container" >/dev/null
     trap - EXIT
@@ -258,6 +256,14 @@ build_all() {
 case ${1:-} in
     build)
         docker info >/dev/null 2>&1 || die "no Docker engine (bash tests/bed/engine.sh start)"
+        # One build at a time on this engine (test processes call this in parallel): a second
+        # build would remove the first one's build container. It waits, then finds the images
+        # current.
+        exec 9>>/var/tmp/dockyard-bed-images.lock
+        if ! flock -n 9; then
+            say "waiting for another images.sh build"
+            flock -w 1800 9 || die "another images.sh build held the lock for 30 minutes"
+        fi
         target=${2:-all}
         if [[ $target == all ]]; then build_all; else build "$target"; fi
         # Images a changed recipe replaced are left untagged; only ours carry dockyard.recipe.

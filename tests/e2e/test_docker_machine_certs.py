@@ -1,0 +1,118 @@
+"""docker_machine_certs on a real machine: re-issue without stopping containers, follow an address change, rotate."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.dockyard.machine.tests.e2e.conftest import recap, run_playbook
+from ansible_collections.dockyard.machine.tests.support import bed
+
+# A container image built inside the machine from its own /usr/bin/sleep: no registry needed.
+TINY_IMAGE = (
+    "set -e; rm -rf /tmp/tiny; mkdir -p /tmp/tiny; cd /tmp/tiny; "
+    "for f in /usr/bin/sleep $(ldd /usr/bin/sleep | grep -o '/[^ ]*'); do mkdir -p .$(dirname $f); cp -L $f .$f; done; "
+    "tar -c . | docker import -c 'CMD [\"/usr/bin/sleep\", \"infinity\"]' - tiny >/dev/null"
+)
+
+
+@pytest.fixture(scope="module")
+def bed_key(tmp_path_factory) -> tuple[Path, Path]:
+    bed.ensure_images("bookworm-docker")
+    return bed.ssh_keypair(tmp_path_factory.mktemp("keys"))
+
+
+def _create(store: Path, name: str, ip: str, key: Path, results: Path) -> dict:
+    extra = {"machine": name, "store_path": str(store), "generic": {"ip_address": ip, "ssh_key": str(key)},
+             "engine": {"source": "distro"}, "results_file": str(results)}
+    done = run_playbook("machine.yml", extra)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads(results.read_text())
+
+
+def _certs(store: Path, results: Path, **extra) -> tuple[subprocess.CompletedProcess, dict]:
+    done = run_playbook("certs.yml", dict(extra, store_path=str(store), results_file=str(results)), check=extra.pop("check", False))
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done, json.loads(results.read_text())
+
+
+def _docker(env_vars: dict, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
+    env.update(env_vars)
+    return subprocess.run(["docker", *args], capture_output=True, text=True, env=env, timeout=120, check=False)
+
+
+def test_regenerate_keeps_containers_running_and_follows_a_new_address(bed_key, tmp_path):
+    key, pub = bed_key
+    machine = bed.start_machine("cert1", "bookworm-docker", "127.0.0.51", pub)
+    try:
+        store, results = tmp_path / "store", tmp_path / "result.json"
+        created = _create(store, "cert1", machine.ip, key, results)
+        built = machine.exec("sh", "-c", TINY_IMAGE)
+        assert built.returncode == 0, built.stderr
+        # No restart policy: only live-restore can keep it through an engine restart.
+        run = _docker(created["env"], "run", "-d", "--name", "keeper", "tiny")
+        assert run.returncode == 0, run.stderr
+        started_at = _docker(created["env"], "inspect", "-f", "{{.State.StartedAt}}", "keeper").stdout.strip()
+
+        report = _certs(store, results)[1]["certificates"]
+        entry = report["machines"][0]
+        assert entry["name"] == "cert1" and entry["address_covered"] is True and entry["needs_reissue"] is False
+        assert report["ca"]["expires_in_days"] >= 1078
+
+        old_cert = (store / "machines" / "cert1" / "server.pem").read_bytes()
+        started = time.monotonic()
+        done, result = _certs(store, results, machines=["cert1"], certs_action="regenerate", force=True)
+        print("certificate regeneration, whole ansible-playbook run: %.1f s" % (time.monotonic() - started))
+        assert recap(done.stdout)["changed"] == 1
+        assert "cert1: server certificate" in result["steps"]
+        assert (store / "machines" / "cert1" / "server.pem").read_bytes() != old_cert
+        state = _docker(created["env"], "inspect", "-f", "{{.State.Running}} {{.State.StartedAt}}", "keeper").stdout.split()
+        assert state == ["true", started_at], "the container was stopped or restarted by the regeneration"
+        again, _ = _certs(store, results, machines=["cert1"], certs_action="regenerate")
+        assert recap(again.stdout)["changed"] == 0
+
+        # The machine comes back on another address: the old certificate does not cover it.
+        moved = bed.move_machine("cert1", "127.0.0.52")
+        planned, plan = _certs(store, results, machines=["cert1"], certs_action="regenerate", ip_address=moved.ip, check=True)
+        assert recap(planned.stdout)["changed"] == 1 and "cert1: address" in plan["steps"]
+        assert json.loads((store / "machines" / "cert1" / "config.json").read_text())["Driver"]["IPAddress"] == "127.0.0.51"
+        done, result = _certs(store, results, machines=["cert1"], certs_action="regenerate", ip_address=moved.ip)
+        assert recap(done.stdout)["changed"] == 1
+        entry = result["certificates"]["machines"][0]
+        assert entry["address"] == "127.0.0.52" and entry["address_covered"] is True
+        env = dict(created["env"], DOCKER_HOST="tcp://127.0.0.52:2376")
+        assert _docker(env, "inspect", "-f", "{{.State.Running}}", "keeper").stdout.strip() == "true"
+    finally:
+        if not os.environ.get("DOCKYARD_KEEP_MACHINES"):
+            bed.stop_machine("cert1")
+
+
+def test_rotate_issues_a_new_ca_and_every_machine_follows(bed_key, tmp_path):
+    key, pub = bed_key
+    machines = [bed.start_machine(name, "bookworm-docker", ip, pub) for name, ip in (("rot1", "127.0.0.53"), ("rot2", "127.0.0.54"))]
+    try:
+        store, results = tmp_path / "store", tmp_path / "result.json"
+        envs = {m.name: _create(store, m.name, m.ip, key, results)["env"] for m in machines}
+        old_ca = (store / "certs" / "ca.pem").read_bytes()
+        not_due, _ = _certs(store, results, certs_action="rotate")
+        assert recap(not_due.stdout)["changed"] == 0
+        done, result = _certs(store, results, certs_action="rotate", force=True)
+        assert recap(done.stdout)["changed"] == 1, done.stdout
+        assert (store / "certs" / "ca.pem").read_bytes() != old_ca
+        assert {"rot1: server certificate", "rot2: server certificate"} <= set(result["steps"])
+        for machine in machines:
+            assert (store / "machines" / machine.name / "ca.pem").read_bytes() == (store / "certs" / "ca.pem").read_bytes()
+            assert _docker(envs[machine.name], "version", "--format", "{{.Server.Version}}").returncode == 0
+            verify = subprocess.run(["openssl", "verify", "-CAfile", str(store / "certs" / "ca.pem"), str(store / "machines" / machine.name / "server.pem")],
+                                    capture_output=True, text=True, check=False)
+            assert verify.returncode == 0, verify.stdout + verify.stderr
+    finally:
+        if not os.environ.get("DOCKYARD_KEEP_MACHINES"):
+            for machine in machines:
+                bed.stop_machine(machine.name)
