@@ -40,10 +40,22 @@ def engine_store(tmp_path_factory) -> t.Iterator[EngineStore]:
         yield EngineStore(root=base / "store", engine=engine)
 
 
-def run_playbook(playbook: str, extra_vars: dict[str, t.Any], *, check: bool = False, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def run_playbook(
+    playbook: str,
+    extra_vars: dict[str, t.Any],
+    *,
+    check: bool = False,
+    env: dict[str, str] | None = None,
+    inventory: Path | None = None,
+    forks: int | None = None,
+) -> subprocess.CompletedProcess:
     argv = ["ansible-playbook", str(PLAYBOOKS / playbook), "-e", json.dumps(extra_vars)]
     if check:
         argv.append("--check")
+    if inventory is not None:
+        argv += ["-i", str(inventory)]
+    if forks is not None:
+        argv += ["--forks", str(forks)]
     full_env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
     # requests lets these variables override a per-session CA file (psf/requests#3829), so with them
     # set community.docker would verify our engine against the system CAs instead of ca_path.
@@ -53,9 +65,9 @@ def run_playbook(playbook: str, extra_vars: dict[str, t.Any], *, check: bool = F
     return subprocess.run(argv, capture_output=True, text=True, env=full_env, cwd=REPO, timeout=600, check=False)
 
 
-def recap(output: str) -> dict[str, int]:
-    """The localhost line of PLAY RECAP as numbers."""
+def recap(output: str, host: str = "localhost") -> dict[str, int]:
+    """One host's line of PLAY RECAP as numbers."""
     for line in output.splitlines():
-        if line.startswith("localhost") and "ok=" in line:
+        if line.split(" ", 1)[0] == host and "ok=" in line:
             return {k: int(v) for k, v in (field.split("=") for field in line.split(":", 1)[1].split())}
     raise AssertionError("no PLAY RECAP line in:\n" + output)
