@@ -120,7 +120,11 @@ def install_script(os_info: OSInfo, install: EngineInstall) -> str:
     if os_info.family == "debian":
         if install.source == "distro":
             package = "docker.io=%s*" % version if version else "docker.io"
-            return "set -e; %s apt_retry update; apt_retry install -y %s" % (APT_FUNCTION, shlex.quote(package))
+            # Debian 13 moved the docker command into docker-cli, which docker.io only recommends.
+            return "set -e; %s apt_retry update; apt_retry install -y %s $(apt-cache show docker-cli >/dev/null 2>&1 && echo docker-cli)" % (
+                APT_FUNCTION,
+                shlex.quote(package),
+            )
         repo_os = "ubuntu" if os_info.id == "ubuntu" or "ubuntu" in os_info.id_like else "debian"
         pin = "=5:%s*" % version if version else ""
         names = ("docker-ce" + pin, "docker-ce-cli" + pin, "containerd.io", "docker-buildx-plugin", "docker-compose-plugin")

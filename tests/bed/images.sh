@@ -131,8 +131,8 @@ EOF
     # ("Failed to initialize libkmod context"). Masking is this symlink.
     ln -sf /dev/null "$root/etc/systemd/system/systemd-modules-load.service"
 
-    # Downloaded packages and stale package lists only make the image bigger; apt-get update
-    # (which the collection runs before installing anything) fetches current lists.
+    # Downloaded packages and stale package lists only make the image bigger. So any install on
+    # a machine must run apt-get update first, which is what a provisioner does anyway.
     rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
 }
 

@@ -217,7 +217,7 @@ cmd_start() {
         esac
     done
     [[ -n $ip ]] || die "usage: start NAME IMAGE IP [--key PUBKEY_FILE]"
-    [[ $name =~ ^[a-zA-Z0-9][a-zA-Z0-9.-]*$ ]] || die "bad machine name: $name"
+    [[ $name =~ ^[a-zA-Z0-9][a-zA-Z0-9.-]*$ && $name != *-relay ]] || die "bad machine name: $name"
     check_ip "$ip"
     if [[ -n $pubkey ]]; then
         [[ -f $pubkey ]] || die "no such key file: $pubkey"
@@ -300,7 +300,7 @@ usage() {
     cat >&2 <<'EOF'
 usage: machines.sh start NAME IMAGE IP [--key PUBKEY_FILE]
        machines.sh stop NAME
-       machines.sh rm-all
+       machines.sh rm-all    (every test bed container on this engine, other runs' too)
        machines.sh ip NAME
        machines.sh restart-on NAME NEWIP
        machines.sh exec NAME CMD...

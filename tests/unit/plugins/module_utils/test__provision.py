@@ -30,7 +30,7 @@ def _fresh_host() -> list[Step]:
         Step(r"^cat /etc/os-release$", stdout=BOOKWORM),
         Step(r"cloud-init status --wait"),
         Step(r"command -v dockerd", rc=1),
-        Step(r"apt_retry install -y docker\.io$"),
+        Step(r"apt_retry install -y docker\.io \$\(apt-cache show docker-cli"),
         Step(r"\[ -x /usr/bin/dockerd \]", stdout="link\n"),
         Step(r"ln -sf /usr/sbin/dockerd /usr/bin/dockerd"),
         Step(r"cat /etc/docker/daemon\.json", stdout=""),
