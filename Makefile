@@ -27,7 +27,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 # Test processes import our collection from .build/collections (the `ansible` package's
 # collections stay importable: ansible_collections is a namespace package) and load the network
 # guard (tests/support/netguard/sitecustomize.py) at start-up, children included.
-GUARDED := DOCKYARD_NETGUARD=1 PYTHONPATH=$(CURDIR)/tests/support/netguard:$(COLLECTIONS)$${PYTHONPATH:+:$$PYTHONPATH}
+GUARDED := DOCKYARD_NETGUARD=1 AWS_EC2_METADATA_DISABLED=true PYTHONPATH=$(CURDIR)/tests/support/netguard:$(COLLECTIONS)$${PYTHONPATH:+:$$PYTHONPATH}
 
 .PHONY: venv collection sanity lint unit integration engine images bed-clean test demo
 

@@ -42,6 +42,11 @@ options:
       proxy_jump:
         description: Jump host(s) for SSH, as C(ssh -J) takes them (V(user@bastion:22)). Kept in the store's sidecar file.
         type: str
+      ssh_config:
+        description:
+          - An SSH client configuration file to use instead of C(~/.ssh/config) (C(ssh -F)), for example one an AWX credential
+            injects. Kept in the store's sidecar file.
+        type: path
 """
 
     NONE = r"""

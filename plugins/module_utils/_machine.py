@@ -277,10 +277,12 @@ class MachineManager:
             sidecar.setdefault("Status", "creating")
         doc["HostOptions"]["AuthOptions"].update(driver.auth_paths(spec.name, root, options))
         sidecar["Engine"] = {"Install": spec.engine.install.enabled, "Source": spec.engine.install.source, "Version": spec.engine.install.version}
-        if options.get("proxy_jump"):
-            sidecar["ProxyJump"] = options["proxy_jump"]
-        else:
-            sidecar.pop("ProxyJump", None)
+        # SSH settings the original's record cannot hold.
+        for option, key in (("proxy_jump", "ProxyJump"), ("ssh_config", "SSHConfig")):
+            if options.get(option):
+                sidecar[key] = options[option]
+            else:
+                sidecar.pop(key, None)
         return MachineRecord(name=spec.name, config=doc, sidecar=sidecar)
 
     def _converge(self, spec: MachineSpec, driver: t.Any, options: t.Mapping[str, t.Any], record: MachineRecord, outcome: Outcome) -> None:
@@ -379,6 +381,7 @@ class MachineManager:
             user=record.ssh_user,
             key_path=key if key and os.path.isfile(key) else "",
             proxy_jump=str(record.sidecar.get("ProxyJump") or ""),
+            config_file=str(record.sidecar.get("SSHConfig") or ""),
             pinned_host_keys=() if reset_host_key else tuple(record.sidecar.get("HostKeys") or ()),
             connect_timeout=int(min(max(timeout, 5), 30)),
         )
@@ -495,7 +498,6 @@ class MachineManager:
         endpoint = endpoint_for(self.store, record)
         outcome.docker, outcome.env, outcome.machine = endpoint.docker_options(), endpoint.env(), record.redacted()
         return outcome
-
 
     # -- certificates -------------------------------------------------------------------------------
     def certificate_report(self, names: t.Sequence[str] | None = None, *, renew_days: int = 30) -> dict[str, t.Any]:

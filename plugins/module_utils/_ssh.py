@@ -54,6 +54,7 @@ class SSHTarget:
     user: str = "root"
     key_path: str = ""
     proxy_jump: str = ""
+    config_file: str = ""  # empty: ssh's own default (~/.ssh/config)
     pinned_host_keys: tuple[str, ...] = ()  # "keytype base64" lines; empty means first contact
     connect_timeout: int = 10
 
@@ -97,8 +98,10 @@ class SSHSession:
 
     def _base_argv(self) -> list[str]:
         target = self.target
-        argv = [
-            self.ssh_binary,
+        argv = [self.ssh_binary]
+        if target.config_file:
+            argv += ["-F", target.config_file]
+        argv += [
             "-o", "BatchMode=yes",
             "-o", "ConnectTimeout=%d" % target.connect_timeout,
             "-o", "ServerAliveInterval=10",

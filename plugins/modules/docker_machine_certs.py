@@ -16,7 +16,7 @@ description:
     cover the machine's address and SANs (or always, with O(force=true)), and pushes them to the host over SSH,
     never through the TLS endpoint whose certificate is broken. The engine restarts with C(live-restore) on, so
     running containers keep running (the original's C(regenerate-certs) stopped them).
-  - With O(ip_address), the machine moved to a new address: its record is updated and its certificate re-issued in one task.
+  - With O(ip_address), for a machine that moved to a new address, its record is updated and its certificate re-issued in one task.
   - V(rotate) makes a new CA and client certificate and re-issues every machine's server certificate from it, in
     one run; each machine is checked over TLS with the new client certificate before the store switches to the new CA.
     Without O(force=true) it rotates only when the CA or client certificate is within O(renew_days) of its end.

@@ -74,7 +74,7 @@ def test_regenerate_keeps_containers_running_and_follows_a_new_address(bed_key, 
         assert (store / "machines" / "cert1" / "server.pem").read_bytes() != old_cert
         state = _docker(created["env"], "inspect", "-f", "{{.State.Running}} {{.State.StartedAt}}", "keeper").stdout.split()
         assert state == ["true", started_at], "the container was stopped or restarted by the regeneration"
-        again, _ = _certs(store, results, machines=["cert1"], certs_action="regenerate")
+        again = _certs(store, results, machines=["cert1"], certs_action="regenerate")[0]
         assert recap(again.stdout)["changed"] == 0
 
         # The machine comes back on another address: the old certificate does not cover it.
@@ -100,7 +100,7 @@ def test_rotate_issues_a_new_ca_and_every_machine_follows(bed_key, tmp_path):
         store, results = tmp_path / "store", tmp_path / "result.json"
         envs = {m.name: _create(store, m.name, m.ip, key, results)["env"] for m in machines}
         old_ca = (store / "certs" / "ca.pem").read_bytes()
-        not_due, _ = _certs(store, results, certs_action="rotate")
+        not_due = _certs(store, results, certs_action="rotate")[0]
         assert recap(not_due.stdout)["changed"] == 0
         done, result = _certs(store, results, certs_action="rotate", force=True)
         assert recap(done.stdout)["changed"] == 1, done.stdout

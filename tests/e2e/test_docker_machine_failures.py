@@ -79,7 +79,7 @@ def test_invalid_names_fail_before_anything_is_written(tmp_path, name):
 
 
 def test_unreachable_host_fails_within_the_timeout_and_leaves_a_loadable_store(bed_key, tmp_path):
-    key, _ = bed_key
+    key = bed_key[0]
     store, results = tmp_path / "store", tmp_path / "result.json"
     # A port that accepts connections and never speaks: SSH waits for a banner that never comes.
     silent = socket.socket()
@@ -121,8 +121,8 @@ def test_unreachable_host_fails_within_the_timeout_and_leaves_a_loadable_store(b
 
 
 def test_wrong_key_is_a_clear_error(bed_key, tmp_path):
-    _, pub = bed_key
-    other_key, _ = bed.ssh_keypair(tmp_path / "other")
+    pub = bed_key[1]
+    other_key = bed.ssh_keypair(tmp_path / "other")[0]
     machine = bed.start_machine("wrongkey", "bookworm-docker", "127.0.0.82", pub)
     try:
         store, results = tmp_path / "store", tmp_path / "result.json"

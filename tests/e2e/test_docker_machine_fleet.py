@@ -56,8 +56,8 @@ def test_ten_machines_in_one_play_share_one_ca(bed_key, tmp_path):
             assert version.returncode == 0, (machine.name, version.stderr)
             assert json.loads((machine_dir / "dockyard-machine.json").read_text())["Status"] == "running"
         again = run_playbook("fleet.yml", {}, inventory=inventory, forks=10)
-        assert again.returncode == 0 and sum(recap(again.stdout, host)["changed"] for host, _ in FLEET) == 0, again.stdout
+        assert again.returncode == 0 and sum(recap(again.stdout, host)["changed"] for host, dummy in FLEET) == 0, again.stdout
     finally:
         if not os.environ.get("DOCKYARD_KEEP_MACHINES"):
             with ThreadPoolExecutor(max_workers=4) as pool:
-                list(pool.map(bed.stop_machine, [name for name, _ in FLEET]))
+                list(pool.map(bed.stop_machine, [name for name, dummy in FLEET]))

@@ -87,12 +87,58 @@ def test_generic_create_is_idempotent_checkable_and_removable(bed_key, tmp_path)
         assert changed.returncode == 0, changed.stdout + changed.stderr
         assert "role=changed" in _docker_over_tls(json.loads(results.read_text()), "info", "--format", "{{json .Labels}}").stdout
 
-        removed = run_playbook("machine.yml", dict(extra, machine_state="absent"))
+        removed = run_playbook("machine.yml", dict(extra, machine_state="absent", cleanup=True))
         assert removed.returncode == 0, removed.stdout + removed.stderr
         assert recap(removed.stdout)["changed"] == 1
         assert not machine_dir.exists()
+        # cleanup=true took our configuration off the host; its engine runs on with the package defaults.
+        assert machine.exec("test", "-e", "/etc/systemd/system/docker.service.d/10-machine.conf").returncode == 1
+        assert machine.exec("test", "-e", "/etc/docker/server-key.pem").returncode == 1
+        assert machine.exec("systemctl", "is-active", "docker").stdout.strip() == "active"
         gone = run_playbook("machine.yml", dict(extra, machine_state="absent"))
         assert recap(gone.stdout)["changed"] == 0
     finally:
         if not os.environ.get("DOCKYARD_KEEP_MACHINES"):
             bed.stop_machine("gen1")
+
+
+def test_ssh_config_and_jump_hosts_are_honoured(bed_key, tmp_path):
+    """No ssh_key option: the SSH client configuration names the key, the real host name and a bastion.
+
+    The original ran ssh with -F /dev/null, so bastions could not work (its #1665, #3857).  Here the
+    target's SSH is reached through the bastion by a name only the bastion can resolve, while the
+    engine's TLS port is reached on the machine's address.
+    """
+    key, pub = bed_key
+    bastion = bed.start_machine("bastion", "bookworm", "127.0.0.90", pub)
+    target = bed.start_machine("jtarget", "bookworm-docker", "127.0.0.91", pub)
+    try:
+        # ssh finds ~/.ssh/config through the password database, not $HOME, so the test hands its
+        # configuration over with generic.ssh_config rather than touching root's own file.
+        ssh_config = tmp_path / "ssh_config"
+        ssh_config.write_text(
+            "Host %s\n  HostName %s\n  ProxyJump %s\n  User root\n  IdentityFile %s\n"
+            "Host %s\n  User root\n  IdentityFile %s\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n"
+            % (target.ip, target.container, bastion.ip, key, bastion.ip, key)
+        )
+        os.chmod(ssh_config, 0o600)
+        store, results = tmp_path / "store", tmp_path / "result.json"
+        extra = {"machine": "jtarget", "store_path": str(store), "generic": {"ip_address": target.ip, "ssh_config": str(ssh_config)},
+                 "engine": {"source": "distro"}, "results_file": str(results)}
+        done = run_playbook("machine.yml", extra)
+        assert done.returncode == 0, done.stdout + done.stderr
+        result = json.loads(results.read_text())
+        assert result["docker_version"]
+        config = json.loads((store / "machines" / "jtarget" / "config.json").read_text())
+        assert config["Driver"]["SSHKeyPath"] == "" and config["Driver"]["SSHKey"] == ""
+        # The bastion really carried the connection: its sshd logged the forwarding.
+        journal = bastion.exec("journalctl", "-u", "ssh", "--no-pager").stdout
+        assert "Accepted publickey for root" in journal
+        # Without that configuration the same task cannot log in (no key anywhere else).
+        bare = dict(extra, store_path=str(tmp_path / "store2"), generic={"ip_address": target.ip})
+        again = run_playbook("machine.yml", bare)
+        assert again.returncode != 0 and "wait for SSH" in again.stdout
+    finally:
+        if not os.environ.get("DOCKYARD_KEEP_MACHINES"):
+            bed.stop_machine("bastion")
+            bed.stop_machine("jtarget")

@@ -15,15 +15,6 @@ import typing as t
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.base import Driver
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import DriverError
 
-try:
-    import boto3
-    from botocore.config import Config
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    HAS_BOTO3 = True
-except ImportError:  # pragma: no cover
-    HAS_BOTO3 = False
-
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineRecord
 
@@ -50,8 +41,12 @@ class AmazonEC2Driver(Driver):
         return 2376  # fixed in the original: no option
 
     def client(self, record: MachineRecord, timeout: float) -> t.Any:
-        if not HAS_BOTO3:
-            raise DriverError("The amazonec2 driver needs the Python packages boto3 and botocore on the controller.", machine=record.name)
+        # Imported here: boto3 costs a quarter second, which every listing and inventory run would pay.
+        try:
+            import boto3
+            from botocore.config import Config
+        except ImportError:
+            raise DriverError("The amazonec2 driver needs the Python packages boto3 and botocore on the controller.", machine=record.name) from None
         config = Config(connect_timeout=timeout, read_timeout=timeout, retries={"max_attempts": 1})
         endpoint = record.driver.get("Endpoint") or None
         return boto3.client("ec2", region_name=record.driver.get("Region") or "us-east-1", endpoint_url=endpoint, config=config)
@@ -60,8 +55,11 @@ class AmazonEC2Driver(Driver):
         instance_id = record.driver.get("InstanceId")
         if not instance_id:
             return "Error"
+        client = self.client(record, timeout)
+        from botocore.exceptions import BotoCoreError, ClientError
+
         try:
-            reply = self.client(record, timeout).describe_instances(InstanceIds=[instance_id])
+            reply = client.describe_instances(InstanceIds=[instance_id])
         except (BotoCoreError, ClientError) as exc:
             raise DriverError("Cannot read the state of EC2 instance %s: %s" % (instance_id, exc), machine=record.name) from exc
         for reservation in reply.get("Reservations", []):

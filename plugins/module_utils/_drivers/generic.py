@@ -33,6 +33,7 @@ class GenericDriver(Driver):
         "ssh_port": {"type": "int", "default": 22},
         "engine_port": {"type": "int", "default": 2376},
         "proxy_jump": {"type": "str"},
+        "ssh_config": {"type": "path"},
     }
 
     def validate(self, options: t.Mapping[str, t.Any] | None) -> dict[str, t.Any]:
@@ -40,6 +41,9 @@ class GenericDriver(Driver):
         key = checked.get("ssh_key")
         if key and not os.path.isfile(key):
             raise DriverError('SSH key does not exist: "%s". Fix option generic.ssh_key.' % key, option="generic.ssh_key")
+        config = checked.get("ssh_config")
+        if config and not os.path.isfile(config):
+            raise DriverError('SSH client configuration does not exist: "%s". Fix option generic.ssh_config.' % config, option="generic.ssh_config")
         return checked
 
     def driver_section(self, name: str, root: str, options: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
