@@ -29,7 +29,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 # guard (tests/support/netguard/sitecustomize.py) at start-up, children included.
 GUARDED := DOCKYARD_NETGUARD=1 AWS_EC2_METADATA_DISABLED=true PYTHONPATH=$(CURDIR)/tests/support/netguard:$(COLLECTIONS)$${PYTHONPATH:+:$$PYTHONPATH}
 
-.PHONY: venv collection sanity lint unit integration engine images bed-clean test demo
+.PHONY: venv collection sanity lint unit integration engine images bed-clean bench-inventory bench-lifecycle test demo
 
 venv: $(VENV_STAMP)
 
@@ -76,6 +76,13 @@ engine:
 # Machine images (debootstrap, cached by recipe hash): minutes from scratch, a second when current.
 images: engine
 	bash tests/bed/images.sh build all
+
+# Benchmarks print figures; they are not tests.
+bench-inventory: venv collection
+	$(GUARDED) python bench/inventory_bench.py
+
+bench-lifecycle: venv collection engine images
+	$(GUARDED) python bench/lifecycle_bench.py
 
 # Every machine container of the test bed, whichever run started it.
 bed-clean:

@@ -170,3 +170,25 @@ def test_a_machine_moves_to_another_store_and_is_reached_from_there(bed_key, tmp
         assert recap(again.stdout)["changed"] == 0, again.stdout
     finally:
         bed.stop_machine("mover")
+
+
+def test_a_changed_host_key_is_refused_until_reset(bed_key, tmp_path):
+    """The first contact pins the host key; a host rebuilt on the same address is refused, then re-pinned on request."""
+    key, pub = bed_key
+    store, results = tmp_path / "store", tmp_path / "result.json"
+    extra = _extra(store, "pinned", "127.0.0.84", key, results)
+    bed.start_machine("pinned", "bookworm-docker", "127.0.0.84", pub)
+    try:
+        created = run_playbook("machine.yml", extra)
+        assert created.returncode == 0, created.stdout + created.stderr
+        pinned = json.loads((store / "machines" / "pinned" / "dockyard-machine.json").read_text())["HostKeys"]
+        bed.start_machine("pinned", "bookworm-docker", "127.0.0.84", pub)  # rebuilt: new host keys, same address
+        refused = run_playbook("machine.yml", extra)
+        assert refused.returncode != 0
+        assert "not the one pinned" in refused.stdout and "ssh_host_key_reset" in refused.stdout
+        reset = run_playbook("machine.yml", dict(extra, ssh_host_key_reset=True))
+        assert reset.returncode == 0, reset.stdout + reset.stderr
+        repinned = json.loads((store / "machines" / "pinned" / "dockyard-machine.json").read_text())["HostKeys"]
+        assert repinned and repinned != pinned
+    finally:
+        bed.stop_machine("pinned")
