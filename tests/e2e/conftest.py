@@ -13,6 +13,7 @@ import pytest
 
 from ansible_collections.dockyard.machine.plugins.module_utils import _certs, _machine
 from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineStore
+from ansible_collections.dockyard.machine.tests.support import bed
 from ansible_collections.dockyard.machine.tests.support.tls_engine import TLSEngine, tls_engine
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,6 +39,20 @@ def engine_store(tmp_path_factory) -> t.Iterator[EngineStore]:
     os.chmod(base / "server-key.pem", 0o600)
     with tls_engine(base / "dockerd", Path(store.cert_path("ca.pem")), base / "server.pem", base / "server-key.pem") as engine:
         yield EngineStore(root=base / "store", engine=engine)
+
+
+@pytest.fixture(scope="session")
+def bed_key(tmp_path_factory) -> tuple[Path, Path]:
+    """The test bed's images with Docker, and an SSH key pair the machines authorize: (private, public)."""
+    bed.ensure_images("bookworm-docker")
+    return bed.ssh_keypair(tmp_path_factory.mktemp("keys"))
+
+
+def docker_cli(env_vars: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    """The docker CLI with only the given DOCKER_* variables, as after `eval $(docker-machine env)`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
+    env.update(env_vars)
+    return subprocess.run(["docker", *args], capture_output=True, text=True, env=env, timeout=120, check=False)
 
 
 def run_playbook(

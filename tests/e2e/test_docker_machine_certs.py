@@ -8,9 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
-import pytest
-
-from ansible_collections.dockyard.machine.tests.e2e.conftest import recap, run_playbook
+from ansible_collections.dockyard.machine.tests.e2e.conftest import docker_cli, recap, run_playbook
 from ansible_collections.dockyard.machine.tests.support import bed
 
 # A container image built inside the machine from its own /usr/bin/sleep: no registry needed.
@@ -19,12 +17,6 @@ TINY_IMAGE = (
     "for f in /usr/bin/sleep $(ldd /usr/bin/sleep | grep -o '/[^ ]*'); do mkdir -p .$(dirname $f); cp -L $f .$f; done; "
     "tar -c . | docker import -c 'CMD [\"/usr/bin/sleep\", \"infinity\"]' - tiny >/dev/null"
 )
-
-
-@pytest.fixture(scope="module")
-def bed_key(tmp_path_factory) -> tuple[Path, Path]:
-    bed.ensure_images("bookworm-docker")
-    return bed.ssh_keypair(tmp_path_factory.mktemp("keys"))
 
 
 def _create(store: Path, name: str, ip: str, key: Path, results: Path) -> dict:
@@ -41,12 +33,6 @@ def _certs(store: Path, results: Path, **extra) -> tuple[subprocess.CompletedPro
     return done, json.loads(results.read_text())
 
 
-def _docker(env_vars: dict, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
-    env.update(env_vars)
-    return subprocess.run(["docker", *args], capture_output=True, text=True, env=env, timeout=120, check=False)
-
-
 def test_regenerate_keeps_containers_running_and_follows_a_new_address(bed_key, tmp_path):
     key, pub = bed_key
     machine = bed.start_machine("cert1", "bookworm-docker", "127.0.0.51", pub)
@@ -56,9 +42,9 @@ def test_regenerate_keeps_containers_running_and_follows_a_new_address(bed_key, 
         built = machine.exec("sh", "-c", TINY_IMAGE)
         assert built.returncode == 0, built.stderr
         # No restart policy: only live-restore can keep it through an engine restart.
-        run = _docker(created["env"], "run", "-d", "--name", "keeper", "tiny")
+        run = docker_cli(created["env"], "run", "-d", "--name", "keeper", "tiny")
         assert run.returncode == 0, run.stderr
-        started_at = _docker(created["env"], "inspect", "-f", "{{.State.StartedAt}}", "keeper").stdout.strip()
+        started_at = docker_cli(created["env"], "inspect", "-f", "{{.State.StartedAt}}", "keeper").stdout.strip()
 
         report = _certs(store, results)[1]["certificates"]
         entry = report["machines"][0]
@@ -72,7 +58,7 @@ def test_regenerate_keeps_containers_running_and_follows_a_new_address(bed_key, 
         assert recap(done.stdout)["changed"] == 1
         assert "cert1: server certificate" in result["steps"]
         assert (store / "machines" / "cert1" / "server.pem").read_bytes() != old_cert
-        state = _docker(created["env"], "inspect", "-f", "{{.State.Running}} {{.State.StartedAt}}", "keeper").stdout.split()
+        state = docker_cli(created["env"], "inspect", "-f", "{{.State.Running}} {{.State.StartedAt}}", "keeper").stdout.split()
         assert state == ["true", started_at], "the container was stopped or restarted by the regeneration"
         again = _certs(store, results, machines=["cert1"], certs_action="regenerate")[0]
         assert recap(again.stdout)["changed"] == 0
@@ -87,7 +73,7 @@ def test_regenerate_keeps_containers_running_and_follows_a_new_address(bed_key, 
         entry = result["certificates"]["machines"][0]
         assert entry["address"] == "127.0.0.52" and entry["address_covered"] is True
         env = dict(created["env"], DOCKER_HOST="tcp://127.0.0.52:2376")
-        assert _docker(env, "inspect", "-f", "{{.State.Running}}", "keeper").stdout.strip() == "true"
+        assert docker_cli(env, "inspect", "-f", "{{.State.Running}}", "keeper").stdout.strip() == "true"
     finally:
         if not os.environ.get("DOCKYARD_KEEP_MACHINES"):
             bed.stop_machine("cert1")
@@ -108,7 +94,7 @@ def test_rotate_issues_a_new_ca_and_every_machine_follows(bed_key, tmp_path):
         assert {"rot1: server certificate", "rot2: server certificate"} <= set(result["steps"])
         for machine in machines:
             assert (store / "machines" / machine.name / "ca.pem").read_bytes() == (store / "certs" / "ca.pem").read_bytes()
-            assert _docker(envs[machine.name], "version", "--format", "{{.Server.Version}}").returncode == 0
+            assert docker_cli(envs[machine.name], "version", "--format", "{{.Server.Version}}").returncode == 0
             verify = subprocess.run(["openssl", "verify", "-CAfile", str(store / "certs" / "ca.pem"), str(store / "machines" / machine.name / "server.pem")],
                                     capture_output=True, text=True, check=False)
             assert verify.returncode == 0, verify.stdout + verify.stderr

@@ -5,34 +5,21 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineStore
-from ansible_collections.dockyard.machine.tests.e2e.conftest import PLAYBOOKS, REPO, recap, run_playbook
+from ansible_collections.dockyard.machine.tests.e2e.conftest import PLAYBOOKS, REPO, docker_cli, recap, run_playbook
 from ansible_collections.dockyard.machine.tests.support import bed
-
-
-@pytest.fixture(scope="module")
-def bed_key(tmp_path_factory) -> tuple[Path, Path]:
-    bed.ensure_images("bookworm-docker")
-    return bed.ssh_keypair(tmp_path_factory.mktemp("keys"))
+from ansible_collections.dockyard.machine.tests.support.silent_port import silent_port
 
 
 def _extra(store: Path, name: str, ip: str, key: Path, results: Path, **more) -> dict:
     return dict({"machine": name, "store_path": str(store), "generic": {"ip_address": ip, "ssh_key": str(key)},
                  "engine": {"source": "distro"}, "results_file": str(results)}, **more)
-
-
-def _docker(env_vars: dict, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
-    env.update(env_vars)
-    return subprocess.run(["docker", *args], capture_output=True, text=True, env=env, timeout=120, check=False)
 
 
 def test_a_create_killed_mid_way_resumes(bed_key, tmp_path):
@@ -61,7 +48,7 @@ def test_a_create_killed_mid_way_resumes(bed_key, tmp_path):
         assert resumed.returncode == 0, resumed.stdout + resumed.stderr
         result = json.loads(results.read_text())
         assert result["status"] == "running"
-        assert _docker(result["env"], "version").returncode == 0
+        assert docker_cli(result["env"], "version").returncode == 0
         again = run_playbook("machine.yml", extra)
         assert recap(again.stdout)["changed"] == 0
     finally:
@@ -82,35 +69,12 @@ def test_unreachable_host_fails_within_the_timeout_and_leaves_a_loadable_store(b
     key = bed_key[0]
     store, results = tmp_path / "store", tmp_path / "result.json"
     # A port that accepts connections and never speaks: SSH waits for a banner that never comes.
-    silent = socket.socket()
-    silent.bind(("127.0.0.1", 0))
-    silent.listen(16)
-    port = silent.getsockname()[1]
-    keep = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        silent.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                keep.append(silent.accept()[0])
-            except OSError:
-                pass
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
+    with silent_port() as port:
         extra = _extra(store, "dark", "127.0.0.1", key, results)
         extra["generic"]["ssh_port"] = port
         started = time.monotonic()
         done = run_playbook("machine.yml", extra)
         elapsed = time.monotonic() - started
-    finally:
-        stop.set()
-        thread.join(2)
-        silent.close()
-        for conn in keep:
-            conn.close()
     assert done.returncode != 0
     assert "wait for SSH" in done.stdout
     assert elapsed < 150, "the failure took %.0f s" % elapsed
@@ -163,7 +127,7 @@ def test_a_machine_moves_to_another_store_and_is_reached_from_there(bed_key, tmp
         env_b = json.loads(results.read_text())
         assert env_b["env"]["DOCKER_CERT_PATH"] == str(store_b / "machines" / "mover")
         assert env_b["docker_version"]
-        assert _docker(env_b["env"], "version", "--format", "{{.Server.Version}}").stdout.strip() == env_b["docker_version"]
+        assert docker_cli(env_b["env"], "version", "--format", "{{.Server.Version}}").stdout.strip() == env_b["docker_version"]
         config = (store_b / "machines" / "mover" / "config.json").read_text()
         assert str(store_a) not in config
         again = run_playbook("move_store.yml", extra)

@@ -9,18 +9,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import pytest
-
-from ansible_collections.dockyard.machine.tests.e2e.conftest import recap, run_playbook
+from ansible_collections.dockyard.machine.tests.e2e.conftest import docker_cli, recap, run_playbook
 from ansible_collections.dockyard.machine.tests.support import bed
 
 FLEET = [("fleet%d" % n, "127.0.0.%d" % (60 + n)) for n in range(1, 11)]
-
-
-@pytest.fixture(scope="module")
-def bed_key(tmp_path_factory) -> tuple[Path, Path]:
-    bed.ensure_images("bookworm-docker")
-    return bed.ssh_keypair(tmp_path_factory.mktemp("keys"))
 
 
 def _inventory(path: Path, hosts: list[tuple[str, str]], store: Path, key: Path) -> Path:
@@ -50,9 +42,8 @@ def test_ten_machines_in_one_play_share_one_ca(bed_key, tmp_path):
             verify = subprocess.run(["openssl", "verify", "-CAfile", str(store / "certs" / "ca.pem"), str(machine_dir / "server.pem")],
                                     capture_output=True, text=True, check=False)
             assert verify.returncode == 0, verify.stdout + verify.stderr
-            env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
-            env.update(DOCKER_HOST="tcp://%s:2376" % machine.ip, DOCKER_TLS_VERIFY="1", DOCKER_CERT_PATH=str(machine_dir))
-            version = subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"], capture_output=True, text=True, env=env, timeout=60, check=False)
+            env = {"DOCKER_HOST": "tcp://%s:2376" % machine.ip, "DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": str(machine_dir)}
+            version = docker_cli(env, "version", "--format", "{{.Server.Version}}")
             assert version.returncode == 0, (machine.name, version.stderr)
             assert json.loads((machine_dir / "dockyard-machine.json").read_text())["Status"] == "running"
         again = run_playbook("fleet.yml", {}, inventory=inventory, forks=10)

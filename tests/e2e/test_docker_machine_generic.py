@@ -4,27 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
-from pathlib import Path
 
-import pytest
-
-from ansible_collections.dockyard.machine.tests.e2e.conftest import recap, run_playbook
+from ansible_collections.dockyard.machine.tests.e2e.conftest import docker_cli, recap, run_playbook
 from ansible_collections.dockyard.machine.tests.support import bed
-
-
-@pytest.fixture(scope="module")
-def bed_key(tmp_path_factory) -> tuple[Path, Path]:
-    bed.ensure_images("bookworm-docker")
-    return bed.ssh_keypair(tmp_path_factory.mktemp("keys"))
-
-
-def _docker_over_tls(result: dict, *args: str) -> subprocess.CompletedProcess:
-    """The docker CLI with the env the module returned, as after `eval $(docker-machine env)`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
-    env.update(result["env"])
-    return subprocess.run(["docker", *args], capture_output=True, text=True, env=env, timeout=120, check=False)
 
 
 def test_generic_create_is_idempotent_checkable_and_removable(bed_key, tmp_path):
@@ -55,10 +38,10 @@ def test_generic_create_is_idempotent_checkable_and_removable(bed_key, tmp_path)
         assert result["changed"] is True and result["status"] == "running"
         assert "server certificate" in result["steps"] and "restart engine" in result["steps"]
         assert "install engine" not in result["steps"]
-        version = _docker_over_tls(result, "version", "--format", "{{.Server.Version}}")
+        version = docker_cli(result["env"], "version", "--format", "{{.Server.Version}}")
         assert version.returncode == 0, version.stderr
         assert version.stdout.strip() == result["docker_version"]
-        info = _docker_over_tls(result, "info", "--format", "{{json .Labels}}")
+        info = docker_cli(result["env"], "info", "--format", "{{json .Labels}}")
         assert "role=test" in info.stdout and "provider=generic" in info.stdout
 
         # On the host: the key is 0600, the drop-in is the original's, live-restore is on.
@@ -85,7 +68,7 @@ def test_generic_create_is_idempotent_checkable_and_removable(bed_key, tmp_path)
         extra["engine"]["labels"] = ["role=changed"]
         changed = run_playbook("machine.yml", extra)
         assert changed.returncode == 0, changed.stdout + changed.stderr
-        assert "role=changed" in _docker_over_tls(json.loads(results.read_text()), "info", "--format", "{{json .Labels}}").stdout
+        assert "role=changed" in docker_cli(json.loads(results.read_text())["env"], "info", "--format", "{{json .Labels}}").stdout
 
         removed = run_playbook("machine.yml", dict(extra, machine_state="absent", cleanup=True))
         assert removed.returncode == 0, removed.stdout + removed.stderr

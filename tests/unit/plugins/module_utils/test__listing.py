@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import threading
 import time
 
 import pytest
@@ -11,6 +10,7 @@ import pytest
 from ansible_collections.dockyard.machine.plugins.module_utils import _listing
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import MachineError
 from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineStore
+from ansible_collections.dockyard.machine.tests.support.silent_port import silent_port
 
 
 def _rows_by_state(store, state_of, **kwargs):
@@ -125,35 +125,13 @@ def test_generic_state_follows_the_ssh_port(fixture_store):
 
 def test_a_silent_engine_is_bounded_by_the_timeout(fixture_store):
     """An engine port that accepts and never answers costs one timeout, not forever."""
-    silent = socket.socket()
-    silent.bind(("127.0.0.1", 0))
-    silent.listen(8)
-    stop = threading.Event()
-    accepted = []
-
-    def accept():
-        silent.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                accepted.append(silent.accept()[0])
-            except OSError:
-                pass
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
     store = MachineStore(str(fixture_store))
-    record = store.load("m1")
-    record.driver.update(IPAddress="127.0.0.1", SSHPort=silent.getsockname()[1], EnginePort=silent.getsockname()[1])
-    store.save(record)
-    try:
+    with silent_port() as port:
+        record = store.load("m1")
+        record.driver.update(IPAddress="127.0.0.1", SSHPort=port, EnginePort=port)
+        store.save(record)
         started = time.monotonic()
         row = _listing.query_machine(store, store.load("m1"), 0.5, None)
         assert time.monotonic() - started < 3
-        assert row.state == "Running" and row.docker_version == "Unknown"
-        assert "timed out" in row.error
-    finally:
-        stop.set()
-        thread.join(2)
-        silent.close()
-        for conn in accepted:
-            conn.close()
+    assert row.state == "Running" and row.docker_version == "Unknown"
+    assert "timed out" in row.error
