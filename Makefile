@@ -9,8 +9,10 @@ SHELL := /bin/bash
 PYTHON := $(shell command -v python3)
 VENV := $(CURDIR)/.venv
 REQS := requirements/ci.txt
+# The whole tree of what REQS pulls in, pinned too: a new release of any dependency cannot change CI.
+CONSTRAINTS := requirements/constraints.txt
 # The stamp's name carries the hash of the pins, so changing them rebuilds the venv.
-VENV_STAMP := $(VENV)/.stamp-$(shell sha256sum $(REQS) | cut -c1-16)
+VENV_STAMP := $(VENV)/.stamp-$(shell cat $(REQS) $(CONSTRAINTS) | sha256sum | cut -c1-16)
 
 BUILD := $(CURDIR)/.build
 COLLECTIONS := $(BUILD)/collections
@@ -33,9 +35,9 @@ GUARDED := DOCKYARD_NETGUARD=1 AWS_EC2_METADATA_DISABLED=true PYTHONPATH=$(CURDI
 
 venv: $(VENV_STAMP)
 
-$(VENV_STAMP): $(REQS)
+$(VENV_STAMP): $(REQS) $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -r $(REQS)
+	$(VENV)/bin/pip install -r $(REQS) -c $(CONSTRAINTS)
 	rm -f $(VENV)/.stamp-*
 	touch $@
 
