@@ -107,8 +107,10 @@ def main() -> None:
         regen = regeneration(work, key, pub)
     print("Each figure is the wall time of a whole ansible-playbook run (Ansible's own start-up included).")
     print("%-52s %8s   %s" % ("what", "seconds", "target"))
-    print("%-52s %8.1f   <= 10 s, first try (runs: %s)" % ("generic create, Docker present (median)", single, ", ".join("%.1f" % s for s in singles)))
-    print("%-52s %8.1f   <= %.1f s (1.5 x one machine); CAs made: %d" % ("%d machines, one play, forks=%d" % (args.fleet, args.fleet), fleet, 1.5 * single, cas))
+    runs = ", ".join("%.1f" % s for s in singles)
+    print("%-52s %8.1f   <= 10 s, first try (runs: %s)" % ("generic create, Docker present (median)", single, runs))
+    label = "%d machines, one play, forks=%d" % (args.fleet, args.fleet)
+    print("%-52s %8.1f   <= %.1f s (1.5 x one machine); CAs made: %d" % (label, fleet, 1.5 * single, cas))
     print("%-52s %8.2f   <= 1.5" % ("fleet / one machine", fleet / single))
     print("%-52s %8.1f   <= the original's regenerate-certs (a full re-provision)" % ("server certificate regeneration (force)", regen))
 

@@ -70,6 +70,18 @@ def test_generic_create_is_idempotent_checkable_and_removable(bed_key, tmp_path)
         assert changed.returncode == 0, changed.stdout + changed.stderr
         assert "role=changed" in docker_cli(json.loads(results.read_text())["env"], "info", "--format", "{{json .Labels}}").stdout
 
+        # Power: for a host we do not own, the engine is what stops and starts.
+        stopped = run_playbook("machine.yml", dict(extra, machine_state="stopped"))
+        assert stopped.returncode == 0 and recap(stopped.stdout)["changed"] == 1, stopped.stdout + stopped.stderr
+        assert machine.exec("systemctl", "is-active", "docker").stdout.strip() == "inactive"
+        assert recap(run_playbook("machine.yml", dict(extra, machine_state="stopped")).stdout)["changed"] == 0
+        started_again = run_playbook("machine.yml", dict(extra, machine_state="started"))
+        assert started_again.returncode == 0 and recap(started_again.stdout)["changed"] == 1, started_again.stdout
+        assert docker_cli(json.loads(results.read_text())["env"], "version").returncode == 0
+        assert recap(run_playbook("machine.yml", dict(extra, machine_state="started")).stdout)["changed"] == 0
+        restarted = run_playbook("machine.yml", dict(extra, machine_state="restarted"))
+        assert restarted.returncode == 0 and recap(restarted.stdout)["changed"] == 1
+
         removed = run_playbook("machine.yml", dict(extra, machine_state="absent", cleanup=True))
         assert removed.returncode == 0, removed.stdout + removed.stderr
         assert recap(removed.stdout)["changed"] == 1
