@@ -1,7 +1,8 @@
-"""CA and client bootstrap: exactly once, even when processes race on an empty store."""
+"""The orchestrator: CA and client bootstrap (exactly once under a race), and the lifecycle through its seams."""
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import stat
@@ -11,8 +12,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from ansible_collections.dockyard.machine.plugins.module_utils import _certs, _machine
-from ansible_collections.dockyard.machine.plugins.module_utils._errors import CertError
+from ansible_collections.dockyard.machine.plugins.module_utils._errors import CertError, EngineError, MachineError, SSHError
+from ansible_collections.dockyard.machine.plugins.module_utils._machine import EngineSpec, MachineManager, MachineSpec
+from ansible_collections.dockyard.machine.plugins.module_utils._provision import EngineInstall
 from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineStore
+from ansible_collections.dockyard.machine.tests.unit.plugins.module_utils.fakes import Step, TranscriptRunner
 
 
 def _mode(path) -> int:
@@ -95,3 +99,112 @@ def test_ecdsa_bootstrap(tmp_path):
     result = _machine.ensure_certificates(MachineStore(str(tmp_path / "s")), key_type="ecdsa", org_user="dave")
     info = _certs.inspect_cert(result.ca.cert_pem)
     assert info.key_type == "ecdsa" and info.key_size == 256
+
+
+# --- Lifecycle through the seams: a transcript for SSH, a stand-in engine for the TLS check -------------
+
+BOOKWORM = 'ID=debian\nVERSION_ID="12"\nPRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\n'
+
+
+def _host_with_docker(written: bool) -> list[Step]:
+    answer = "written\n" if written else "unchanged\n"
+    steps = [
+        Step(r"^true$"),
+        Step(r"^cat /etc/os-release$", stdout=BOOKWORM),
+        Step(r"cloud-init"),
+        Step(r"command -v dockerd"),
+        Step(r"\[ -x /usr/bin/dockerd \]", stdout="present\n"),
+        Step(r"cat /etc/docker/daemon\.json", stdout="" if written else '{\n  "live-restore": true\n}\n'),
+        *[Step(r"echo unchanged", stdout=answer) for dummy in range(5)],
+        Step(r"systemctl is-active --quiet docker\.service", rc=0 if not written else 3),
+    ]
+    if written:
+        steps.append(Step(r"systemctl restart docker\.service"))
+    return steps
+
+
+class FakeEngine:
+    """The TLS check's stand-in: answers /version, or fails the way a broken engine does."""
+
+    def __init__(self, error: str | None = None) -> None:
+        self.error = error
+        self.calls: list[str] = []
+
+    def __call__(self, url, tls, timeout):
+        self.calls.append(url)
+        if self.error:
+            raise EngineError(self.error)
+        return {"Version": "26.1.5"}
+
+
+def _spec(tmp_path, **overrides) -> MachineSpec:
+    key = tmp_path / "id_ed25519"
+    if not key.exists():
+        key.write_text("not really a key\n")
+    options = {"ip_address": "127.0.0.9", "ssh_user": "root", "ssh_key": str(key), "ssh_port": 22, "engine_port": 2376}
+    values = dict(name="web1", driver="generic", driver_options=options, engine=EngineSpec(install=EngineInstall(source="distro")), timeout=5)
+    values.update(overrides)
+    return MachineSpec(**values)
+
+
+def test_present_creates_then_changes_nothing(tmp_path):
+    store = MachineStore(str(tmp_path / "store"))
+    engine = FakeEngine()
+    first = MachineManager(store, ssh_runner=TranscriptRunner(_host_with_docker(True)), engine_probe=engine, org_user="ops").present(_spec(tmp_path))
+    assert first.changed and first.status == "running" and first.docker_version == "26.1.5"
+    assert first.steps[:4] == ["record", "certificates", "local files", "server certificate"]
+    assert engine.calls == ["tcp://127.0.0.9:2376"]
+    sidecar = json.loads((tmp_path / "store" / "machines" / "web1" / "dockyard-machine.json").read_text())
+    assert sidecar["Status"] == "running" and "LastError" not in sidecar
+    runner = TranscriptRunner(_host_with_docker(False))
+    second = MachineManager(store, ssh_runner=runner, engine_probe=FakeEngine(), org_user="ops").present(_spec(tmp_path))
+    assert runner.finished()
+    assert (second.changed, second.steps) == (False, [])
+
+
+def test_a_failed_step_is_recorded_and_the_error_names_the_machine(tmp_path):
+    store = MachineStore(str(tmp_path / "store"))
+    steps = _host_with_docker(True)[:3] + [Step(r"command -v dockerd", rc=1), Step(r"apt_retry", rc=100, stderr="E: Unable to locate package docker.io")]
+    manager = MachineManager(store, ssh_runner=TranscriptRunner(steps), engine_probe=FakeEngine(), org_user="ops")
+    with pytest.raises(SSHError) as info:
+        manager.present(_spec(tmp_path))
+    assert info.value.machine == "web1" and info.value.details["rc"] == 100
+    record = store.load("web1")
+    assert record.sidecar["Status"] == "error"
+    assert record.sidecar["LastError"]["Step"] == "install engine (distro)"
+
+
+def test_check_mode_on_an_empty_store_writes_nothing(tmp_path):
+    outcome = MachineManager(MachineStore(str(tmp_path / "store")), check_mode=True, ssh_runner=TranscriptRunner([])).present(_spec(tmp_path))
+    assert outcome.changed and outcome.steps == ["record", "certificates", "provision"]
+    assert outcome.diff["before"] == {} and outcome.diff["after"]["Driver"]["IPAddress"] == "127.0.0.9"
+    assert not (tmp_path / "store").exists()
+
+
+def test_a_tls_failure_after_provisioning_is_recorded(tmp_path):
+    store = MachineStore(str(tmp_path / "store"))
+    engine = FakeEngine('There was an error validating certificates for host "127.0.0.9:2376": IP address mismatch')
+    manager = MachineManager(store, ssh_runner=TranscriptRunner(_host_with_docker(True)), engine_probe=engine, org_user="ops")
+    with pytest.raises(EngineError) as info:
+        manager.present(_spec(tmp_path))
+    assert info.value.step == "verify TLS" and len(engine.calls) == 1  # a certificate error is not retried
+    assert store.load("web1").sidecar["LastError"]["Step"] == "verify TLS"
+
+
+def test_absent_removes_a_half_written_record(tmp_path):
+    store = MachineStore(str(tmp_path / "store"))
+    (tmp_path / "store" / "machines" / "half").mkdir(parents=True)
+    (tmp_path / "store" / "machines" / "half" / "config.json").write_text('{"ConfigVersion": 3, "Dri')
+    outcome = MachineManager(store).absent("half", cleanup=True)
+    assert outcome.changed and not (tmp_path / "store" / "machines" / "half").exists()
+    assert MachineManager(store).absent("half").changed is False
+
+
+def test_none_driver_needs_no_ssh(tmp_path):
+    engine = FakeEngine()
+    spec = MachineSpec(name="reg", driver="none", driver_options={"url": "tcp://127.0.0.1:2376"})
+    outcome = MachineManager(MachineStore(str(tmp_path / "s")), ssh_runner=TranscriptRunner([]), engine_probe=engine).present(spec)
+    assert outcome.changed and outcome.docker_version == "26.1.5"
+    assert outcome.env["DOCKER_CERT_PATH"] == str(tmp_path / "s" / "machines" / "reg")
+    with pytest.raises(MachineError, match="cannot be stopped"):
+        MachineManager(MachineStore(str(tmp_path / "s"))).power("reg", "stopped")
