@@ -31,7 +31,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 # guard (tests/support/netguard/sitecustomize.py) at start-up, children included.
 GUARDED := DOCKYARD_NETGUARD=1 AWS_EC2_METADATA_DISABLED=true PYTHONPATH=$(CURDIR)/tests/support/netguard:$(COLLECTIONS)$${PYTHONPATH:+:$$PYTHONPATH}
 
-.PHONY: venv collection sanity lint unit integration engine images bed-clean bench-inventory bench-lifecycle test demo
+.PHONY: venv collection sanity lint unit integration engine images bed-clean bench-inventory bench-lifecycle test demo demo-clean
 
 venv: $(VENV_STAMP)
 
@@ -99,5 +99,17 @@ test:
 	  start=$$SECONDS rc=0; $(MAKE) --no-print-directory $$step || rc=$$?; \
 	  echo "make $$step: $$((SECONDS - start)) s (exit $$rc)"; [[ $$rc == 0 ]] || exit $$rc; done
 
-demo: venv collection
+# The main job: a local machine container (no Docker yet) on 127.0.0.200, then the demo playbook.
+# The machine stays up afterwards so that you can reach it; `make demo-clean` removes it.
+DEMO := $(BUILD)/demo
+demo: venv collection engine
+	bash tests/bed/images.sh build bookworm
+	mkdir -p $(DEMO)
+	test -f $(DEMO)/id_ed25519 || ssh-keygen -q -t ed25519 -N '' -C dockyard-demo -f $(DEMO)/id_ed25519
+	docker container inspect dockyard-demo >/dev/null 2>&1 || \
+	  { rm -rf $(DEMO)/store; bash tests/bed/machines.sh start demo dockyard/machine:bookworm 127.0.0.200 --key $(DEMO)/id_ed25519.pub; }
 	ansible-playbook playbooks/demo.yml
+
+demo-clean:
+	bash tests/bed/machines.sh stop demo
+	rm -rf $(DEMO)
