@@ -9,8 +9,8 @@ lists it once with our plugin, turns that listing into a static YAML inventory h
 and variables (checked identical), then times ``ansible-inventory --list`` (output to /dev/null) for both and
 prints the median of the runs and the ratio.  Target (DESIGN.md section 10): ours <= 1.25x static at 1,000.
 
-    .venv/bin/python bench/inventory_bench.py                    # 100, 1000, 10000 machines, median of 5
-    .venv/bin/python bench/inventory_bench.py --sizes 1000 --runs 9
+    make bench-inventory                                            # 100, 1000, 10000 machines, median of 5
+    PYTHONPATH=.build/collections .venv/bin/python bench/inventory_bench.py --sizes 1000 --runs 9
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ import typing as t
 from pathlib import Path
 
 import yaml
+
+from ansible_collections.dockyard.machine.tests.support.inventory_json import plain
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE_STORE = REPO / "tests" / "fixtures" / "docker-machine-store"
@@ -66,17 +68,6 @@ def generate_store(root: Path, count: int) -> None:
         os.chmod(folder, 0o700)
         for filename in files:
             os.chmod(os.path.join(folder, filename), 0o600)
-
-
-def plain(value: t.Any) -> t.Any:
-    """Drop the ``{"__ansible_unsafe": ...}`` marking of ansible-inventory's JSON."""
-    if isinstance(value, dict):
-        if set(value) == {"__ansible_unsafe"}:
-            return value["__ansible_unsafe"]
-        return {key: plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [plain(item) for item in value]
-    return value
 
 
 def static_inventory(listing: dict[str, t.Any]) -> dict[str, t.Any]:

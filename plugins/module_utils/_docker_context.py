@@ -25,7 +25,7 @@ import shutil
 import typing as t
 
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import MachineError
-from ansible_collections.dockyard.machine.plugins.module_utils._store import atomic_write
+from ansible_collections.dockyard.machine.plugins.module_utils._store import atomic_write, resolve_folder
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.dockyard.machine.plugins.module_utils._engine import TLSFiles
@@ -62,9 +62,7 @@ class DockerContextError(MachineError):
 
 def resolve_docker_config(option: str | None = None, environ: t.Mapping[str, str] | None = None) -> str:
     """Option ``docker_config``, else ``$DOCKER_CONFIG``, else ``~/.docker``; absolute."""
-    env = os.environ if environ is None else environ
-    chosen = option or env.get(DOCKER_CONFIG_ENV) or DEFAULT_DOCKER_CONFIG
-    return os.path.abspath(os.path.expanduser(chosen))
+    return resolve_folder(option, DOCKER_CONFIG_ENV, DEFAULT_DOCKER_CONFIG, environ)
 
 
 def validate_context_name(name: t.Any) -> str:

@@ -50,6 +50,7 @@ __all__ = [
     "file_lock",
     "natural_key",
     "new_config",
+    "resolve_folder",
     "resolve_store_path",
     "validate_name",
 ]
@@ -88,11 +89,16 @@ AUTH_PATH_KEYS = (
 )
 
 
+def resolve_folder(option: str | None, env_name: str, default: str, environ: t.Mapping[str, str] | None = None) -> str:
+    """The option's folder, else the environment variable's, else ``default``; ``~`` expanded, absolute."""
+    env = os.environ if environ is None else environ
+    chosen = option or env.get(env_name) or default
+    return os.path.abspath(os.path.expanduser(chosen))
+
+
 def resolve_store_path(option: str | None = None, environ: t.Mapping[str, str] | None = None) -> str:
     """Option ``store_path``, else ``$MACHINE_STORAGE_PATH``, else ``~/.docker/machine``; absolute."""
-    env = os.environ if environ is None else environ
-    chosen = option or env.get(STORE_PATH_ENV) or DEFAULT_STORE_PATH
-    return os.path.abspath(os.path.expanduser(chosen))
+    return resolve_folder(option, STORE_PATH_ENV, DEFAULT_STORE_PATH, environ)
 
 
 def validate_name(name: t.Any) -> str:

@@ -13,21 +13,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ansible_collections.dockyard.machine.tests.support.inventory_json import plain
+
 COLLECTION_ROOT = Path(__file__).resolve().parents[2]
 ANSIBLE_INVENTORY = Path(sys.executable).with_name("ansible-inventory")
 PLUGIN = "dockyard.machine.docker_machine"
 EXPECTED_HOSTS = {"m1": "127.0.0.11", "m2": "127.0.0.12", "aws-sandbox": "127.0.5.4"}
-
-
-def plain(value: t.Any) -> t.Any:
-    """Undo the ``{"__ansible_unsafe": ...}`` marking ansible-inventory puts on values from the plugin."""
-    if isinstance(value, dict):
-        if set(value) == {"__ansible_unsafe"}:
-            return value["__ansible_unsafe"]
-        return {key: plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [plain(item) for item in value]
-    return value
 
 
 @pytest.fixture
