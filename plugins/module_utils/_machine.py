@@ -582,10 +582,10 @@ class MachineManager:
         summary = self._machine_cert_summary(record, authority.ca, window)
         if not (force or summary.get("needs_reissue") or steps):
             return
-        local = Outcome()
         if self.check_mode:
             outcome.steps.extend("%s: %s" % (record.name, step) for step in (*steps, "server certificate", "restart engine"))
             return
+        local = Outcome()
         with self.store.lock(record.name), self._recording_failure(record):
             if steps:
                 self.store.save(record)
