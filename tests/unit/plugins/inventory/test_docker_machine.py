@@ -23,6 +23,7 @@ from ansible_collections.dockyard.machine.plugins.module_utils._errors import Dr
 from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineStore
 from ansible_collections.dockyard.machine.plugins.plugin_utils import _inventory
 from ansible_collections.dockyard.machine.tests.conftest import FIXTURE_ROOT
+from ansible_collections.dockyard.machine.tests.support.tls_engine import free_loopback_port
 
 PLUGIN = "dockyard.machine.docker_machine"
 EXPECTED_HOSTS = {"m1": "127.0.0.11", "m2": "127.0.0.12", "aws-sandbox": "127.0.5.4"}
@@ -428,11 +429,7 @@ def listening_port() -> t.Iterator[int]:
 
 @pytest.fixture
 def closed_port() -> int:
-    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-    probe.close()
-    return port
+    return free_loopback_port()
 
 
 def point_at(store: Path, name: str, port: int) -> None:

@@ -12,21 +12,16 @@ import typing as t
 from pathlib import Path
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineStore
 from ansible_collections.dockyard.machine.plugins.modules import docker_machine_bundle
+from ansible_collections.dockyard.machine.tests.support.module_run import run_module as run_module_main
 from ansible_collections.dockyard.machine.tests.conftest import FIXTURE_MACHINES
 
 
 def run_module(args: dict[str, t.Any], capsys: pytest.CaptureFixture[str]) -> dict[str, t.Any]:
     WARNINGS.clear()
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as exited:
-            docker_machine_bundle.main()
-    result = json.loads(capsys.readouterr().out)
-    assert exited.value.code == (1 if result.get("failed") else 0)
-    return result
+    return run_module_main(docker_machine_bundle.main, args, capsys)
 
 
 WARNINGS: list[str] = []

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import ssl
 import subprocess
 import threading
@@ -22,10 +21,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.dockyard.machine.plugins.module_utils import _certs
 from ansible_collections.dockyard.machine.plugins.modules import docker_machine_env
+from ansible_collections.dockyard.machine.tests.support.module_run import run_module as run_module_main
+from ansible_collections.dockyard.machine.tests.support.tls_engine import free_loopback_port
 
 DOCKER = shutil.which("docker") or ("/usr/local/bin/docker" if os.path.exists("/usr/local/bin/docker") else None)
 needs_docker = pytest.mark.skipif(DOCKER is None, reason="docker CLI not installed")
@@ -34,12 +34,7 @@ M1_ID = "ca0df2c95aa144c1d0ff2ff3c8f967fdc1de9ef0c4120b3726416701b519d619"  # sh
 
 
 def run_module(args: dict[str, t.Any], capsys: pytest.CaptureFixture[str]) -> dict[str, t.Any]:
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as exited:
-            docker_machine_env.main()
-    result = json.loads(capsys.readouterr().out)
-    assert exited.value.code == (1 if result.get("failed") else 0)
-    return result
+    return run_module_main(docker_machine_env.main, args, capsys)
 
 
 @pytest.fixture(autouse=True)
@@ -52,11 +47,6 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def store(fixture_store: Path) -> Path:
     return fixture_store
 
-
-def closed_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def point_machine_at(store: Path, name: str, ip: str, port: int) -> None:
@@ -224,7 +214,7 @@ def test_cmd_script(store: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_verify_tls_against_a_closed_port_fails_clearly(store: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    port = closed_port()
+    port = free_loopback_port()
     point_machine_at(store, "m1", "127.0.0.1", port)
     result = run_module({"name": "m1", "store_path": str(store), "timeout": 5}, capsys)
     assert result["failed"] is True
