@@ -48,7 +48,6 @@ def store(fixture_store: Path) -> Path:
     return fixture_store
 
 
-
 def point_machine_at(store: Path, name: str, ip: str, port: int) -> None:
     config = store / "machines" / name / "config.json"
     doc = json.loads(config.read_text())
