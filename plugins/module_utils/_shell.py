@@ -6,7 +6,9 @@
 
 Reference: docker-machine notes section 6 (``commands/env.go``).  Each line is
 ``<prefix><NAME><delimiter><value><suffix>``; the two hint lines follow.  The original never
-escapes values, and neither do we; instead, values that those quotes cannot carry are refused.
+escapes values, and neither do we; instead, a value holding a character that is special in the
+target shell's syntax (it would end the string, end the line, expand, or start another command)
+is refused for that shell.
 One change on purpose: unsetting ``NO_PROXY`` prints the name only (the original glued the value on).
 """
 
@@ -35,9 +37,9 @@ SHELLS = ("bash", "sh", "zsh", "fish", "powershell", "cmd", "emacs", "tcsh")
 # Lowercase first: the original uses ``no_proxy`` when it is set (non-empty), else ``NO_PROXY``.
 NO_PROXY_NAMES = ("no_proxy", "NO_PROXY")
 
-# Characters that the unescaped double quotes above cannot carry (they would end the string, end the
-# line, or be expanded by the shell).  docker-machine printed them anyway; we refuse with a message.
-UNSAFE_VALUE_CHARS = '"$`\n\r\0'
+# Characters that no shell's line can carry: they end the line or the string in every one of them.
+# docker-machine printed them anyway; we refuse with a message.
+UNSAFE_VALUE_CHARS = "\n\r\0"
 
 
 @dataclass(frozen=True)
@@ -50,22 +52,46 @@ class _Syntax:
     unset_suffix: str
     comment: str
     eval_form: str  # "%s" is the command line
+    # What the value's quoting cannot carry in this shell, on top of UNSAFE_VALUE_CHARS.
+    unsafe: str
+    # The escape character inside the quotes, if any: it is literal before an ordinary character,
+    # but a doubled one collapses and a trailing one escapes the closing quote.
+    escape: str = ""
 
 
-_POSIX = _Syntax("export ", '="', '"\n', "unset ", "", "\n", "#", "eval $(%s)")
+# Inside POSIX double quotes `"`, `$` and backquote end the string or expand; a backslash escapes
+# the character after it when that one is special (the closing quote too).
+_POSIX = _Syntax("export ", '="', '"\n', "unset ", "", "\n", "#", "eval $(%s)", unsafe='"$`', escape="\\")
 
 _SYNTAX: dict[str, _Syntax] = {
     "bash": _POSIX,
     "sh": _POSIX,
     "zsh": _POSIX,
-    "fish": _Syntax("set -gx ", ' "', '";\n', "set -e ", "", ";\n", "#", "eval (%s)"),
+    # fish: `$` expands and a backslash escapes inside double quotes.
+    "fish": _Syntax("set -gx ", ' "', '";\n', "set -e ", "", ";\n", "#", "eval (%s)", unsafe='"$', escape="\\"),
     # The original's raw string `Remove-Item Env:\\` really holds two backslashes.
-    "powershell": _Syntax("$Env:", ' = "', '"\n', "Remove-Item Env:\\\\", "", "\n", "#", "& %s | Invoke-Expression"),
-    "cmd": _Syntax("SET ", "=", "\n", "SET ", "=", "\n", "REM", '\t@FOR /f "tokens=*" %%i IN (\'%s\') DO @%%i'),
-    "emacs": _Syntax(
-        '(setenv "', '" "', '")\n', '(setenv "', '" nil', ")\n", ";;", '(with-temp-buffer (shell-command "%s" (current-buffer)) (eval-buffer))'
+    # PowerShell: `$` expands, the backquote escapes, and the typographic double quotes close a
+    # double-quoted string just as `"` does.
+    "powershell": _Syntax(
+        "$Env:", ' = "', '"\n', "Remove-Item Env:\\\\", "", "\n", "#", "& %s | Invoke-Expression", unsafe='"$`\u201c\u201d\u201e'
     ),
-    "tcsh": _Syntax("setenv ", ' "', '";\n', "unsetenv ", "", ";\n", ":", "eval `%s`"),
+    # cmd: the value is not quoted at all, so every operator counts: `&` and `|` start another
+    # command, `<` `>` redirect, `^` escapes, `%` and `!` expand, parentheses end the FOR block.
+    "cmd": _Syntax("SET ", "=", "\n", "SET ", "=", "\n", "REM", '\t@FOR /f "tokens=*" %%i IN (\'%s\') DO @%%i', unsafe='"&|<>^%!()'),
+    # Emacs Lisp strings: `"` ends them, and a backslash escapes (and vanishes) before any character.
+    "emacs": _Syntax(
+        '(setenv "',
+        '" "',
+        '")\n',
+        '(setenv "',
+        '" nil',
+        ")\n",
+        ";;",
+        '(with-temp-buffer (shell-command "%s" (current-buffer)) (eval-buffer))',
+        unsafe='"\\',
+    ),
+    # tcsh: as POSIX, and `!` is history substitution even inside double quotes.
+    "tcsh": _Syntax("setenv ", ' "', '";\n', "unsetenv ", "", ";\n", ":", "eval `%s`", unsafe='"$`!', escape="\\"),
 }
 
 
@@ -92,8 +118,11 @@ def join_argv(argv: t.Sequence[str], shell: str) -> str:
     return " ".join(quote + word + quote if any(c.isspace() for c in word) or not word else word for word in argv)
 
 
-def _check_value(name: str, value: str, shell: str) -> None:
-    bad = sorted({c for c in value if c in UNSAFE_VALUE_CHARS})
+def _check_value(name: str, value: str, shell: str, syntax: _Syntax) -> None:
+    found = {c for c in value if c in UNSAFE_VALUE_CHARS or c in syntax.unsafe}
+    if syntax.escape and (value.endswith(syntax.escape) or syntax.escape * 2 in value):
+        found.add(syntax.escape)
+    bad = sorted(found)
     if bad:
         raise MachineError(
             "The value of %s (%r) holds %s, which the %s output of docker-machine env cannot quote. "
@@ -108,7 +137,7 @@ def render_set(env: t.Mapping[str, str], shell: str, command: str) -> str:
     syntax = _syntax(shell)
     lines = []
     for name, value in env.items():
-        _check_value(name, value, shell)
+        _check_value(name, value, shell, syntax)
         lines.append(syntax.set_prefix + name + syntax.set_delimiter + value + syntax.set_suffix)
     return "".join(lines) + usage_hint(shell, command)
 

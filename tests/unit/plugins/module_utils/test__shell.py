@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from ansible_collections.dockyard.machine.plugins.module_utils import _shell
@@ -251,3 +253,44 @@ def test_no_proxy_name_follows_the_same_rule() -> None:
     assert _shell.no_proxy_name({"no_proxy": "x"}) == "no_proxy"
     assert _shell.no_proxy_name({"no_proxy": "", "NO_PROXY": "x"}) == "NO_PROXY"
     assert _shell.no_proxy_name({}) == "NO_PROXY"
+
+
+# --- what each shell's syntax cannot carry -------------------------------------------------------
+
+HOSTILE = {
+    # cmd.exe: the value is bare, so an operator starts another command or expands.
+    "cmd": ["/a&calc", "/a|calc", "/a>x", "/a<x", "/a^&b", "/a%PATH%", "/a!x!", "/a)b", '/a"b'],
+    "bash": ["/a$(id)", "/a`id`", '/a"b', "/a\\", "/a\\\\$b", "/a\nb"],
+    "sh": ["/a$(id)", "/a`id`", '/a"b', "/a\\"],
+    "zsh": ["/a$(id)", "/a`id`", '/a"b', "/a\\"],
+    "fish": ["/a$HOME", '/a"b', "/a\\", "/a\\\\b"],
+    "powershell": ["/a$(calc)", "/a`b", '/a"b', "/a\u201d; calc #"],
+    "emacs": ['/a") (shell-command "id', "/a\\b"],
+    "tcsh": ["/a!!", "/a$HOME", "/a`id`", '/a"b', "/a\\"],
+}
+
+
+@pytest.mark.parametrize(("shell", "value"), [(shell, value) for shell, values in HOSTILE.items() for value in values])
+def test_values_special_in_the_target_shell_are_refused(shell: str, value: str) -> None:
+    with pytest.raises(MachineError) as caught:
+        _shell.render_set({"DOCKER_CERT_PATH": value}, shell, COMMAND)
+    assert caught.value.details["variable"] == "DOCKER_CERT_PATH"
+    assert shell in caught.value.msg
+
+
+def test_cmd_operators_are_fine_where_they_are_quoted() -> None:
+    # `&` ends a cmd.exe command but is plain text inside POSIX double quotes.
+    assert _shell.render_set({"DOCKER_CERT_PATH": "/a&b"}, "bash", "c").splitlines()[0] == 'export DOCKER_CERT_PATH="/a&b"'
+
+
+ODD_BUT_SAFE = "/my store/it's\\here;&|*~ (x)"
+
+
+@pytest.mark.parametrize("shell", ["bash", "sh"])
+def test_accepted_values_evaluate_to_themselves_in_the_real_shell(shell: str, tmp_path) -> None:
+    marker = tmp_path / "ran"
+    value = ODD_BUT_SAFE + " touch " + str(marker)
+    script = _shell.render_set({"DOCKER_CERT_PATH": value}, shell, "true")
+    done = subprocess.run([shell, "-c", script + 'printf %s "$DOCKER_CERT_PATH"'], capture_output=True, text=True, timeout=30, check=True)
+    assert done.stdout == value
+    assert not marker.exists()
