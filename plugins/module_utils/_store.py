@@ -69,6 +69,9 @@ FILE_MODE = 0o600
 # docker-machine's own rule (libmachine/host/host.go); fullmatch, so a trailing newline is refused too.
 NAME_PATTERN = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9\-.]*")
 NAME_RULE = "Allowed hostname chars are: 0-9a-zA-Z . - (and the first one must be a letter or a digit)"
+# File systems cap a file name at 255 bytes, and the longest name we derive from a machine name is
+# its lock file, "machine-<name>.lock" (13 more); 200 leaves room and is far above any hostname.
+MAX_NAME_LENGTH = 200
 
 # Cloud credentials the original saved in plain text.  We never write them and never show them.
 SECRET_DRIVER_KEYS = ("AccessKey", "SecretKey", "SessionToken")
@@ -106,6 +109,12 @@ def validate_name(name: t.Any) -> str:
     if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
         raise InvalidNameError(
             "Invalid machine name %r: %s. Set option 'name' to a valid name." % (name, NAME_RULE),
+            option="name",
+        )
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidNameError(
+            "Invalid machine name %r...: it has %d characters, at most %d are allowed. Set option 'name' to a shorter name."
+            % (name[:20], len(name), MAX_NAME_LENGTH),
             option="name",
         )
     return name

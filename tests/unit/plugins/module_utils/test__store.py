@@ -61,6 +61,25 @@ def test_invalid_names_are_refused_before_any_file_is_touched(tmp_path, name):
     assert not (tmp_path / "store").exists()
 
 
+def test_the_longest_allowed_name_makes_every_file_it_derives(tmp_path):
+    name = "a" * _store.MAX_NAME_LENGTH
+    store = _store.MachineStore(str(tmp_path / "store"))
+    with store.lock(name):
+        store.save(_store.MachineRecord(name=name, config=_store.new_config(name, store.root, "none", {"MachineName": name})))
+    assert store.load(name).name == name
+
+
+@pytest.mark.parametrize("length", [_store.MAX_NAME_LENGTH + 1, 243, 300])
+def test_overlong_names_are_refused_with_the_limit(tmp_path, length):
+    store = _store.MachineStore(str(tmp_path / "store"))
+    with pytest.raises(InvalidNameError) as info:
+        with store.lock("a" * length):
+            pass
+    assert "at most %d" % _store.MAX_NAME_LENGTH in info.value.msg
+    assert info.value.details["option"] == "name"
+    assert not (tmp_path / "store").exists()
+
+
 # --- reading the original's store ---------------------------------------------------------------------
 
 
