@@ -58,6 +58,18 @@ class SSHTarget:
     pinned_host_keys: tuple[str, ...] = ()  # "keytype base64" lines; empty means first contact
     connect_timeout: int = 10
 
+    def __post_init__(self) -> None:
+        # ssh reads a word that starts with "-" as an option (``-oProxyCommand=...`` runs a command
+        # here), and whitespace or control characters cannot be part of a host or user name. The
+        # values come from records, shared stores and bundles: untrusted, so refused before any use.
+        for what, value, option in (("address", self.host, "ip_address"), ("SSH user", self.user, "ssh_user")):
+            if not value or value.startswith("-") or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value):
+                raise SSHError(
+                    "Refusing to connect: the %s %r is not a host or user name (it is empty, starts with '-', or holds "
+                    "spaces or control characters). Fix the driver's option '%s' (for example 'generic.%s')." % (what, value, option, option),
+                    option=option,
+                )
+
     @property
     def needs_sudo(self) -> bool:
         return self.user != "root"
@@ -93,7 +105,7 @@ class SSHSession:
 
     def close(self) -> None:
         if os.path.exists(os.path.join(self.workdir, "cm")):
-            self.runner(self._base_argv() + ["-O", "exit", self.target.host], None, 10)
+            self.runner(self._base_argv() + ["-O", "exit", "--", self.target.host], None, 10)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     def _base_argv(self) -> list[str]:
@@ -146,7 +158,7 @@ class SSHSession:
         remote = "sh -c %s" % shlex.quote(script)
         if self.target.needs_sudo:
             remote = "sudo -n " + remote
-        rc, out, err = self.runner(self._base_argv() + [self.target.host, remote], stdin, timeout)
+        rc, out, err = self.runner(self._base_argv() + ["--", self.target.host, remote], stdin, timeout)
         result = CommandResult(cmd=script, rc=rc, stdout=out.decode("utf-8", "replace"), stderr=err.decode("utf-8", "replace"))
         if check and rc != 0:
             raise self._error(step, result)
