@@ -30,9 +30,14 @@ class TLSFiles:
 def split_url(url: str) -> tuple[str, int]:
     """``tcp://host:port`` -> (host, port); the port defaults to 2376."""
     parts = urlsplit(url if "://" in url else "tcp://" + url)
+    try:
+        port = parts.port
+    except ValueError:  # a port that is not a number from 0 to 65535
+        port = None
+        parts = parts._replace(netloc="")
     if parts.scheme not in ("tcp", "https") or not parts.hostname:
         raise EngineError("Docker URL %r is not a tcp://HOST:PORT address." % url, url=url)
-    return parts.hostname, parts.port or 2376
+    return parts.hostname, port or 2376
 
 
 def _context(tls: TLSFiles) -> ssl.SSLContext:
