@@ -289,15 +289,23 @@ class MachineManager:
         authority = ensure_certificates(self.store, key_type=spec.key_type, org_user=self.org_user, now=self.now)
         if authority.created:
             outcome.steps.append("certificates")
+        # A first registration of a machine with nothing to resume (no host we change, no cloud
+        # resources) that fails leaves the store as it was, instead of a record of an engine we never reached.
+        undo_on_failure = not self.store.exists(spec.name) and not driver.needs_ssh and not driver.has_cloud_resources
         with self.store.lock(spec.name):
             self.store.save(record)  # intent recorded before anything happens on the host
-            with self._recording_failure(record):
-                if self._copy_local_files(spec.name, driver.local_files(spec.name, self.store.root, options)):
-                    outcome.steps.append("local files")
-                if driver.needs_ssh:
-                    host = HostWork(timeout=spec.timeout, install=spec.engine.install, key_type=spec.key_type, reset_host_key=spec.ssh_host_key_reset)
-                    self._converge_host(record, driver, authority, host, outcome)
-                outcome.docker_version = self._verify_engine(record)
+            try:
+                with self._recording_failure(record):
+                    if self._copy_local_files(spec.name, driver.local_files(spec.name, self.store.root, options)):
+                        outcome.steps.append("local files")
+                    if driver.needs_ssh:
+                        host = HostWork(timeout=spec.timeout, install=spec.engine.install, key_type=spec.key_type, reset_host_key=spec.ssh_host_key_reset)
+                        self._converge_host(record, driver, authority, host, outcome)
+                    outcome.docker_version = self._verify_engine(record)
+            except MachineError:
+                if undo_on_failure:
+                    self.store.remove(spec.name)
+                raise
             self._mark_running(record, outcome)
 
     @contextlib.contextmanager

@@ -200,6 +200,20 @@ def test_absent_removes_a_half_written_record(tmp_path):
     assert MachineManager(store).absent("half").changed is False
 
 
+def test_a_failed_none_registration_leaves_no_record(tmp_path):
+    store = MachineStore(str(tmp_path / "s"))
+    engine = FakeEngine('There was an error validating certificates for host "127.0.0.1:2376": unknown authority')
+    spec = MachineSpec(name="reg", driver="none", driver_options={"url": "tcp://127.0.0.1:2376"})
+    with pytest.raises(EngineError):
+        MachineManager(store, ssh_runner=TranscriptRunner([]), engine_probe=engine).present(spec)
+    assert store.names() == [] and not (tmp_path / "s" / "machines" / "reg").exists()
+    # A machine that was registered before keeps its record when a later converge fails.
+    MachineManager(store, ssh_runner=TranscriptRunner([]), engine_probe=FakeEngine()).present(spec)
+    with pytest.raises(EngineError):
+        MachineManager(store, ssh_runner=TranscriptRunner([]), engine_probe=engine).present(spec)
+    assert store.names() == ["reg"]
+
+
 def test_none_driver_needs_no_ssh(tmp_path):
     engine = FakeEngine()
     spec = MachineSpec(name="reg", driver="none", driver_options={"url": "tcp://127.0.0.1:2376"})
