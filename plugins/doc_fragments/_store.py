@@ -17,6 +17,8 @@ options:
         without it C(~/.docker/machine).
       - Stores written by the original Docker Machine are read as they are. A store copied to another
         folder or computer works too; its recorded paths are repaired on the next write.
+      - Modules that only read the store fail when this folder does not exist, so that a mistyped path
+        is not mistaken for an empty store; creating a machine or importing a bundle makes it.
     type: path
 notes:
   - "Run this module on the controller (C(delegate_to: localhost)); the store lives there."

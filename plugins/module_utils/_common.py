@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import os
 import typing as t
 
 from ansible.module_utils.basic import missing_required_lib
@@ -25,14 +26,29 @@ STORE_ARGS: dict[str, dict[str, t.Any]] = {
 }
 
 
-def store_from(module: AnsibleModule) -> MachineStore:
-    return MachineStore(resolve_store_path(module.params.get("store_path")))
+def store_from(module: AnsibleModule, *, must_exist: bool = False) -> MachineStore:
+    """The store the task names; with ``must_exist``, a missing folder fails the task instead of reading as empty.
+
+    Modules that only read (listing, env, certificate checks, export) pass ``must_exist`` so that a
+    mistyped path is an error, as the inventory plugin warns about it; creating a machine makes the folder.
+    """
+    store = MachineStore(resolve_store_path(module.params.get("store_path")))
+    if must_exist and not os.path.isdir(store.root):
+        module.fail_json(
+            msg="The machine store %s does not exist. Set option 'store_path' (or MACHINE_STORAGE_PATH) to the folder that holds "
+            "certs/ and machines/." % store.root,
+            store_path=store.root,
+        )
+    return store
 
 
 def fail_from(module: AnsibleModule, error: MachineError, **result: t.Any) -> t.NoReturn:
     """Turn a typed error into fail_json, with step/cmd/rc/stdout/stderr when the error carries them."""
     fields = dict(result)
     fields.update(error.result())
+    # fail_json's own ``warnings`` argument is deprecated (ansible-core 2.23 removes it).
+    for warning in fields.pop("warnings", None) or ():
+        module.warn(warning)
     module.fail_json(msg=error.msg, **fields)
     raise AssertionError("fail_json returned")  # pragma: no cover
 

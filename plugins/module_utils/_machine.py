@@ -526,7 +526,7 @@ class MachineManager:
         records, errors = self.store.load_all()
         if errors:
             raise StoreError(
-                "Some machine records cannot be read: %s. Fix or remove them, or name the machines to work on with option 'name'."
+                "Some machine records cannot be read: %s. Fix or remove them, or name the machines to work on with option 'names'."
                 % "; ".join(e.msg for e in errors),
             )
         return records
@@ -560,7 +560,7 @@ class MachineManager:
     ) -> Outcome:
         """Re-issue server certificates over SSH (never through the TLS endpoint) where needed, or always with ``force``."""
         if ip_address and (not names or len(names) != 1):
-            raise MachineError("Option 'ip_address' needs exactly one machine in option 'name'.", option="ip_address")
+            raise MachineError("Option 'ip_address' needs exactly one machine in option 'names'.", option="ip_address")
         authority = _read_authority(self.store)
         outcome = Outcome(status="regenerated")
         for record in self._records(names):
@@ -655,7 +655,7 @@ class MachineManager:
                 "The CA was rotated, but %s could not be re-issued. When they are reachable, run docker_machine_certs with "
                 "action=regenerate and force=true for them (it works over SSH)." % ", ".join(failed),
                 step="rotate",
-                failed=failed,
+                failed_machines=failed,
                 warnings=outcome.warnings,
             )
         return outcome

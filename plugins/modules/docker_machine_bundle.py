@@ -54,6 +54,7 @@ options:
     type: list
     elements: str
     default: []
+    aliases: [name]
   passphrase:
     description:
       - Export encrypts the bundle with this passphrase (scrypt and AES-256-GCM); import needs it to read an
@@ -173,7 +174,7 @@ def main() -> None:
             STORE_ARGS,
             state=dict(type="str", required=True, choices=["exported", "imported"]),
             path=dict(type="path", required=True),
-            names=dict(type="list", elements="str", default=[]),
+            names=dict(type="list", elements="str", default=[], aliases=["name"]),
             passphrase=dict(type="str", no_log=True),
             include_ca_key=dict(type="bool", default=False),
         ),
@@ -182,7 +183,7 @@ def main() -> None:
     params = module.params
     if params["passphrase"] is not None:
         require_cryptography(module)
-    store = store_from(module)
+    store = store_from(module, must_exist=params["state"] == "exported")
     try:
         if params["state"] == "exported":
             export = export_to_file(

@@ -33,11 +33,14 @@ attributes:
     description: No diff; RV(steps) lists what changed.
     support: none
 options:
-  name:
-    description: Machines to work on. Without it, every machine of the store (RV(certificates) lists them all).
+  names:
+    description:
+      - Machines to work on. Without it, every machine of the store (RV(certificates) lists them all).
+      - Like every option that selects several machines in this collection, it is O(names), with the alias O(name).
     type: list
     elements: str
     default: []
+    aliases: [name]
   action:
     description: What to do.
     type: str
@@ -83,7 +86,7 @@ EXAMPLES = r"""
 
 - name: web1 came back on another address
   dockyard.machine.docker_machine_certs:
-    name: [web1]
+    names: [web1]
     action: regenerate
     ip_address: 203.0.113.77
   delegate_to: localhost
@@ -117,6 +120,14 @@ certificates:
           V(expires_in_days), V(reasons) and V(needs_reissue).
       type: list
       elements: dict
+failed_machines:
+  description:
+    - The machines that could not be re-issued when O(action=rotate) fails. Its own key, because Ansible
+      sets C(failed) on every failed task.
+  returned: when O(action=rotate) failed for some machines
+  type: list
+  elements: str
+  sample: [web2]
 steps:
   description: What changed (or would), each prefixed with the machine's name where it concerns one.
   returned: always
@@ -136,7 +147,7 @@ def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
             STORE_ARGS,
-            name=dict(type="list", elements="str", default=[]),
+            names=dict(type="list", elements="str", default=[], aliases=["name"]),
             action=dict(type="str", choices=["check", "regenerate", "rotate"], default="check"),
             ip_address=dict(type="str"),
             force=dict(type="bool", default=False),
@@ -148,8 +159,8 @@ def main() -> None:
     )
     require_cryptography(module)
     params = module.params
-    manager = MachineManager(store_from(module), check_mode=module.check_mode)
-    names = params["name"] or None
+    manager = MachineManager(store_from(module, must_exist=True), check_mode=module.check_mode)
+    names = params["names"] or None
     try:
         if params["action"] == "regenerate":
             outcome = manager.regenerate(

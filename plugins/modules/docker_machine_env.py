@@ -77,7 +77,7 @@ options:
   timeout:
     description:
       - Seconds the TLS check may take.
-    type: int
+    type: float
     default: 20
   docker_context:
     description:
@@ -257,7 +257,7 @@ def main() -> None:
             unset=dict(type="bool", default=False),
             no_proxy=dict(type="bool", default=False),
             verify_tls=dict(type="bool", default=True),
-            timeout=dict(type="int", default=20),
+            timeout=dict(type="float", default=20),
             docker_context=dict(type="bool", default=False),
             context_name=dict(type="str"),
             docker_config=dict(type="path"),
@@ -277,7 +277,7 @@ def main() -> None:
         docker_config=params["docker_config"],
     )
     try:
-        result = machine_env(store_from(module), request, check_mode=module.check_mode, diff_mode=module._diff)
+        result = machine_env(store_from(module, must_exist=not params["unset"]), request, check_mode=module.check_mode, diff_mode=module._diff)
     except MachineError as error:
         fail_from(module, error)
     module.exit_json(**result)

@@ -197,7 +197,7 @@ def main() -> None:
         ),
         supports_check_mode=True,
     )
-    store = store_from(module)
+    store = store_from(module, must_exist=True)
     docker_host = os.environ.get("DOCKER_HOST")
     timeout = module.params["timeout"]
     try:
