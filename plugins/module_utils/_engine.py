@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import ssl
+import threading
 import typing as t
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import EngineError
 
-__all__ = ["TLSFiles", "engine_version", "split_url"]
+__all__ = ["MAX_REPLY_BYTES", "TLSFiles", "engine_version", "split_url"]
+
+# An engine's /version answer is well under 1 KiB; a host that sends more is not one we trust to read.
+MAX_REPLY_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -54,14 +59,32 @@ def _context(tls: TLSFiles) -> ssl.SSLContext:
 
 
 def engine_version(url: str, tls: TLSFiles, timeout: float) -> dict[str, t.Any]:
-    """GET /version over TLS; returns the engine's answer or raises EngineError saying what broke."""
+    """GET /version over TLS; returns the engine's answer or raises EngineError saying what broke.
+
+    ``timeout`` bounds the whole exchange, not each read: a host that trickles its answer a byte at a
+    time is cut off when it runs out (the socket is shut down under the reader), and an answer
+    larger than MAX_REPLY_BYTES is refused.
+    """
     host, port = split_url(url)
     connection = http.client.HTTPSConnection(host, port, context=_context(tls), timeout=timeout)
     where = "%s:%d" % (host, port)
+    expired = threading.Event()
+
+    def cut_off() -> None:
+        expired.set()
+        if connection.sock is not None:
+            try:
+                connection.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    watchdog = threading.Timer(timeout, cut_off)
+    watchdog.daemon = True
+    watchdog.start()
     try:
         connection.request("GET", "/version", headers={"Host": "docker"})
         response = connection.getresponse()
-        body = response.read()
+        body = response.read(MAX_REPLY_BYTES + 1)
     except ssl.SSLCertVerificationError as exc:
         raise EngineError(
             'There was an error validating certificates for host "%s": %s. '
@@ -69,9 +92,16 @@ def engine_version(url: str, tls: TLSFiles, timeout: float) -> dict[str, t.Any]:
             url=url,
         ) from exc
     except (OSError, ssl.SSLError, http.client.HTTPException) as exc:
+        if expired.is_set():
+            raise EngineError("The Docker engine at %s did not answer /version within %g s." % (where, timeout), url=url) from exc
         raise EngineError("Cannot reach the Docker engine at %s over TLS: %s" % (where, exc), url=url) from exc
     finally:
+        watchdog.cancel()
         connection.close()
+    if expired.is_set():
+        raise EngineError("The Docker engine at %s did not answer /version within %g s." % (where, timeout), url=url)
+    if len(body) > MAX_REPLY_BYTES:
+        raise EngineError("The Docker engine at %s sent a /version answer larger than %d bytes; refused." % (where, MAX_REPLY_BYTES), url=url)
     if response.status != 200:
         raise EngineError("The Docker engine at %s answered /version with HTTP %d." % (where, response.status), url=url)
     try:
