@@ -618,14 +618,45 @@ class MachineStore:
         for directory in (self.root, self.certs_dir, self.machines_dir):
             _ensure_dir(directory)
 
+    def check_inside(self, path: str, action: str = "write") -> str:
+        """The one check every write and delete of this store passes; returns ``path``.
+
+        The real path of ``path``'s folder (and of ``path`` itself when it exists) must lie inside the
+        real store root, and a machine folder on the way must be a real folder, not a symbolic link:
+        a link would make the store write or delete files elsewhere, or in another machine's folder.
+        """
+        real_root = os.path.realpath(self.root)
+        absolute = os.path.abspath(path)
+        culprit = ""
+        relative = os.path.relpath(absolute, self.root).split(os.sep)
+        if len(relative) >= 2 and relative[0] == "machines":
+            machine_dir = os.path.join(self.machines_dir, relative[1])
+            if os.path.islink(machine_dir):
+                culprit = machine_dir
+        if not culprit:
+            for candidate in (os.path.dirname(absolute), absolute):
+                real = os.path.realpath(candidate)
+                if real != real_root and not real.startswith(real_root + os.sep):
+                    culprit = candidate
+                    break
+        if culprit:
+            raise StoreError(
+                "Refusing to %s %s: %s points outside the store %s (it resolves to %s; a machine folder must be a real "
+                "folder, not a symbolic link). Replace it with a real folder, or set option 'store_path' to the store it belongs to."
+                % (action, path, culprit, self.root, os.path.realpath(culprit)),
+                path=path,
+            )
+        return path
+
     def save(self, record: MachineRecord) -> bool:
         """Write ``config.json`` (and the sidecar when it has content) atomically; True if anything changed."""
         validate_name(record.name)
         machine_dir = self.machine_dir(record.name)
+        path = self.check_inside(os.path.join(machine_dir, CONFIG_NAME))
+        backup = self.check_inside(os.path.join(machine_dir, BACKUP_NAME))
+        sidecar_path = self.check_inside(os.path.join(machine_dir, SIDECAR_NAME))
         _ensure_dir(self.machines_dir)
         _ensure_dir(machine_dir)
-        path = os.path.join(machine_dir, CONFIG_NAME)
-        backup = os.path.join(machine_dir, BACKUP_NAME)
         if record.migrated_from is not None and os.path.exists(path) and not os.path.exists(backup):
             shutil.copyfile(path, backup)
             os.chmod(backup, FILE_MODE)
@@ -633,20 +664,17 @@ class MachineStore:
         if record.sidecar:
             doc = dict(record.sidecar)
             doc["SchemaVersion"] = SIDECAR_SCHEMA
-            changed = atomic_write(os.path.join(machine_dir, SIDECAR_NAME), dumps_config(doc)) or changed
+            changed = atomic_write(sidecar_path, dumps_config(doc)) or changed
         record.healed = ()
         record.migrated_from = None
         return changed
 
     def write_file(self, path: str, data: bytes, mode: int = FILE_MODE) -> bool:
         """Write a store file (certificate, key) atomically, only inside this store."""
-        real_root = os.path.realpath(self.root)
-        if not os.path.realpath(path).startswith(real_root + os.sep):
-            raise StoreError("Refusing to write %s: it is outside the store %s." % (path, self.root), path=path)
-        return atomic_write(path, data, mode)
+        return atomic_write(self.check_inside(path), data, mode)
 
     def remove(self, name: str) -> bool:
-        machine_dir = self.machine_dir(name)
+        machine_dir = self.check_inside(self.machine_dir(name), "delete")
         if not os.path.isdir(machine_dir):
             return False
         shutil.rmtree(machine_dir)

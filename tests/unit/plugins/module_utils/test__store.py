@@ -331,3 +331,54 @@ def test_resolve_store_path_precedence(tmp_path):
     assert _store.resolve_store_path("/a/b", {"MACHINE_STORAGE_PATH": "/c"}) == "/a/b"
     assert _store.resolve_store_path(None, {"MACHINE_STORAGE_PATH": "/c"}) == "/c"
     assert _store.resolve_store_path(None, {}) == os.path.expanduser("~/.docker/machine")
+
+
+def _symlinked_machine(tmp_path: Path) -> tuple[_store.MachineStore, Path]:
+    """A store whose machine folder ``m1`` is a symlink to a folder elsewhere that already holds files."""
+    store = _store.MachineStore(str(tmp_path / "store"))
+    store.ensure_layout()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "config.json").write_bytes(b"theirs")
+    (elsewhere / "dockyard-machine.json").write_bytes(b"theirs too")
+    os.symlink(elsewhere, tmp_path / "store" / "machines" / "m1")
+    return store, elsewhere
+
+
+def test_save_refuses_a_machine_folder_that_is_a_symlink_out_of_the_store(tmp_path):
+    store, elsewhere = _symlinked_machine(tmp_path)
+    config = _store.new_config("m1", store.root, "none", {"URL": "tcp://127.0.0.1:2376"})
+    record = _store.MachineRecord(name="m1", config=config, sidecar={"Status": "running"})
+    with pytest.raises(StoreError, match="points outside the store") as info:
+        store.save(record)
+    assert os.path.join(store.machines_dir, "m1") in info.value.msg
+    assert (elsewhere / "config.json").read_bytes() == b"theirs"
+    assert (elsewhere / "dockyard-machine.json").read_bytes() == b"theirs too"
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["config.json", "dockyard-machine.json"]
+
+
+def test_save_refuses_a_machine_folder_that_is_a_symlink_to_another_machine(tmp_path):
+    store = _store.MachineStore(str(tmp_path / "store"))
+    store.ensure_layout()
+    other = Path(store.machines_dir) / "m2"
+    other.mkdir()
+    os.symlink(other, Path(store.machines_dir) / "m1")
+    record = _store.MachineRecord(name="m1", config=_store.new_config("m1", store.root, "none", {}))
+    with pytest.raises(StoreError, match="symbolic link"):
+        store.save(record)
+    assert list(other.iterdir()) == []
+
+
+def test_remove_refuses_a_symlinked_machine_folder_and_deletes_nothing(tmp_path):
+    store, elsewhere = _symlinked_machine(tmp_path)
+    with pytest.raises(StoreError, match="points outside the store"):
+        store.remove("m1")
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["config.json", "dockyard-machine.json"]
+    assert os.path.islink(os.path.join(store.machines_dir, "m1"))
+
+
+def test_write_file_refuses_a_symlinked_machine_folder(tmp_path):
+    store, elsewhere = _symlinked_machine(tmp_path)
+    with pytest.raises(StoreError, match="points outside the store"):
+        store.write_file(os.path.join(store.machine_dir("m1"), "server.pem"), b"x")
+    assert not (elsewhere / "server.pem").exists()
