@@ -30,6 +30,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import tarfile
 import tempfile
@@ -74,6 +75,7 @@ __all__ = [
     "export_to_file",
     "import_bundle",
     "import_from_file",
+    "inert_sidecar",
     "is_encrypted",
     "read_bundle",
 ]
@@ -436,6 +438,66 @@ def read_bundle(data: bytes, passphrase: str | None = None) -> Bundle:
     return Bundle(manifest=manifest, members=members, encrypted=encrypted)
 
 
+# --- The sidecar: untrusted data --------------------------------------------------------------------------
+
+# A pinned host key as our own code writes it ("type base64"): one line, nothing ssh could read as an option.
+HOST_KEY_PATTERN = re.compile(r"[a-z0-9][a-z0-9@.\-]{0,63} [A-Za-z0-9+/]{16,16384}={0,3}")
+SHOWN_KEY_PATTERN = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
+MAX_SIDECAR_TEXT = 4096
+
+
+def _plain_text(value: t.Any) -> bool:
+    return isinstance(value, str) and len(value) <= MAX_SIDECAR_TEXT and value.isprintable()
+
+
+def _text_fields(value: t.Any, types: t.Mapping[str, type]) -> bool:
+    """True for a mapping whose every key is one of ``types`` with a value of that type (text printable)."""
+    if not isinstance(value, dict) or not set(value) <= set(types):
+        return False
+    return all(isinstance(v, types[k]) and (types[k] is not str or _plain_text(v)) for k, v in value.items())
+
+
+# The only sidecar facts an import keeps, each with the shape our own code writes.  Everything else is
+# dropped: SSHConfig (it becomes ``ssh -F``, whose ProxyCommand runs on this controller), ProxyJump,
+# and any key this version does not know, because a later version may turn it into an ssh option.
+_INERT_SIDECAR_KEYS: dict[str, tuple[t.Callable[[t.Any], bool], str]] = {
+    "Status": (_plain_text, "not a short line of text"),
+    "LastError": (lambda v: _text_fields(v, {"Step": str, "Message": str}), "not a step and a message"),
+    "Engine": (lambda v: _text_fields(v, {"Install": bool, "Source": str, "Version": str}), "not an engine install setting"),
+    "HostKeys": (
+        lambda v: isinstance(v, list) and all(isinstance(k, str) and HOST_KEY_PATTERN.fullmatch(k) for k in v),
+        "an entry that is not one 'type base64' key",
+    ),
+}
+
+
+def _shown(key: str) -> str:
+    return key if SHOWN_KEY_PATTERN.fullmatch(key) else repr(key[:64])
+
+
+def inert_sidecar(doc: t.Mapping[str, t.Any]) -> tuple[dict[str, t.Any], list[str]]:
+    """The part of a sidecar that cannot run anything on this controller, and what was left out (sorted)."""
+    kept: dict[str, t.Any] = {}
+    dropped: list[str] = []
+    for key in sorted(doc, key=str):
+        if key == "SchemaVersion":
+            continue  # written again by the store
+        value = doc[key]
+        check = _INERT_SIDECAR_KEYS.get(key) if isinstance(key, str) else None
+        if check is None:
+            dropped.append(_shown(str(key)))
+        elif key == "HostKeys" and isinstance(value, list) and not check[0](value):
+            good = [k for k in value if isinstance(k, str) and HOST_KEY_PATTERN.fullmatch(k)]
+            if good:
+                kept[key] = good
+            dropped.append("%s (%s)" % (key, check[1]))
+        elif check[0](value):
+            kept[key] = copy.deepcopy(value)
+        else:
+            dropped.append("%s (%s)" % (key, check[1]))
+    return kept, dropped
+
+
 # --- Import -----------------------------------------------------------------------------------------------
 
 
@@ -508,7 +570,13 @@ def _plan_machine(store: MachineStore, bundle: Bundle, name: str, ca_state: str,
         except (UnicodeDecodeError, ValueError):
             parsed = None
         if isinstance(parsed, dict):
-            record.sidecar = parsed
+            record.sidecar, dropped = inert_sidecar(parsed)
+            if dropped:
+                warnings.append(
+                    "Machine %s: its sidecar %s carries settings that could run commands on this controller, which were not "
+                    "imported: %s. Set options 'ssh_config' and 'proxy_jump' of dockyard.machine.docker_machine if this machine "
+                    "needs them." % (name, SIDECAR_NAME, ", ".join(dropped))
+                )
         else:
             warnings.append("Machine %s: its sidecar %s is damaged and was left out." % (name, SIDECAR_NAME))
     if ca_state == "different":
@@ -562,11 +630,9 @@ def _same_machine(store: MachineStore, plan: _Plan) -> bool:
         return False
     if existing.document() != plan.record.document():
         return False
-    if plan.record.sidecar:
-        ours = {k: v for k, v in existing.sidecar.items() if k != "SchemaVersion"}
-        theirs = {k: v for k, v in plan.record.sidecar.items() if k != "SchemaVersion"}
-        if ours != theirs:
-            return False
+    # Only the inert part counts: settings the user gave this store (ssh_config, proxy_jump) are not a difference.
+    if plan.record.sidecar and inert_sidecar(existing.sidecar)[0] != plan.record.sidecar:
+        return False
     folder = store.machine_dir(name)
     for filename, member in plan.files.items():
         path = os.path.join(folder, filename)

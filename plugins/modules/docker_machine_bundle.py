@@ -23,6 +23,10 @@ description:
     machine name, or a machine that would replace a different machine of the same name. Importing the
     same machines again changes nothing. Each machine appears at once, never half-written.
   - The machines' C(config.json) never carry cloud credentials into the bundle.
+  - A bundle is untrusted data. Import keeps from each machine's sidecar file only inert facts (pinned host
+    keys, status, last error, engine install setting) and drops every setting that could run a command on the
+    controller (SSH config file, jump host, any unknown key), with a warning naming what was dropped. Set
+    O(dockyard.machine.docker_machine#module:ssh_config) and O(dockyard.machine.docker_machine#module:proxy_jump) again where needed.
 author:
   - dockyard.machine developers (@dockyard)
 extends_documentation_fragment:

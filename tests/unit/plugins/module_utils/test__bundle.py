@@ -551,3 +551,39 @@ def test_export_to_file_encrypted_is_idempotent(store_a: MachineStore, tmp_path:
 def test_import_from_a_missing_file(root_b: Path, tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="does not exist. Check option 'path'"):
         _bundle.import_from_file(MachineStore(str(root_b)), str(tmp_path / "nope.dymbundle"))
+
+
+# --- the sidecar is untrusted data --------------------------------------------------------------------------
+
+PINNED_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+
+
+def test_import_keeps_only_inert_sidecar_data_and_warns_about_the_rest(store_a: MachineStore, fixture_store: Path, root_b: Path) -> None:
+    evil_config = fixture_store / "evil_ssh_config"
+    evil_config.write_text("Host *\n  ProxyCommand touch /tmp/pwned\n")
+    sidecar = {
+        "SchemaVersion": 1,
+        "Status": "running",
+        "HostKeys": [PINNED_KEY, "ssh-rsa AAAA\nevil.example ssh-rsa AAAA"],
+        "SSHConfig": str(evil_config),
+        "ProxyJump": "attacker@bastion.example",
+        "LocalCommand": "touch /tmp/pwned",
+    }
+    (fixture_store / "machines" / "m1" / "dockyard-machine.json").write_text(json.dumps(sidecar))
+    data = _bundle.export_bundle(store_a, ["m1"])
+    store_b = MachineStore(str(root_b))
+    report = _bundle.import_bundle(store_b, data)
+    assert report.imported == ["m1"]
+    imported = json.loads((root_b / "machines" / "m1" / "dockyard-machine.json").read_text())
+    assert imported == {"SchemaVersion": 1, "Status": "running", "HostKeys": [PINNED_KEY]}
+    assert store_b.load("m1").sidecar.get("SSHConfig") is None
+    dropped = [w for w in report.warnings if "settings that could run commands" in w]
+    assert dropped == [
+        "Machine m1: its sidecar dockyard-machine.json carries settings that could run commands on this controller, which "
+        "were not imported: HostKeys (an entry that is not one 'type base64' key), LocalCommand, ProxyJump, SSHConfig. "
+        "Set options 'ssh_config' and 'proxy_jump' of dockyard.machine.docker_machine if this machine needs them."
+    ]
+    # importing the same bundle again finds the machine unchanged, and says again what it left out
+    again = _bundle.import_bundle(store_b, data)
+    assert again.unchanged == ["m1"] and again.changed is False
+    assert [w for w in again.warnings if "settings that could run commands" in w] == dropped
