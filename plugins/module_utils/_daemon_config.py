@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import json
 import typing as t
+import unicodedata
 from dataclasses import dataclass, field
+
+from ansible_collections.dockyard.machine.plugins.module_utils._errors import ProvisionError
 
 __all__ = [
     "CONFLICTING_DAEMON_JSON_KEYS",
@@ -41,6 +44,8 @@ DAEMON_JSON_PATH = "/etc/docker/daemon.json"
 # The original's drop-in starts this path; Debian's docker.io ships /usr/sbin/dockerd only.
 DOCKERD_BINARY = "/usr/bin/dockerd"
 DEFAULT_STORAGE_DRIVER = "overlay2"
+# Characters that make systemd split or unescape an ExecStart= word (whitespace is checked apart).
+_EXEC_SPECIAL = "\"'\\"
 
 # Keys that the drop-in sets as flags: having them in daemon.json too stops dockerd from starting.
 CONFLICTING_DAEMON_JSON_KEYS = (
@@ -85,45 +90,69 @@ class DaemonConfig:
         )
 
 
-def _go_quote(value: str) -> str:
-    """Go's ``%q`` for the printable ASCII the original's Env entries hold."""
-    out = ['"']
-    for char in value:
-        if char in '"\\':
-            out.append("\\" + char)
-        elif char == "\n":
-            out.append("\\n")
-        elif char == "\t":
-            out.append("\\t")
-        elif ord(char) < 0x20 or ord(char) == 0x7F:
-            out.append("\\x%02x" % ord(char))
-        else:
-            out.append(char)
-    out.append('"')
-    return "".join(out)
+def _checked(value: str, option: str) -> str:
+    """``value`` unchanged, or a ProvisionError naming ``option`` when it holds a control character.
+
+    A newline would end the drop-in's line and start another directive (``ExecStartPre=`` runs as root).
+    """
+    for position, char in enumerate(value):
+        if unicodedata.category(char) == "Cc":
+            # The value itself is left out: engine.env may carry a proxy password.
+            raise ProvisionError(
+                "%s holds a control character (U+%04X at position %d of a value): newlines, carriage returns, tabs, NUL and "
+                "other control characters cannot be written to the engine's systemd unit. Remove it from %s." % (option, ord(char), position, option),
+                step="daemon configuration",
+                option=option,
+            )
+    return value
+
+
+def _exec_word(value: str, option: str) -> str:
+    """One ExecStart= argument: ordinary values as they are, others double-quoted the way systemd unquotes them.
+
+    systemd expands ``%`` specifiers and ``$`` variables even inside quotes, so both are doubled; whitespace,
+    quotes and backslashes need quotes; a lone ``;`` would separate commands.
+    """
+    word = _checked(value, option).replace("%", "%%").replace("$", "$$")
+    if word == ";":
+        return "\\;"
+    if word == "" or any(char in _EXEC_SPECIAL or char.isspace() for char in word):
+        return '"%s"' % word.replace("\\", "\\\\").replace('"', '\\"')
+    return word
+
+
+def _environment_word(value: str) -> str:
+    """One Environment= assignment, double-quoted like the original (Go's ``%q``); ``%`` is a specifier there."""
+    word = _checked(value, "engine.env").replace("%", "%%")
+    return '"%s"' % word.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def render_dropin(config: DaemonConfig) -> str:
-    """``10-machine.conf`` byte for byte as docker-machine's systemd template renders it."""
-    flags = "".join("--label %s " % label for label in (*config.labels, "provider=%s" % config.provider))
-    flags += "".join("--insecure-registry %s " % registry for registry in config.insecure_registries)
-    flags += "".join("--registry-mirror %s " % mirror for mirror in config.registry_mirrors)
-    flags += "".join("--%s " % flag for flag in config.arbitrary_flags)
+    """``10-machine.conf`` byte for byte as docker-machine's systemd template renders it, for ordinary values.
+
+    Every value is checked and quoted here, in one place: control characters are refused naming the option,
+    and a value systemd would split or expand is quoted so that it reaches dockerd as one argument.
+    """
+    flags = "".join("--label %s " % _exec_word(label, "engine.labels") for label in config.labels)
+    flags += "--label %s " % _exec_word("provider=%s" % config.provider, "driver")
+    flags += "".join("--insecure-registry %s " % _exec_word(registry, "engine.insecure_registries") for registry in config.insecure_registries)
+    flags += "".join("--registry-mirror %s " % _exec_word(mirror, "engine.registry_mirrors") for mirror in config.registry_mirrors)
+    flags += "".join("%s " % _exec_word("--" + flag, "engine.options") for flag in config.arbitrary_flags)
     return (
         "[Service]\n"
         "ExecStart=\n"
-        "ExecStart={binary} -H tcp://0.0.0.0:{port} -H unix:///var/run/docker.sock --storage-driver {sd} "
+        "ExecStart={binary} -H tcp://0.0.0.0:{port:d} -H unix:///var/run/docker.sock --storage-driver {sd} "
         "--tlsverify --tlscacert {ca} --tlscert {cert} --tlskey {key} {flags}\n"
         "Environment={env}\n"
     ).format(
         binary=DOCKERD_BINARY,
-        port=config.port,
-        sd=config.storage_driver or DEFAULT_STORAGE_DRIVER,
+        port=int(config.port),
+        sd=_exec_word(config.storage_driver or DEFAULT_STORAGE_DRIVER, "engine.storage_driver"),
         ca=REMOTE_CA,
         cert=REMOTE_SERVER_CERT,
         key=REMOTE_SERVER_KEY,
         flags=flags,
-        env="".join("%s " % _go_quote(entry) for entry in config.env),
+        env="".join("%s " % _environment_word(entry) for entry in config.env),
     )
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from ansible_collections.dockyard.machine.plugins.module_utils import _certs
-from ansible_collections.dockyard.machine.plugins.module_utils._daemon_config import DaemonConfig
+from ansible_collections.dockyard.machine.plugins.module_utils._daemon_config import DaemonConfig, render_dropin
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers import get_driver
 from ansible_collections.dockyard.machine.plugins.module_utils._endpoint import endpoint_for
 from ansible_collections.dockyard.machine.plugins.module_utils._engine import TLSFiles, engine_version
@@ -27,7 +27,7 @@ from ansible_collections.dockyard.machine.plugins.module_utils._errors import (
     MachineError,
     StoreError,
 )
-from ansible_collections.dockyard.machine.plugins.module_utils._provision import EngineInstall, Provisioner, ProvisionRequest
+from ansible_collections.dockyard.machine.plugins.module_utils._provision import EngineInstall, Provisioner, ProvisionRequest, checked_version
 from ansible_collections.dockyard.machine.plugins.module_utils._ssh import SSHSession, SSHTarget, subprocess_runner
 from ansible_collections.dockyard.machine.plugins.module_utils._store import (
     MachineRecord,
@@ -232,6 +232,9 @@ class MachineManager:
                 option="driver",
             )
         record = self._desired_record(spec, driver, options, existing)
+        # Engine values that cannot reach the host safely are refused before the store or a host is touched.
+        checked_version(spec.engine.install.version)
+        render_dropin(DaemonConfig.from_engine_options(record.engine_options, provider=driver.name, port=driver.engine_port(record)))
         outcome = Outcome(diff={"before": existing.redacted() if existing else {}, "after": record.redacted()})
         if existing is None or existing.needs_write or existing.document() != record.document():
             outcome.steps.append("record")

@@ -10,6 +10,7 @@ looking half.  The provisioner gets an SSH session, never a driver or the store.
 
 from __future__ import annotations
 
+import re
 import shlex
 import typing as t
 from dataclasses import dataclass, field
@@ -30,11 +31,13 @@ from ansible_collections.dockyard.machine.plugins.module_utils._errors import Pr
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.dockyard.machine.plugins.module_utils._ssh import SSHSession
 
-__all__ = ["INSTALL_SOURCES", "EngineInstall", "OSInfo", "Provisioner", "ProvisionReport", "ProvisionRequest", "parse_os_release"]
+__all__ = ["INSTALL_SOURCES", "EngineInstall", "checked_version", "OSInfo", "Provisioner", "ProvisionReport", "ProvisionRequest", "parse_os_release"]
 
 INSTALL_SOURCES = ("docker", "distro", "script")
 DEBIAN_FAMILY = ("debian", "ubuntu", "raspbian", "linuxmint", "pop")
 RHEL_FAMILY = ("rhel", "centos", "fedora", "rocky", "almalinux", "ol", "amzn")
+# What a package version can hold on apt and dnf (epoch, upstream version, revision, ~ and + suffixes).
+VERSION_PATTERN = re.compile(r"[0-9A-Za-z.:~+_-]+")
 
 # Retries apt while another process (cloud-init, unattended-upgrades) holds its locks: 100 x 3 s.
 APT_FUNCTION = (
@@ -107,9 +110,21 @@ class ProvisionReport:
         return bool(self.changed_steps)
 
 
+def checked_version(version: str) -> str:
+    """``version`` when it is empty or a package version, else a ProvisionError naming engine.version."""
+    if version and not VERSION_PATTERN.fullmatch(version):
+        raise ProvisionError(
+            "engine.version %r is not a package version: use letters, digits and . : ~ + _ - only (for example 26.1 or "
+            "5:26.1.4-1~debian.12~bookworm), or leave it empty for the newest." % version,
+            step="install engine",
+            option="engine.version",
+        )
+    return version
+
+
 def install_script(os_info: OSInfo, install: EngineInstall) -> str:
-    """The shell text that installs the engine from the chosen source on this OS family."""
-    version = install.version
+    """The shell text that installs the engine from the chosen source on this OS family; every value is shell-quoted."""
+    version = checked_version(install.version)
     if install.source == "script":
         env = "VERSION=%s " % shlex.quote(version) if version else ""
         return "set -e; command -v curl >/dev/null || { %s apt_retry update && apt_retry install -y curl; }; curl -fsSL %s | %ssh -s" % (
@@ -142,12 +157,13 @@ def install_script(os_info: OSInfo, install: EngineInstall) -> str:
         return "set -e; (command -v dnf >/dev/null && dnf install -y %s) || yum install -y %s" % (shlex.quote(pinned), shlex.quote(pinned))
     repo_os = {"fedora": "fedora", "rhel": "rhel"}.get(os_info.id, "centos")
     suffix = "-%s" % version if version else ""
+    engine, cli = shlex.quote("docker-ce" + suffix), shlex.quote("docker-ce-cli" + suffix)
     return (
         "set -e; (command -v dnf >/dev/null && dnf -y install dnf-plugins-core && dnf config-manager --add-repo "
-        "https://download.docker.com/linux/%s/docker-ce.repo && dnf install -y docker-ce%s docker-ce-cli%s containerd.io docker-compose-plugin) "
+        "https://download.docker.com/linux/%s/docker-ce.repo && dnf install -y %s %s containerd.io docker-compose-plugin) "
         "|| (yum install -y yum-utils && yum-config-manager --add-repo https://download.docker.com/linux/%s/docker-ce.repo "
-        "&& yum install -y docker-ce%s docker-ce-cli%s containerd.io docker-compose-plugin)"
-    ) % (repo_os, suffix, suffix, repo_os, suffix, suffix)
+        "&& yum install -y %s %s containerd.io docker-compose-plugin)"
+    ) % (repo_os, engine, cli, repo_os, engine, cli)
 
 
 class Provisioner:
@@ -158,6 +174,9 @@ class Provisioner:
         self.check_mode = check_mode
 
     def provision(self, request: ProvisionRequest) -> ProvisionReport:
+        # Bad values are refused before anything runs on the host.
+        checked_version(request.install.version)
+        dropin = render_dropin(request.daemon).encode()
         report = ProvisionReport()
         report.os = self.detect_os()
         self.wait_until_ready(request.ready_timeout)
@@ -166,7 +185,7 @@ class Provisioner:
             ("server certificates", REMOTE_CA, request.ca_pem, 0o644),
             ("server certificates", REMOTE_SERVER_CERT, request.server_cert_pem, 0o644),
             ("server certificates", REMOTE_SERVER_KEY, request.server_key_pem, 0o600),
-            ("daemon configuration", DROPIN_PATH, render_dropin(request.daemon).encode(), 0o644),
+            ("daemon configuration", DROPIN_PATH, dropin, 0o644),
             ("daemon configuration", DAEMON_JSON_PATH, self._daemon_json(report, request.daemon), 0o644),
         ]
         for step, path, data, mode in files:
@@ -217,15 +236,15 @@ class Provisioner:
             self.session.run(install_script(report.os or OSInfo("", (), "", ""), install), step="install engine (%s)" % install.source, timeout=1800)
         # The original's drop-in (and its regenerate-certs) starts /usr/bin/dockerd.
         link = self.session.run(
-            "[ -x {b} ] && echo present || {{ [ -x /usr/sbin/dockerd ] && echo link; }}".format(b=DOCKERD_BINARY), step="dockerd path", check=False
+            "[ -x {b} ] && echo present || {{ [ -x /usr/sbin/dockerd ] && echo link; }}".format(b=shlex.quote(DOCKERD_BINARY)), step="dockerd path", check=False
         )
         if link.stdout.strip() == "link":
             report.changed_steps.append("dockerd path")
             if not self.check_mode:
-                self.session.run("ln -sf /usr/sbin/dockerd %s" % DOCKERD_BINARY, step="dockerd path")
+                self.session.run("ln -sf /usr/sbin/dockerd %s" % shlex.quote(DOCKERD_BINARY), step="dockerd path")
 
     def _daemon_json(self, report: ProvisionReport, daemon: DaemonConfig) -> bytes:
-        current = self.session.run("cat %s 2>/dev/null || true" % DAEMON_JSON_PATH, step="read daemon.json").stdout
+        current = self.session.run("cat %s 2>/dev/null || true" % shlex.quote(DAEMON_JSON_PATH), step="read daemon.json").stdout
         try:
             merged, removed = merge_daemon_json(current, daemon)
         except ValueError as exc:

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from ansible_collections.dockyard.machine.plugins.module_utils._errors import MachineError
 from ansible_collections.dockyard.machine.plugins.module_utils._daemon_config import (
     DaemonConfig,
     merge_daemon_json,
@@ -67,3 +68,75 @@ def test_missing_daemon_json_counts_as_empty(text):
 def test_a_daemon_json_that_is_not_an_object_is_refused():
     with pytest.raises(ValueError):
         merge_daemon_json("[1]", DaemonConfig(provider="generic"))
+
+
+@pytest.mark.parametrize(
+    "field_name,option,value",
+    [
+        ("labels", "engine.labels", "a=b\nExecStartPre=/bin/touch /tmp/pwned"),
+        ("labels", "engine.labels", "a=b\rExecStartPre=/bin/touch /tmp/pwned"),
+        ("insecure_registries", "engine.insecure_registries", "reg:5000\x00"),
+        ("registry_mirrors", "engine.registry_mirrors", "https://m\tx"),
+        ("arbitrary_flags", "engine.options", "log-opt=a\x1b[0m"),
+        ("env", "engine.env", "A=1\nExecStartPre=/bin/touch /tmp/pwned"),
+        ("storage_driver", "engine.storage_driver", "vfs\n[Service]"),
+    ],
+)
+def test_control_characters_are_refused_naming_the_option(field_name, option, value):
+    values = value if field_name == "storage_driver" else (value,)
+    with pytest.raises(MachineError) as info:
+        render_dropin(DaemonConfig(provider="generic", **{field_name: values}))
+    assert info.value.details["option"] == option
+    assert option in info.value.msg
+
+
+def _exec_start_words(text):
+    """The ExecStart= arguments after systemd's unquoting (single and double quotes, backslash escapes, %% and $$)."""
+    line = [entry for entry in text.splitlines() if entry.startswith("ExecStart=/")]
+    assert len(line) == 1
+    words, word, quoted, in_word, chars = [], [], "", False, iter(line[0][len("ExecStart="):])
+    for char in chars:
+        if char == "\\" and quoted != "'":
+            word.append(next(chars))
+            in_word = True
+        elif char in "\"'" and quoted in ("", char):
+            quoted, in_word = ("" if quoted else char), True
+        elif char in "%$":
+            assert next(chars) == char, "a lone %s is expanded by systemd" % char
+            word.append(char)
+            in_word = True
+        elif char == " " and not quoted:
+            if in_word:
+                words.append("".join(word))
+            word, in_word = [], False
+        else:
+            word.append(char)
+            in_word = True
+    assert not quoted
+    if in_word:
+        words.append("".join(word))
+    return words
+
+
+@pytest.mark.parametrize("label", ['note=two words', "rate=100%", 'say="hi"', "path=C:\\x", "cost=$HOME", "it's=ok", ""])
+def test_special_values_render_as_one_quoted_argument(label):
+    text = render_dropin(DaemonConfig(provider="generic", labels=(label,)))
+    words = _exec_start_words(text)
+    assert words[words.index("--label") + 1] == label
+    assert words.count("--label") == 2 and words[-1] == "provider=generic"
+
+
+def test_quoting_covers_every_exec_start_option():
+    config = DaemonConfig(
+        provider="generic", storage_driver="my driver", insecure_registries=("a b",), registry_mirrors=("m%n",), arbitrary_flags=("log-opt=tag=x y",)
+    )
+    words = _exec_start_words(render_dropin(config))
+    assert words[words.index("--storage-driver") + 1] == "my driver"
+    assert words[words.index("--insecure-registry") + 1] == "a b"
+    assert words[words.index("--registry-mirror") + 1] == "m%n"
+    assert "--log-opt=tag=x y" in words
+
+
+def test_a_percent_in_the_environment_is_not_a_specifier():
+    text = render_dropin(DaemonConfig(provider="generic", env=("NO_PROXY=%h",)))
+    assert text.splitlines()[-1] == 'Environment="NO_PROXY=%%h" '

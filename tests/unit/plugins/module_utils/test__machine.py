@@ -222,3 +222,20 @@ def test_none_driver_needs_no_ssh(tmp_path):
     assert outcome.env["DOCKER_CERT_PATH"] == str(tmp_path / "s" / "machines" / "reg")
     with pytest.raises(MachineError, match="cannot be stopped"):
         MachineManager(MachineStore(str(tmp_path / "s"))).power("reg", "stopped")
+
+
+@pytest.mark.parametrize(
+    "engine,option",
+    [
+        (EngineSpec(labels=("a=b\nExecStartPre=/bin/touch /tmp/pwned",)), "engine.labels"),
+        (EngineSpec(install=EngineInstall(version="1.0; touch /x")), "engine.version"),
+    ],
+)
+def test_bad_engine_values_are_refused_before_the_store_or_host_is_touched(tmp_path, engine, option):
+    runner = TranscriptRunner([])
+    with pytest.raises(MachineError) as info:
+        MachineManager(MachineStore(str(tmp_path / "store")), ssh_runner=runner, engine_probe=FakeEngine(), org_user="ops").present(
+            _spec(tmp_path, engine=engine)
+        )
+    assert info.value.details["option"] == option
+    assert runner.calls == [] and not (tmp_path / "store").exists()

@@ -172,3 +172,31 @@ def test_os_release_family_detection():
     assert parse_os_release('ID="rocky"\nID_LIKE="rhel centos fedora"\n').family == "rhel"
     assert parse_os_release("ID=amzn\n").family == "rhel"
     assert parse_os_release("ID=alpine\n").family == ""
+
+
+ROCKY = 'ID="rocky"\nID_LIKE="rhel centos fedora"\nVERSION_ID="9.4"\n'
+
+
+@pytest.mark.parametrize("os_release", [BOOKWORM, ROCKY])
+@pytest.mark.parametrize("source", ["docker", "distro", "script"])
+@pytest.mark.parametrize("version", ["1.0; touch /x", "26.1 && reboot", "$(id)", "26.1\n", "`id`", "1'2"])
+def test_a_version_with_shell_characters_is_refused(os_release, source, version):
+    with pytest.raises(ProvisionError) as info:
+        install_script(parse_os_release(os_release), EngineInstall(source=source, version=version))
+    assert info.value.details["option"] == "engine.version" and "engine.version" in info.value.msg
+
+
+def test_rhel_docker_install_pins_the_version_as_one_word():
+    script = install_script(parse_os_release(ROCKY), EngineInstall(source="docker", version="3:26.1.4-1.el9"))
+    assert "dnf install -y docker-ce-3:26.1.4-1.el9 docker-ce-cli-3:26.1.4-1.el9 containerd.io" in script
+
+
+def test_a_bad_engine_value_is_refused_before_anything_runs_on_the_host():
+    runner = TranscriptRunner([])
+    request = ProvisionRequest(
+        ca_pem=b"CA", server_cert_pem=b"CERT", server_key_pem=SECRET_KEY, daemon=DaemonConfig(provider="generic", labels=("a=b\nExecStartPre=/bin/id",)),
+    )
+    with SSHSession(TARGET, runner=runner) as session:
+        with pytest.raises(ProvisionError) as info:
+            Provisioner(session).provision(request)
+    assert runner.calls == [] and info.value.details["option"] == "engine.labels"
