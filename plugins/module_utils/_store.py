@@ -43,6 +43,7 @@ __all__ = [
     "STORE_PATH_ENV",
     "SIDECAR_NAME",
     "SECRET_DRIVER_KEYS",
+    "secret_keys",
     "MachineRecord",
     "MachineStore",
     "atomic_write",
@@ -74,7 +75,14 @@ NAME_RULE = "Allowed hostname chars are: 0-9a-zA-Z . - (and the first one must b
 MAX_NAME_LENGTH = 200
 
 # Cloud credentials the original saved in plain text.  We never write them and never show them.
-SECRET_DRIVER_KEYS = ("AccessKey", "SecretKey", "SessionToken")
+# The drivers' own field names (amazonec2, digitalocean, azure, exoscale, openstack/rackspace,
+# softlayer, vmwarevsphere, vmwarevcloudair), and a rule for any other driver's: a field whose name
+# says secret, token, password or API/access key.
+SECRET_DRIVER_KEYS = (
+    "AccessKey", "SecretKey", "SessionToken", "AccessToken", "ClientSecret", "APIKey", "APISecretKey", "ApiKey",
+    "Password", "ApplicationCredentialSecret",
+)
+SECRET_KEY_PATTERN = re.compile(r"secret|token|passw(or)?d|api_?key|access_?key", re.IGNORECASE)
 REDACTED = "********"
 
 # Every absolute path a v3 record holds that points into the store (reference section 1.5).
@@ -118,6 +126,20 @@ def validate_name(name: t.Any) -> str:
             option="name",
         )
     return name
+
+
+def secret_keys(section: t.Mapping[str, t.Any]) -> list[str]:
+    """The keys of a record's Driver section that hold credentials (string values only: never a flag or a number)."""
+    return [key for key, value in section.items() if isinstance(value, str) and (key in SECRET_DRIVER_KEYS or SECRET_KEY_PATTERN.search(key))]
+
+
+def _without_secrets(raw: bytes) -> bytes:
+    doc = json.loads(raw.decode("utf-8"))
+    driver = doc.get("Driver") if isinstance(doc, dict) else None
+    if isinstance(driver, dict):
+        for key in secret_keys(driver):
+            driver[key] = ""
+    return dumps_config(doc)
 
 
 def natural_key(name: str) -> list[t.Any]:
@@ -451,24 +473,25 @@ class MachineRecord:
     @property
     def needs_write(self) -> bool:
         """True when the file on disk differs from what we would write (healed paths, migration, secrets)."""
-        return bool(self.healed) or self.migrated_from is not None or any(self.driver.get(k) for k in SECRET_DRIVER_KEYS)
+        return bool(self.healed) or self.migrated_from is not None or any(self.driver.get(k) for k in secret_keys(self.driver))
 
     def document(self) -> dict[str, t.Any]:
         """The ``config.json`` we write: never with cloud credentials."""
         doc = copy.deepcopy(self.config)
         doc["Name"] = self.name
-        for key in SECRET_DRIVER_KEYS:
-            if key in doc.get("Driver", {}):
-                doc["Driver"][key] = ""
+        driver = doc.get("Driver", {})
+        for key in secret_keys(driver):
+            driver[key] = ""
         return doc
 
     def redacted(self) -> dict[str, t.Any]:
         """The record as ``inspect`` shows it, with every secret value replaced."""
         doc = copy.deepcopy(self.config)
         doc["Name"] = self.name
-        for key in SECRET_DRIVER_KEYS:
-            if doc.get("Driver", {}).get(key):
-                doc["Driver"][key] = REDACTED
+        driver = doc.get("Driver", {})
+        for key in secret_keys(driver):
+            if driver[key]:
+                driver[key] = REDACTED
         return doc
 
 
@@ -658,8 +681,9 @@ class MachineStore:
         _ensure_dir(self.machines_dir)
         _ensure_dir(machine_dir)
         if record.migrated_from is not None and os.path.exists(path) and not os.path.exists(backup):
-            shutil.copyfile(path, backup)
-            os.chmod(backup, FILE_MODE)
+            # The record as it was before the migration, minus the credentials config.json no longer
+            # holds either; written like every store file (0600 from its first byte, then renamed).
+            atomic_write(backup, _without_secrets(self.read_bytes(path)))
         changed = atomic_write(path, dumps_config(record.document()))
         if record.sidecar:
             doc = dict(record.sidecar)

@@ -587,3 +587,14 @@ def test_import_keeps_only_inert_sidecar_data_and_warns_about_the_rest(store_a: 
     again = _bundle.import_bundle(store_b, data)
     assert again.unchanged == ["m1"] and again.changed is False
     assert [w for w in again.warnings if "settings that could run commands" in w] == dropped
+
+
+def test_export_carries_no_credential_of_any_driver(store_a: MachineStore, fixture_store: Path) -> None:
+    # A record the original wrote for DigitalOcean keeps its API token in plain text.
+    config = fixture_store / "machines" / "m1" / "config.json"
+    doc = json.loads(config.read_text())
+    doc["DriverName"] = "digitalocean"
+    doc["Driver"]["AccessToken"] = "do-token-leak"
+    config.write_text(json.dumps(doc))
+    data = gzip.decompress(_bundle.export_bundle(store_a, ["m1"]))
+    assert b"do-token-leak" not in data

@@ -269,10 +269,44 @@ def test_old_config_versions_migrate_with_a_backup(fixture_store, version, make)
     # Reading never writes; the first save keeps the original as config.json.bak.
     assert not (path.parent / "config.json.bak").exists()
     store.save(record)
-    assert (path.parent / "config.json.bak").read_bytes() == old_bytes
+    assert json.loads((path.parent / "config.json.bak").read_bytes()) == old
     assert _mode(path.parent / "config.json.bak") == 0o600
     assert json.loads(path.read_text())["ConfigVersion"] == 3
     assert store.load("m1").migrated_from is None
+
+
+def test_the_backup_of_a_migrated_record_holds_no_secret_and_is_never_readable_by_others(fixture_store):
+    path = fixture_store / "machines" / "aws-sandbox" / "config.json"
+    old = _v2_from(json.loads(path.read_text()))
+    assert old["Driver"]["SecretKey"] == "y"
+    path.write_text(json.dumps(old))
+    store = _store.MachineStore(str(fixture_store))
+    previous = os.umask(0)
+    try:
+        store.save(store.load("aws-sandbox"))
+    finally:
+        os.umask(previous)
+    backup = path.parent / "config.json.bak"
+    assert _mode(backup) == 0o600
+    kept = json.loads(backup.read_text())
+    assert kept["ConfigVersion"] == 2 and kept["Driver"]["Region"] == old["Driver"]["Region"]
+    assert kept["Driver"]["AccessKey"] == kept["Driver"]["SecretKey"] == kept["Driver"]["SessionToken"] == ""
+    assert b'"y"' not in backup.read_bytes() and b'"x"' not in backup.read_bytes()
+
+
+@pytest.mark.parametrize(
+    "key", ["AccessToken", "ClientSecret", "APISecretKey", "APIKey", "Password", "ApplicationCredentialSecret", "SomeNewDriverApiKey"]
+)
+def test_every_drivers_credentials_are_blanked_on_save_and_redacted_in_inspect(tmp_path, key):
+    store = _store.MachineStore(str(tmp_path / "store"))
+    driver = {"MachineName": "do1", "SSHKeyPath": "/k/id_rsa", "SSHUser": "root", key: "sekrit-value"}
+    store.save(_store.MachineRecord(name="do1", config=_store.new_config("do1", store.root, "digitalocean", driver)))
+    raw = (tmp_path / "store" / "machines" / "do1" / "config.json").read_text()
+    assert "sekrit-value" not in raw
+    record = store.load("do1")
+    assert record.driver[key] == "" and record.driver["SSHKeyPath"] == "/k/id_rsa" and record.driver["SSHUser"] == "root"
+    record.config["Driver"][key] = "sekrit-value"
+    assert "sekrit-value" not in json.dumps(record.redacted())
 
 
 # --- atomic writes and locks ------------------------------------------------------------------------------
