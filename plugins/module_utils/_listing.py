@@ -46,7 +46,10 @@ class MachineRow:
         return (self.name, self.active, self.driver, self.state, self.url, self.swarm, self.docker_version, self.error)
 
     def as_dict(self) -> dict[str, t.Any]:
-        return asdict(self)
+        """The row as a module returns it: ``active`` is a bool there, as in ``describe_machine``; ``*``/``-`` is table text."""
+        row = asdict(self)
+        row["active"] = row.pop("active_host")
+        return row
 
 
 class MachineFilter:

@@ -90,12 +90,11 @@ machines:
       type: str
       sample: web1
     active:
-      description: V(*) when the machine runs and its URL equals E(DOCKER_HOST) on the controller, V(-) otherwise, empty on a timeout.
-      type: str
-      sample: "-"
-    active_host:
-      description: Whether the machine is the active one.
+      description:
+        - Whether the machine runs and its URL equals E(DOCKER_HOST) on the controller (the V(*) of the RV(table)).
+        - A bool here and in RV(machine.active) alike.
       type: bool
+      sample: false
     driver:
       description: Driver name, V(not found) when the record cannot be loaded.
       type: str
