@@ -375,6 +375,15 @@ class MachineManager:
         self.store.write_file(cert_path, pair.cert_pem, CERT_MODE)
         return pair, True
 
+    def _server_files(self, record: MachineRecord) -> dict[str, tuple[bytes, int]]:
+        """The machine's server certificate and key as they are on disk, to put back after a failed re-issue."""
+        files = {}
+        for key, mode in (("ServerCertPath", CERT_MODE), ("ServerKeyPath", KEY_MODE)):
+            path = record.auth_options.get(key) or ""
+            if path and os.path.isfile(path):
+                files[path] = (self.store.read_bytes(path), mode)
+        return files
+
     def _current_server_pair(self, cert_path: str, key_path: str) -> _certs.CertPair | None:
         if not (os.path.isfile(cert_path) and os.path.isfile(key_path)):
             return None
@@ -587,6 +596,7 @@ class MachineManager:
         outcome: Outcome,
     ) -> None:
         steps: list[str] = []
+        previous_ip = record.driver.get("IPAddress")
         if ip_address and ip_address != record.ip_address:
             record.driver["IPAddress"] = ip_address
             steps.append("address")
@@ -598,12 +608,19 @@ class MachineManager:
             return
         local = Outcome()
         with self.store.lock(record.name), self._recording_failure(record):
-            if steps:
-                self.store.save(record)
-            host = HostWork(timeout=timeout, key_type=_certs.inspect_cert(authority.ca.cert_pem).key_type)
-            self._converge_host(record, driver, authority, host, local, force_cert=True)
-            self._copy_local_files(record.name, {})
-            self._verify_engine(record)
+            # The new address is recorded only together with the certificate that covers it, once the
+            # engine answered with that certificate; until then the record and its files stay as they were.
+            previous_files = self._server_files(record)
+            try:
+                host = HostWork(timeout=timeout, key_type=_certs.inspect_cert(authority.ca.cert_pem).key_type)
+                self._converge_host(record, driver, authority, host, local, force_cert=True)
+                self._copy_local_files(record.name, {})
+                self._verify_engine(record)
+            except MachineError:
+                record.driver["IPAddress"] = previous_ip
+                for path, (data, mode) in previous_files.items():
+                    self.store.write_file(path, data, mode)
+                raise
             self._mark_running(record, local)
         outcome.steps.extend("%s: %s" % (record.name, step) for step in (*steps, *local.steps))
         outcome.warnings.extend(local.warnings)

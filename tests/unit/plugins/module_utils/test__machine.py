@@ -162,6 +162,27 @@ def test_present_creates_then_changes_nothing(tmp_path):
     assert (second.changed, second.steps) == (False, [])
 
 
+def test_a_new_address_is_recorded_only_with_a_certificate_that_worked(tmp_path):
+    store = MachineStore(str(tmp_path / "store"))
+    MachineManager(store, ssh_runner=TranscriptRunner(_host_with_docker(True)), engine_probe=FakeEngine(), org_user="ops").present(_spec(tmp_path))
+    machine_dir = tmp_path / "store" / "machines" / "web1"
+    before = {name: (machine_dir / name).read_bytes() for name in ("server.pem", "server-key.pem")}
+    refused = FakeEngine('There was an error validating certificates for host "127.0.0.10:2376": unknown authority')
+    manager = MachineManager(store, ssh_runner=TranscriptRunner(_host_with_docker(True)), engine_probe=refused, org_user="ops")
+    with pytest.raises(EngineError):
+        manager.regenerate(["web1"], ip_address="127.0.0.10", timeout=5)
+    record = store.load("web1")
+    assert record.ip_address == "127.0.0.9"
+    assert record.sidecar["LastError"]["Step"] == "verify TLS"
+    assert {name: (machine_dir / name).read_bytes() for name in before} == before
+    # The same re-issue that works records the address and the certificate that covers it.
+    done = MachineManager(store, ssh_runner=TranscriptRunner(_host_with_docker(True)), engine_probe=FakeEngine(), org_user="ops").regenerate(
+        ["web1"], ip_address="127.0.0.10", timeout=5
+    )
+    assert done.changed and store.load("web1").ip_address == "127.0.0.10"
+    assert (machine_dir / "server.pem").read_bytes() != before["server.pem"]
+
+
 def test_a_failed_step_is_recorded_and_the_error_names_the_machine(tmp_path):
     store = MachineStore(str(tmp_path / "store"))
     steps = _host_with_docker(True)[:3] + [Step(r"command -v dockerd", rc=1), Step(r"apt_retry", rc=100, stderr="E: Unable to locate package docker.io")]
