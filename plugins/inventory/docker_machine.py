@@ -31,6 +31,15 @@ description:
     ready for C(module_defaults) of C(group/community.docker.docker)), C(docker_machine_env) (what
     C(docker-machine env) exports), and, as C(community.docker.docker_machine) sets them, C(dm_DOCKER_TLS_VERIFY),
     C(dm_DOCKER_HOST), C(dm_DOCKER_CERT_PATH), C(dm_DOCKER_MACHINE_NAME) and C(dm_tags) (the raw tags string)."
+  - For a machine whose SSH host keys M(dockyard.machine.docker_machine) pinned, also C(ansible_ssh_common_args):
+    C(-o UserKnownHostsFile=FILE -o GlobalKnownHostsFile=/dev/null -o HostKeyAlias=dockyard-machine-NAME
+    -o StrictHostKeyChecking=yes), so plays reach the machine with exactly the keys that were pinned, with
+    Ansible's default host key checking and nothing in C(~/.ssh/known_hosts). FILE is C(dockyard-known_hosts) in
+    the store root, written (atomically, mode 0600) on every read of the store from the pinned keys of all
+    machines. When the store cannot be written, FILE is
+    C($XDG_CACHE_HOME/dockyard.machine/known_hosts-HASH) (default C(~/.cache)) instead; nothing else is written.
+  - Machines without pinned keys (records of the original tool, the C(none) driver) get no
+    C(ansible_ssh_common_args): your own SSH host key checking applies to them.
   - With O(live_state), also C(docker_machine_state) (one of C(Running), C(Stopped), C(Starting), C(Stopping),
     C(Error), C(Timeout) ...) and, when the check failed, C(docker_machine_state_error). Without O(live_state)
     these variables are not set at all (test them with C(is defined)).
@@ -87,7 +96,11 @@ notes:
   - With O(cache) enabled, the host variables (with the states, when checked) are cached; the next run takes
     them from the cache without reading the store, until O(cache_timeout) passes or C(--flush-cache) is given.
     A cache entry written for another O(store_path) or O(live_state) setting is not used.
-  - The plugin does not set C(ansible_ssh_common_args); host key policy is left to you (see the examples).
+  - To add SSH options of your own, extend the plugin's value in O(compose) (see the examples); replacing
+    C(ansible_ssh_common_args) drops the pinned host keys.
+  - With O(cache), the cached C(ansible_ssh_common_args) name the known-hosts file written when the cache was filled.
+  - A host rebuilt with new SSH host keys is refused (C(Host key verification failed)) until
+    M(dockyard.machine.docker_machine) pins its new keys with O(dockyard.machine.docker_machine#module:ssh_host_key_reset=true).
 seealso:
   - name: community.docker.docker_machine
     description: The inventory plugin this one replaces; it calls the C(docker-machine) binary.
@@ -113,7 +126,8 @@ keyed_groups:
 compose:
   # compose sees the plugin's own variables
   docker_api_url: docker_machine_url | replace('tcp://', 'https://')
-  ansible_ssh_common_args: '"-o StrictHostKeyChecking=accept-new"'
+  # keep the pinned host keys, add a jump host
+  ansible_ssh_common_args: "ansible_ssh_common_args | default('') ~ ' -o ProxyJump=bastion.example.com'"
 
 ---
 # Cache the listing between runs (ansible-inventory --flush-cache rereads the store)

@@ -10,14 +10,20 @@ plugin marks the values unsafe when it hands them to Ansible.
 
 Only fields named here leave the store: cloud credentials (``AccessKey``, ``SecretKey``,
 ``SessionToken``) and key contents never become host variables; file paths do.
+
+The SSH host keys docker_machine pinned (sidecar ``HostKeys``) are written to one known-hosts file,
+``dockyard-known_hosts`` in the store, under each machine's ``HostKeyAlias``; ``ansible_ssh_common_args``
+names that file and alias with strict checking, so Ansible's ssh accepts those keys and no other.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import queue
 import re
+import shlex
 import threading
 import time
 import typing as t
@@ -29,23 +35,30 @@ from ansible.utils.unsafe_proxy import wrap_var
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers import get_driver
 from ansible_collections.dockyard.machine.plugins.module_utils._endpoint import endpoint_for
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import MachineError
+from ansible_collections.dockyard.machine.plugins.module_utils._machine import HOST_KEY_ALIAS
+from ansible_collections.dockyard.machine.plugins.module_utils._store import FILE_MODE, atomic_write
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineRecord, MachineStore
 
 __all__ = [
     "CACHE_FORMAT",
+    "KNOWN_HOSTS_NAME",
     "MAX_STATE_WORKERS",
     "StateProbe",
     "StoreScan",
     "cached_scan",
     "driver_group_name",
     "driver_state",
+    "fallback_known_hosts_path",
+    "host_key_ssh_args",
     "machine_hostvars",
     "make_unsafe",
     "parse_pair_tags",
+    "pinned_host_keys",
     "probe_states",
     "scan_store",
+    "write_known_hosts",
 ]
 
 # Bump when the shape of the cached payload changes: an older cache is then ignored, not misread.
@@ -58,6 +71,12 @@ STATE_GRACE_SECONDS = 1.0
 StateProbe = t.Callable[["MachineRecord", float], str]
 
 _GROUP_UNSAFE = re.compile(r"[^A-Za-z0-9_]")
+
+# The generated known-hosts file in the store root (one line per pinned key: alias, key type, key).
+KNOWN_HOSTS_NAME = "dockyard-known_hosts"
+# One pinned key as the sidecar holds it: "keytype base64".  Nothing else may reach the known-hosts file
+# (a newline would add a line of its own; a marker such as @cert-authority or a pattern would widen the trust).
+_HOST_KEY = re.compile(r"[a-z][a-z0-9@.-]* [A-Za-z0-9+/]+={0,3}")
 
 
 def make_unsafe(value: t.Any) -> t.Any:
@@ -159,6 +178,69 @@ def machine_hostvars(store: MachineStore, record: MachineRecord) -> tuple[dict[s
                 if url_host:
                     hostvars["ansible_host"] = url_host
     return hostvars, problems
+
+
+def pinned_host_keys(record: MachineRecord) -> tuple[list[str], list[str]]:
+    """The host keys pinned for ``record`` that are well formed, and one problem per entry that is not."""
+    raw = record.sidecar.get("HostKeys") or []
+    if not isinstance(raw, list):
+        return [], ["its sidecar's HostKeys is not a list; the pinned keys are not used"]
+    keys: list[str] = []
+    problems: list[str] = []
+    for entry in raw:
+        if isinstance(entry, str) and _HOST_KEY.fullmatch(entry):
+            if entry not in keys:
+                keys.append(entry)
+        else:
+            problems.append("its sidecar's HostKeys holds an entry that is not 'KEYTYPE BASE64' (%.40r); it is left out" % (entry,))
+    return keys, problems
+
+
+def host_key_ssh_args(known_hosts: str, alias: str) -> str:
+    """``ansible_ssh_common_args`` that make ssh check the host against ``alias`` in ``known_hosts`` only.
+
+    Ansible splits the value with ``shlex``, so every word is quoted for it.
+    """
+    options = (
+        "UserKnownHostsFile=%s" % known_hosts,
+        "GlobalKnownHostsFile=/dev/null",
+        "HostKeyAlias=%s" % alias,
+        "StrictHostKeyChecking=yes",
+    )
+    return " ".join("-o %s" % shlex.quote(option) for option in options)
+
+
+def fallback_known_hosts_path(store_root: str, environ: t.Mapping[str, str] | None = None) -> str:
+    """Where the known-hosts file of a store that cannot be written goes: the user's cache folder, one per store."""
+    env = os.environ if environ is None else environ
+    cache = env.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    digest = hashlib.sha256(store_root.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    return os.path.join(os.path.abspath(cache), "dockyard.machine", "known_hosts-%s" % digest)
+
+
+def write_known_hosts(store: MachineStore, pins: t.Mapping[str, t.Sequence[str]]) -> tuple[str | None, str | None]:
+    """Write ``{machine: keys}`` to the store's known-hosts file (atomically, 0600): ``(path, warning)``.
+
+    When the store cannot be written (read-only, not ours), the file goes to the cache folder instead (as
+    documented, no warning: a read-only store stays read-only); when neither works, ``(None, warning)`` and
+    the hosts keep the user's own host key policy.
+    """
+    data = "".join("%s %s\n" % (HOST_KEY_ALIAS % name, key) for name in pins for key in pins[name]).encode("utf-8")
+    in_store = os.path.join(store.root, KNOWN_HOSTS_NAME)
+    try:
+        store.write_file(in_store, data, FILE_MODE)
+        return in_store, None
+    except (MachineError, OSError) as exc:
+        reason = getattr(exc, "msg", None) or getattr(exc, "strerror", None) or str(exc)
+    fallback = fallback_known_hosts_path(store.root)
+    try:
+        atomic_write(fallback, data, FILE_MODE)
+    except OSError as exc:
+        return None, (
+            "Cannot write the pinned SSH host keys to %s (%s) nor to %s (%s); those machines are reached with your own "
+            "SSH host key checking." % (in_store, reason, fallback, exc.strerror or exc)
+        )
+    return fallback, None
 
 
 def driver_state(record: MachineRecord, timeout: float) -> str:
@@ -275,16 +357,29 @@ def scan_store(
     for error in errors:
         scan.warnings.append(_skip_message(store, error.machine or "", error))
     described: list[MachineRecord] = []
+    pins: dict[str, list[str]] = {}
     for record in records:
         try:
             hostvars, problems = machine_hostvars(store, record)
         except (MachineError, ValueError, TypeError, AttributeError) as exc:
             scan.warnings.append(_skip_message(store, record.name, exc, store.config_path(record.name)))
             continue
+        if hostvars.get("ansible_port") is not None:  # reached over SSH: its pinned keys are worth using
+            keys, key_problems = pinned_host_keys(record)
+            problems.extend(key_problems)
+            if keys:
+                pins[record.name] = keys
         for problem in problems:
             scan.warnings.append("Docker machine %r: %s" % (record.name, " ".join(problem.split())))
         scan.hosts[record.name] = hostvars
         described.append(record)
+    if pins:
+        known_hosts, warning = write_known_hosts(store, pins)
+        if warning:
+            scan.warnings.append(warning)
+        if known_hosts:
+            for name in pins:
+                scan.hosts[name]["ansible_ssh_common_args"] = host_key_ssh_args(known_hosts, HOST_KEY_ALIAS % name)
     if live_state:
         states = probe_states(described, state_probe, state_timeout, max_workers)
         for record in described:

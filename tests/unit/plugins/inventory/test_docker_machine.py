@@ -5,8 +5,10 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import shlex
 import shutil
 import socket
+import stat
 import time
 import typing as t
 from pathlib import Path
@@ -367,6 +369,137 @@ def test_empty_store_gives_no_hosts_and_no_warning(tmp_path: Path) -> None:
     (tmp_path / "store" / "machines").mkdir(parents=True)
     run = run_plugin(tmp_path, tmp_path / "store")
     assert list(run.inventory.hosts) == [] and run.warnings == []
+
+
+# --- pinned SSH host keys -------------------------------------------------------------------------------
+
+ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOmTIP0X4NwqzRBG6aL5v3CEm7gYyGm5eVQ0yJ7aM2d1"
+ECDSA = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBEXAMPLEKEY+/="
+
+
+def pin_host_keys(store: Path, name: str, keys: list[str]) -> None:
+    """What docker_machine's first contact leaves in the sidecar."""
+    sidecar = store / "machines" / name / "dockyard-machine.json"
+    doc = json.loads(sidecar.read_text()) if sidecar.exists() else {"SchemaVersion": 1, "Status": "running"}
+    doc["HostKeys"] = keys
+    sidecar.write_text(json.dumps(doc, indent=4))
+
+
+def ssh_options(common_args: str) -> dict[str, str]:
+    """ansible_ssh_common_args as Ansible's ssh connection splits it (shlex), as a dict of -o options."""
+    words = shlex.split(common_args)
+    assert words[0::2] == ["-o"] * (len(words) // 2) and len(words) % 2 == 0, words
+    return dict(word.split("=", 1) for word in words[1::2])
+
+
+def test_pinned_host_keys_are_the_only_ones_ssh_accepts(fixture_store: Path, tmp_path: Path) -> None:
+    pin_host_keys(fixture_store, "m1", [ECDSA, ED25519])
+    run = run_plugin(tmp_path, fixture_store)
+    options = ssh_options(run.hostvars("m1")["ansible_ssh_common_args"])
+    assert options["StrictHostKeyChecking"] == "yes"
+    assert options["HostKeyAlias"] == "dockyard-machine-m1"
+    assert options["GlobalKnownHostsFile"] == "/dev/null"
+    known_hosts = Path(options["UserKnownHostsFile"])
+    assert known_hosts.parent == fixture_store and known_hosts.name == "dockyard-known_hosts"
+    assert stat.S_IMODE(known_hosts.stat().st_mode) == 0o600
+    assert known_hosts.read_text() == "dockyard-machine-m1 %s\ndockyard-machine-m1 %s\n" % (ECDSA, ED25519)
+    # Machines without pinned keys keep the user's own host key policy.
+    assert "ansible_ssh_common_args" not in run.hostvars("m2")
+    assert run.warnings == []
+
+
+def test_every_pinned_machine_is_in_the_one_file_under_its_own_alias(fixture_store: Path, tmp_path: Path) -> None:
+    pin_host_keys(fixture_store, "m1", [ED25519])
+    pin_host_keys(fixture_store, "m2", [ECDSA])
+    run = run_plugin(tmp_path, fixture_store)
+    m1, m2 = (ssh_options(run.hostvars(name)["ansible_ssh_common_args"]) for name in ("m1", "m2"))
+    assert m1["UserKnownHostsFile"] == m2["UserKnownHostsFile"]
+    assert (m1["HostKeyAlias"], m2["HostKeyAlias"]) == ("dockyard-machine-m1", "dockyard-machine-m2")
+    assert Path(m1["UserKnownHostsFile"]).read_text() == "dockyard-machine-m1 %s\ndockyard-machine-m2 %s\n" % (ED25519, ECDSA)
+
+
+def test_a_rebuilt_and_re_pinned_host_replaces_its_keys_in_the_file(fixture_store: Path, tmp_path: Path) -> None:
+    pin_host_keys(fixture_store, "m1", [ED25519])
+    run_plugin(tmp_path, fixture_store)
+    pin_host_keys(fixture_store, "m1", [ECDSA])
+    options = ssh_options(run_plugin(tmp_path, fixture_store).hostvars("m1")["ansible_ssh_common_args"])
+    assert Path(options["UserKnownHostsFile"]).read_text() == "dockyard-machine-m1 %s\n" % ECDSA
+
+
+def test_a_store_path_with_spaces_and_quotes_survives_shlex(fixture_store: Path, tmp_path: Path) -> None:
+    odd = tmp_path / "my store's \"machines\" ;&|"
+    shutil.move(str(fixture_store), str(odd))
+    pin_host_keys(odd, "m1", [ED25519])
+    options = ssh_options(run_plugin(tmp_path, odd).hostvars("m1")["ansible_ssh_common_args"])
+    assert options["UserKnownHostsFile"] == str(odd / "dockyard-known_hosts")
+
+
+@pytest.mark.parametrize(
+    "bad_key",
+    [
+        ED25519 + "\n* ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ",  # a second line matching every host
+        "@revoked * " + ED25519,
+        "ssh-ed25519",
+        "ssh-ed25519 not;base64",
+        42,
+    ],
+)
+def test_a_malformed_pinned_key_is_left_out_with_a_warning(bad_key: t.Any, fixture_store: Path, tmp_path: Path) -> None:
+    pin_host_keys(fixture_store, "m1", [bad_key, ECDSA])
+    run = run_plugin(tmp_path, fixture_store)
+    options = ssh_options(run.hostvars("m1")["ansible_ssh_common_args"])
+    assert Path(options["UserKnownHostsFile"]).read_text() == "dockyard-machine-m1 %s\n" % ECDSA
+    assert any("'m1'" in w and "HostKeys" in w for w in run.warnings), run.warnings
+
+
+def test_only_malformed_keys_leave_the_host_to_the_users_policy(fixture_store: Path, tmp_path: Path) -> None:
+    pin_host_keys(fixture_store, "m1", ["garbage"])
+    run = run_plugin(tmp_path, fixture_store)
+    assert "ansible_ssh_common_args" not in run.hostvars("m1")
+    assert not (fixture_store / "dockyard-known_hosts").exists()
+
+
+def test_a_store_that_cannot_be_written_gets_the_file_in_the_cache_folder(fixture_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A read-only store: the file goes to $XDG_CACHE_HOME/dockyard.machine, never next to the store."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    pin_host_keys(fixture_store, "m1", [ED25519])
+    (fixture_store / "dockyard-known_hosts").mkdir()  # stands in for a read-only store: the file cannot be replaced
+    run = run_plugin(tmp_path, fixture_store)
+    known_hosts = Path(ssh_options(run.hostvars("m1")["ansible_ssh_common_args"])["UserKnownHostsFile"])
+    assert known_hosts.parent == tmp_path / "xdg-cache" / "dockyard.machine"
+    assert known_hosts.read_text() == "dockyard-machine-m1 %s\n" % ED25519
+    assert stat.S_IMODE(known_hosts.stat().st_mode) == 0o600
+    assert stat.S_IMODE(known_hosts.parent.stat().st_mode) == 0o700
+    assert run.warnings == []
+    assert not (fixture_store / "dockyard-known_hosts").is_file()
+
+
+def test_when_no_file_can_be_written_the_hosts_keep_the_users_policy(fixture_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "not-a-folder").write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "not-a-folder"))
+    pin_host_keys(fixture_store, "m1", [ED25519])
+    (fixture_store / "dockyard-known_hosts").mkdir()
+    run = run_plugin(tmp_path, fixture_store)
+    assert "ansible_ssh_common_args" not in run.hostvars("m1")
+    assert len(run.warnings) == 1 and "pinned SSH host keys" in run.warnings[0] and str(fixture_store) in run.warnings[0]
+
+
+def test_pinned_keys_of_a_machine_without_ssh_are_not_used(fixture_store: Path, tmp_path: Path) -> None:
+    def to_none(doc: dict[str, t.Any]) -> None:
+        doc["DriverName"] = "none"
+        doc["Driver"] = {"IPAddress": "127.0.0.21:2376", "MachineName": "m2", "SSHUser": "", "SSHPort": 0, "SSHKeyPath": "",
+                         "StorePath": doc["Driver"]["StorePath"], "URL": "tcp://127.0.0.21:2376"}
+
+    edit_config(fixture_store, "m2", to_none)
+    pin_host_keys(fixture_store, "m2", [ED25519])
+    assert "ansible_ssh_common_args" not in run_plugin(tmp_path, fixture_store).hostvars("m2")
+
+
+def test_compose_can_still_replace_the_ssh_arguments(fixture_store: Path, tmp_path: Path) -> None:
+    pin_host_keys(fixture_store, "m1", [ED25519])
+    run = run_plugin(tmp_path, fixture_store, compose={"ansible_ssh_common_args": "ansible_ssh_common_args ~ ' -o ProxyJump=bastion'"})
+    assert run.hostvars("m1")["ansible_ssh_common_args"].endswith(" -o ProxyJump=bastion")
+    assert "HostKeyAlias=dockyard-machine-m1" in run.hostvars("m1")["ansible_ssh_common_args"]
 
 
 # --- cache ---------------------------------------------------------------------------------------------
