@@ -31,15 +31,15 @@ description:
     ready for C(module_defaults) of C(group/community.docker.docker)), C(docker_machine_env) (what
     C(docker-machine env) exports), and, as C(community.docker.docker_machine) sets them, C(dm_DOCKER_TLS_VERIFY),
     C(dm_DOCKER_HOST), C(dm_DOCKER_CERT_PATH), C(dm_DOCKER_MACHINE_NAME) and C(dm_tags) (the raw tags string)."
-  - For a machine whose SSH host keys M(dockyard.machine.docker_machine) pinned, also C(ansible_ssh_common_args):
-    C(-o UserKnownHostsFile=FILE -o GlobalKnownHostsFile=/dev/null -o HostKeyAlias=dockyard-machine-NAME
-    -o StrictHostKeyChecking=yes), so plays reach the machine with exactly the keys that were pinned, with
+  - For a machine whose SSH host keys M(dockyard.machine.docker_machine) pinned, also C(ansible_ssh_common_args),
+    C(-o UserKnownHostsFile=FILE -o GlobalKnownHostsFile=/dev/null -o HostKeyAlias=dockyard-machine-NAME -o
+    StrictHostKeyChecking=yes), so plays reach the machine with exactly the keys that were pinned, with
     Ansible's default host key checking and nothing in C(~/.ssh/known_hosts). FILE is C(dockyard-known_hosts) in
     the store root, written (atomically, mode 0600) on every read of the store from the pinned keys of all
     machines. When the store cannot be written, FILE is
     C($XDG_CACHE_HOME/dockyard.machine/known_hosts-HASH) (default C(~/.cache)) instead; nothing else is written.
   - Machines without pinned keys (records of the original tool, the C(none) driver) get no
-    C(ansible_ssh_common_args): your own SSH host key checking applies to them.
+    C(ansible_ssh_common_args); your own SSH host key checking applies to them.
   - With O(live_state), also C(docker_machine_state) (one of C(Running), C(Stopped), C(Starting), C(Stopping),
     C(Error), C(Timeout) ...) and, when the check failed, C(docker_machine_state_error). Without O(live_state)
     these variables are not set at all (test them with C(is defined)).

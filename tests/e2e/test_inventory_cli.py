@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ansible_collections.dockyard.machine.tests.e2e.conftest import run_playbook
+from ansible_collections.dockyard.machine.tests.support import bed
 from ansible_collections.dockyard.machine.tests.support.inventory_json import plain
 
 COLLECTION_ROOT = Path(__file__).resolve().parents[2]
@@ -141,3 +143,65 @@ def test_second_run_is_served_from_the_cache(fixture_store: Path, tmp_path: Path
 
     flushed = ansible_inventory(config, collections_path, "--flush-cache")
     assert flushed.hostvars == {}
+
+
+def ansible_ping(config: Path, host: str, collections_path: str, home: Path) -> subprocess.CompletedProcess:
+    """``ansible -i CONFIG HOST -m ping`` with Ansible's default host key checking and a HOME of its own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "MACHINE_"))}
+    env.update(
+        HOME=str(home),
+        ANSIBLE_CONFIG=str(COLLECTION_ROOT / "ansible.cfg"),
+        ANSIBLE_COLLECTIONS_PATH=collections_path,
+        ANSIBLE_INVENTORY_ENABLED=PLUGIN,
+        ANSIBLE_HOST_KEY_CHECKING="True",
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_FORCE_COLOR="0",
+    )
+    return subprocess.run(
+        [str(ANSIBLE_INVENTORY.with_name("ansible")), "-i", str(config), host, "-m", "ping", "-o"],
+        env=env,
+        cwd=str(config.parent),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_plays_reach_a_machine_with_the_pinned_host_key_and_refuse_a_rebuilt_one(bed_key, tmp_path: Path, collections_path: str) -> None:
+    key, pub = bed_key
+    name, address = "im-ping", "127.0.0.160"
+    store = tmp_path / "store"
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True, mode=0o700)
+    # An unrelated known_hosts: nothing in it vouches for the machine.
+    (home / ".ssh" / "known_hosts").write_text("unrelated.example.test " + pub.read_text().split(" ", 2)[0] + " AAAAC3NzaC1lZDI1NTE5AAAAIOmTIP0X4NwqzRBG6aL5v3CEm7gYyGm5eVQ0yJ7aM2d1\n")
+    bed.start_machine(name, "bookworm-docker", address, pub)
+    try:
+        extra = {
+            "machine": name,
+            "store_path": str(store),
+            "generic": {"ip_address": address, "ssh_key": str(key)},
+            "engine": {"source": "distro"},
+            "results_file": str(tmp_path / "result.json"),
+        }
+        created = run_playbook("machine.yml", extra)
+        assert created.returncode == 0, created.stdout + created.stderr
+        assert json.loads((store / "machines" / name / "dockyard-machine.json").read_text())["HostKeys"]
+        config = write_config(tmp_path, store_path=str(store))
+        config = config.rename(tmp_path / "machines.docker_machine.yml")
+
+        reached = ansible_ping(config, name, collections_path, home)
+        assert reached.returncode == 0, reached.stdout + reached.stderr
+        assert '"ping": "pong"' in reached.stdout
+        known_hosts = (store / "dockyard-known_hosts").read_text()
+        assert known_hosts.startswith("dockyard-machine-%s " % name)
+        # Nothing was learned into the user's known_hosts on the way.
+        assert address not in (home / ".ssh" / "known_hosts").read_text()
+
+        bed.start_machine(name, "bookworm-docker", address, pub)  # rebuilt: new host keys on the same address
+        refused = ansible_ping(config, name, collections_path, home)
+        assert refused.returncode != 0
+        assert "Host key verification failed" in refused.stdout + refused.stderr, refused.stdout + refused.stderr
+    finally:
+        bed.stop_machine(name)
