@@ -158,7 +158,7 @@ def ansible_ping(config: Path, host: str, collections_path: str, home: Path) -> 
         ANSIBLE_FORCE_COLOR="0",
     )
     return subprocess.run(
-        [str(ANSIBLE_INVENTORY.with_name("ansible")), "-i", str(config), host, "-m", "ping", "-o"],
+        [str(ANSIBLE_INVENTORY.with_name("ansible")), "-i", str(config), host, "-m", "ping"],
         env=env,
         cwd=str(config.parent),
         capture_output=True,
