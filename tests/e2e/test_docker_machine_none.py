@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from ansible_collections.dockyard.machine.tests.e2e.conftest import recap, run_playbook
+from ansible_collections.dockyard.machine.tests.support import return_docs
 
 
 def test_none_driver_registers_checks_and_removes(engine_store, tmp_path):
@@ -28,8 +29,13 @@ def test_none_driver_registers_checks_and_removes(engine_store, tmp_path):
     assert config["DriverName"] == "none" and config["Driver"]["URL"] == engine_store.engine.url
     assert config["Driver"]["IPAddress"] == engine_store.engine.url.split("//")[1]
 
+    planned = run_playbook("machine.yml", extra, check=True)
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    returned = [result, json.loads(results.read_text())]
+
     again = run_playbook("machine.yml", extra)
     assert recap(again.stdout)["changed"] == 0, again.stdout
+    returned.append(json.loads(results.read_text()))
 
     stopped = run_playbook("machine.yml", dict(extra, machine_state="stopped"))
     assert stopped.returncode != 0
@@ -37,6 +43,9 @@ def test_none_driver_registers_checks_and_removes(engine_store, tmp_path):
 
     removed = run_playbook("machine.yml", dict(extra, machine_state="absent"))
     assert removed.returncode == 0 and not machine_dir.exists()
+    returned.append(json.loads(results.read_text()))
+    # Every key returned is in RETURN, and every documented key was returned by one of these runs.
+    assert return_docs.compare("docker_machine", returned) == (set(), set(), set())
 
 
 def test_none_driver_with_the_engines_own_certificates(engine_store, tmp_path):
@@ -64,3 +73,17 @@ def test_none_driver_with_the_engines_own_certificates(engine_store, tmp_path):
     # The record points at those copies, so the original binary's ls checks with them too.
     auth = json.loads((machine_dir / "config.json").read_text())["HostOptions"]["AuthOptions"]
     assert auth["CaCertPath"] == str(machine_dir / "ca.pem") and auth["ClientKeyPath"] == str(machine_dir / "key.pem")
+
+
+def test_bad_none_registrations_leave_nothing_behind(engine_store, tmp_path):
+    """A URL without scheme is refused naming none.url; an engine that does not trust the store leaves no record."""
+    store = tmp_path / "store"
+    extra = {"machine": "reg-bad", "store_path": str(store), "machine_driver": "none", "results_file": str(tmp_path / "r.json")}
+    no_scheme = run_playbook("machine.yml", dict(extra, none_driver={"url": engine_store.engine.url.split("//", 1)[1]}))
+    assert no_scheme.returncode != 0 and "none.url" in no_scheme.stdout and "tcp://" in no_scheme.stdout
+    assert not store.exists()
+
+    # A new store has its own CA, which the engine never heard of: the TLS check fails.
+    untrusted = run_playbook("machine.yml", dict(extra, none_driver={"url": engine_store.engine.url}))
+    assert untrusted.returncode != 0 and "validating certificates" in untrusted.stdout, untrusted.stdout
+    assert not (store / "machines" / "reg-bad").exists()

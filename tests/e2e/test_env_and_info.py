@@ -7,6 +7,7 @@ import os
 import subprocess
 
 from ansible_collections.dockyard.machine.tests.e2e.conftest import recap, run_playbook
+from ansible_collections.dockyard.machine.tests.support import return_docs
 from ansible_collections.dockyard.machine.tests.support.machines import add_none_machine
 
 
@@ -56,6 +57,11 @@ def test_env_info_and_context_against_a_tls_engine(engine_store, tmp_path):
     assert "tls1" in data["machines"]["table"]
     assert data["inspected"]["machine"]["status"] == "Running"
     assert data["inspected"]["machine"]["inspect"]["Driver"]["URL"] == engine_store.engine.url
+
+    # Every key the modules returned is in their RETURN docs, and every documented key was returned.
+    assert return_docs.compare("docker_machine_env", [data["env_bash"], data["env_fish"], data["env_unset"]]) == (set(), set(), set())
+    assert return_docs.compare("docker_machine_info", [data["machines"], data["inspected"]]) == (set(), set(), set())
+    assert isinstance(rows["tls1"]["active"], bool) and isinstance(data["inspected"]["machine"]["active"], bool)
 
     # The Docker CLI itself uses the context we wrote: no eval, no DOCKER_* variables.
     cli_env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
