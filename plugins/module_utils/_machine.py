@@ -414,15 +414,25 @@ class MachineManager:
             daemon=DaemonConfig.from_engine_options(record.engine_options, provider=driver.name, port=driver.engine_port(record)),
             install=host.install,
         )
-        with SSHSession(self._ssh_target(record, driver, host.timeout, host.reset_host_key), runner=self.ssh_runner) as session:
-            session.wait_until_reachable(host.timeout)
+        with self._session(record, driver, host.timeout, outcome, reset_host_key=host.reset_host_key) as session:
+            report = Provisioner(session, check_mode=self.check_mode).provision(request)
+        outcome.steps.extend(report.changed_steps)
+        outcome.warnings.extend(report.warnings)
+
+    @contextlib.contextmanager
+    def _session(self, record: MachineRecord, driver: t.Any, timeout: float, outcome: Outcome, *, reset_host_key: bool = False) -> t.Iterator[SSHSession]:
+        """The one way this class reaches a host: an SSH session once the host answers, whose host keys
+        are pinned in the record's sidecar at first contact (the caller saves the record).
+
+        Records the original tool wrote hold no keys; the first session of ours pins what it saw, so
+        every later one refuses a different key."""
+        with SSHSession(self._ssh_target(record, driver, timeout, reset_host_key), runner=self.ssh_runner) as session:
+            session.wait_until_reachable(timeout)
             learned = list(session.learned_host_keys())
             if learned and learned != list(record.sidecar.get("HostKeys") or []):
                 record.sidecar["HostKeys"] = learned
                 outcome.steps.append("pin host key")
-            report = Provisioner(session, check_mode=self.check_mode).provision(request)
-        outcome.steps.extend(report.changed_steps)
-        outcome.warnings.extend(report.warnings)
+            yield session
 
     def _verify_engine(self, record: MachineRecord, tls: TLSFiles | None = None) -> str:
         """A real TLS call with the client certificate; retried while the engine starts."""
@@ -491,7 +501,7 @@ class MachineManager:
             "rm -f {d} {ca} {cert} {key}; rmdir {dir} 2>/dev/null || true; systemctl daemon-reload; "
             "systemctl restart docker.socket 2>/dev/null || true; systemctl restart docker.service"
         ).format(d=DROPIN_PATH, ca=REMOTE_CA, cert=REMOTE_SERVER_CERT, key=REMOTE_SERVER_KEY, dir=os.path.dirname(DROPIN_PATH))
-        with SSHSession(self._ssh_target(record, driver, timeout), runner=self.ssh_runner) as session:
+        with self._session(record, driver, timeout, Outcome()) as session:
             session.run(script, step="clean up host", timeout=timeout + 120)
 
     # -- power --------------------------------------------------------------------------------------
@@ -503,8 +513,7 @@ class MachineManager:
             raise DriverError("Hosts without a driver cannot be %s (driver %s)." % (state, record.driver_name), machine=name, option="state")
         action = {"started": "start", "stopped": "stop", "restarted": "restart"}[state]
         outcome = Outcome(status=state)
-        with SSHSession(self._ssh_target(record, driver, timeout), runner=self.ssh_runner) as session:
-            session.wait_until_reachable(timeout)
+        with self._session(record, driver, timeout, outcome) as session:
             active = session.run("systemctl is-active --quiet docker.service", step="engine state", check=False).rc == 0
             wanted = {"started": not active, "stopped": active, "restarted": True}[state]
             if wanted:
@@ -512,6 +521,9 @@ class MachineManager:
                 if not self.check_mode:
                     units = "docker.service docker.socket" if action == "stop" else "docker.service"
                     session.run("systemctl %s %s" % (action, units), step="%s engine" % action, timeout=timeout + 120)
+        if "pin host key" in outcome.steps and not self.check_mode:
+            with self.store.lock(name):
+                self.store.save(record)
         outcome.changed = bool(outcome.steps)
         if state != "stopped" and not self.check_mode:
             outcome.docker_version = self._verify_engine(record)

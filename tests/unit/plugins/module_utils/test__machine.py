@@ -183,6 +183,33 @@ def test_a_new_address_is_recorded_only_with_a_certificate_that_worked(tmp_path)
     assert (machine_dir / "server.pem").read_bytes() != before["server.pem"]
 
 
+class KeyLearningRunner(TranscriptRunner):
+    """A transcript whose first contact leaves a host key in the session's known-hosts file, as ssh's accept-new does."""
+
+    def __call__(self, argv, stdin, timeout):
+        for word in argv:
+            if word.startswith("UserKnownHostsFile="):
+                path = word.split("=", 1)[1]
+                if not os.path.exists(path):
+                    with open(path, "w", encoding="utf-8") as handle:
+                        handle.write("dockyard-machine-web1 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFirstContactKey\n")
+        return super().__call__(argv, stdin, timeout)
+
+
+def test_power_pins_the_host_keys_of_a_record_that_had_none(tmp_path):
+    store = MachineStore(str(tmp_path / "store"))
+    MachineManager(store, ssh_runner=TranscriptRunner(_host_with_docker(True)), engine_probe=FakeEngine(), org_user="ops").present(_spec(tmp_path))
+    assert not store.load("web1").sidecar.get("HostKeys")  # as in a record the original tool wrote
+    runner = KeyLearningRunner([Step(r"^true$"), Step(r"systemctl is-active --quiet docker\.service", rc=0)])
+    outcome = MachineManager(store, ssh_runner=runner, engine_probe=FakeEngine(), org_user="ops").power("web1", "started")
+    assert runner.finished() and outcome.changed and outcome.steps == ["pin host key"]
+    assert store.load("web1").sidecar["HostKeys"] == ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFirstContactKey"]
+    # From now on ssh is told to accept that key only.
+    strict = TranscriptRunner([Step(r"^true$"), Step(r"systemctl is-active --quiet docker\.service", rc=0)])
+    again = MachineManager(store, ssh_runner=strict, engine_probe=FakeEngine(), org_user="ops").power("web1", "started")
+    assert not again.changed and "StrictHostKeyChecking=yes" in strict.calls[0][0]
+
+
 def test_a_failed_step_is_recorded_and_the_error_names_the_machine(tmp_path):
     store = MachineStore(str(tmp_path / "store"))
     steps = _host_with_docker(True)[:3] + [Step(r"command -v dockerd", rc=1), Step(r"apt_retry", rc=100, stderr="E: Unable to locate package docker.io")]
