@@ -24,6 +24,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import tempfile
 import time
 import typing as t
@@ -51,6 +52,7 @@ __all__ = [
     "file_lock",
     "natural_key",
     "new_config",
+    "read_bounded",
     "resolve_folder",
     "resolve_store_path",
     "validate_name",
@@ -161,17 +163,49 @@ def _ensure_dir(path: str) -> None:
         os.chmod(path, DIR_MODE)
 
 
+# Every file of a store (record, sidecar, certificate, key) is a few KiB; more is not a store file.
+MAX_FILE_BYTES = 1 << 20
+
+
+def read_bounded(path: str, limit: int = MAX_FILE_BYTES) -> bytes:
+    """A store file's bytes, read without blocking and without reading more than ``limit``.
+
+    A store may be shared or copied from elsewhere: a FIFO or device in place of ``config.json``
+    would hang a plain ``read()``, and a huge file would be read whole. Both are refused with a
+    StoreError naming the file; a missing file raises FileNotFoundError as ``open`` does.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise StoreError("%s is not a regular file; a store file must be one. Replace it, or remove the machine." % path, path=path)
+        if info.st_size > limit:
+            raise StoreError("%s is larger than %d bytes, which no store file is; refused." % (path, limit), path=path)
+        chunks = []
+        size = 0
+        while size <= limit:
+            chunk = os.read(fd, limit + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:
+            raise StoreError("%s is larger than %d bytes, which no store file is; refused." % (path, limit), path=path)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def atomic_write(path: str, data: bytes, mode: int = FILE_MODE) -> bool:
     """Write ``data`` to ``path`` through a temp file and ``os.replace``; never a moment without the file.
 
     Returns False (and writes nothing) when the file already holds exactly ``data`` with ``mode``.
     """
     try:
-        with open(path, "rb") as current:
-            if current.read() == data and (os.stat(path).st_mode & 0o777) == mode:
-                return False
-    except FileNotFoundError:
-        pass
+        if read_bounded(path, max(len(data), 1)) == data and (os.stat(path).st_mode & 0o777) == mode:
+            return False
+    except (OSError, StoreError):
+        pass  # missing, or not a file we would have written: replaced below
     directory = os.path.dirname(path)
     _ensure_dir(directory)
     fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".tmp", dir=directory)
@@ -541,8 +575,7 @@ class MachineStore:
     def load(self, name: str) -> MachineRecord:
         path = self.config_path(name)
         try:
-            with open(path, "rb") as handle:
-                raw = handle.read()
+            raw = read_bounded(path)
         except FileNotFoundError:
             if not self.exists(name):
                 raise MachineNotFoundError(
@@ -620,19 +653,17 @@ class MachineStore:
     def read_sidecar(self, name: str) -> dict[str, t.Any]:
         path = self.sidecar_path(name)
         try:
-            with open(path, "rb") as handle:
-                doc = json.loads(handle.read().decode("utf-8"))
+            doc = json.loads(read_bounded(path).decode("utf-8"))
         except FileNotFoundError:
             return {}
-        except (OSError, UnicodeDecodeError, ValueError):
+        except (OSError, StoreError, UnicodeDecodeError, ValueError):
             # The sidecar is ours and optional: a damaged one must never make the machine unloadable.
             return {}
         return doc if isinstance(doc, dict) else {}
 
     def read_bytes(self, path: str) -> bytes:
         try:
-            with open(path, "rb") as handle:
-                return handle.read()
+            return read_bounded(path)
         except OSError as exc:
             raise StoreError("Cannot read %s: %s" % (path, exc.strerror), path=path) from exc
 

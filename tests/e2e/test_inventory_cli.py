@@ -175,7 +175,9 @@ def test_plays_reach_a_machine_with_the_pinned_host_key_and_refuse_a_rebuilt_one
     home = tmp_path / "home"
     (home / ".ssh").mkdir(parents=True, mode=0o700)
     # An unrelated known_hosts: nothing in it vouches for the machine.
-    (home / ".ssh" / "known_hosts").write_text("unrelated.example.test " + pub.read_text().split(" ", 2)[0] + " AAAAC3NzaC1lZDI1NTE5AAAAIOmTIP0X4NwqzRBG6aL5v3CEm7gYyGm5eVQ0yJ7aM2d1\n")
+    unrelated_key = "AAAAC3NzaC1lZDI1NTE5AAAAIOmTIP0X4NwqzRBG6aL5v3CEm7gYyGm5eVQ0yJ7aM2d1"
+    key_type = pub.read_text().split(" ", 2)[0]
+    (home / ".ssh" / "known_hosts").write_text(f"unrelated.example.test {key_type} {unrelated_key}\n")
     bed.start_machine(name, "bookworm-docker", address, pub)
     try:
         extra = {

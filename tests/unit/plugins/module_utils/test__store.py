@@ -416,3 +416,52 @@ def test_write_file_refuses_a_symlinked_machine_folder(tmp_path):
     with pytest.raises(StoreError, match="points outside the store"):
         store.write_file(os.path.join(store.machine_dir("m1"), "server.pem"), b"x")
     assert not (elsewhere / "server.pem").exists()
+
+
+# --- hostile files in a shared or copied store ---------------------------------------------------------
+
+
+@pytest.fixture
+def hang_guard():
+    """Fail instead of hanging when a read blocks (the code before bounded reads blocked forever on a FIFO)."""
+    import signal
+
+    def expired(signum, frame):
+        raise TimeoutError("a store read blocked")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(5)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def test_a_fifo_in_place_of_config_json_is_refused_and_hides_no_other_machine(fixture_store, hang_guard):
+    config = fixture_store / "machines" / "m2" / "config.json"
+    config.unlink()
+    os.mkfifo(config, 0o600)
+    store = _store.MachineStore(str(fixture_store))
+    with pytest.raises(StoreError, match="not a regular file"):
+        store.load("m2")
+    records, errors = store.load_all()
+    assert sorted(r.name for r in records) == ["aws-sandbox", "m1"]
+    assert [e.machine for e in errors] == ["m2"]
+
+
+def test_a_fifo_sidecar_or_certificate_does_not_hang(fixture_store, hang_guard):
+    machine_dir = fixture_store / "machines" / "m1"
+    os.mkfifo(machine_dir / _store.SIDECAR_NAME, 0o600)
+    store = _store.MachineStore(str(fixture_store))
+    assert store.load("m1").sidecar == {}
+    (machine_dir / "server.pem").unlink()
+    os.mkfifo(machine_dir / "server.pem", 0o600)
+    with pytest.raises(StoreError, match="not a regular file"):
+        store.read_bytes(str(machine_dir / "server.pem"))
+
+
+def test_a_huge_config_json_is_refused_without_reading_it_whole(fixture_store):
+    config = fixture_store / "machines" / "m1" / "config.json"
+    with open(config, "ab") as handle:
+        handle.truncate(_store.MAX_FILE_BYTES + 1)
+    with pytest.raises(StoreError, match="larger than %d bytes" % _store.MAX_FILE_BYTES):
+        _store.MachineStore(str(fixture_store)).load("m1")
