@@ -6,14 +6,14 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import copy
 import os
-import tempfile
 import time
 import typing as t
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from ansible_collections.dockyard.machine.plugins.module_utils import _certs
 from ansible_collections.dockyard.machine.plugins.module_utils._daemon_config import DaemonConfig, render_dropin
@@ -34,11 +34,12 @@ from ansible_collections.dockyard.machine.plugins.module_utils._store import (
     MachineStore,
     auth_options_document,
     engine_options_document,
+    natural_key,
     new_config,
     validate_name,
 )
 
-__all__ = ["CertificateAuthority", "EngineSpec", "MachineManager", "MachineSpec", "Outcome", "ensure_certificates"]
+__all__ = ["CertificateAuthority", "EngineSpec", "MachineManager", "MachineSpec", "Outcome", "RotationOutcome", "ensure_certificates"]
 
 CA_FILES = ("ca.pem", "ca-key.pem")
 CLIENT_FILES = ("cert.pem", "key.pem")
@@ -120,6 +121,8 @@ def _client_needs_renewal(client: _certs.CertPair, ca: _certs.CertPair, now: dat
 RENEW_BEFORE = timedelta(days=30)  # a server certificate closer than this to its end is re-issued
 ENGINE_WAIT = 60.0  # seconds the engine may take to answer over TLS after a restart
 HOST_KEY_ALIAS = "dockyard-machine-%s"
+ROTATION_DIR = "rotation"  # certs/rotation: a rotation's new material until the store switches to it
+MAX_PARALLEL_HOSTS = 8
 
 
 @dataclass(frozen=True)
@@ -193,6 +196,15 @@ class Outcome:
         if self.docker_version:
             out["docker_version"] = self.docker_version
         return out
+
+
+@dataclass
+class RotationOutcome(Outcome):
+    """What ``rotate`` did: besides the steps, the machines it could not re-issue or left alone, and the CA backup."""
+
+    failed_machines: list[str] = field(default_factory=list)
+    skipped_machines: list[str] = field(default_factory=list)
+    ca_backup: str = ""
 
 
 class MachineManager:
@@ -420,14 +432,16 @@ class MachineManager:
         outcome.warnings.extend(report.warnings)
 
     @contextlib.contextmanager
-    def _session(self, record: MachineRecord, driver: t.Any, timeout: float, outcome: Outcome, *, reset_host_key: bool = False) -> t.Iterator[SSHSession]:
+    def _session(
+        self, record: MachineRecord, driver: t.Any, timeout: float, outcome: Outcome, *, reset_host_key: bool = False, refused_is_final: bool = False
+    ) -> t.Iterator[SSHSession]:
         """The one way this class reaches a host: an SSH session once the host answers, whose host keys
         are pinned in the record's sidecar at first contact (the caller saves the record).
 
         Records the original tool wrote hold no keys; the first session of ours pins what it saw, so
         every later one refuses a different key."""
         with SSHSession(self._ssh_target(record, driver, timeout, reset_host_key), runner=self.ssh_runner) as session:
-            session.wait_until_reachable(timeout)
+            session.wait_until_reachable(timeout, refused_is_final=refused_is_final)
             learned = list(session.learned_host_keys())
             if learned and learned != list(record.sidecar.get("HostKeys") or []):
                 record.sidecar["HostKeys"] = learned
@@ -637,60 +651,191 @@ class MachineManager:
         outcome.steps.extend("%s: %s" % (record.name, step) for step in (*steps, *local.steps))
         outcome.warnings.extend(local.warnings)
 
-    def rotate(self, *, key_type: str = "rsa", force: bool = False, renew_days: int = 30, timeout: float = 120.0) -> Outcome:
-        """A new CA and client certificate, and every machine's server certificate re-issued from it over SSH.
+    def rotate(
+        self,
+        *,
+        key_type: str = "rsa",
+        force: bool = False,
+        renew_days: int = 30,
+        timeout: float = 120.0,
+        allow_partial: bool = False,
+    ) -> RotationOutcome:
+        """A new CA and client certificate, and every managed machine's server certificate re-issued from it.
 
-        Machines are re-issued first, each checked over TLS with the new client certificate; only then
-        does the store switch to the new CA.  A machine that cannot be reached is reported; the store's
-        ``regenerate`` brings it over later, through SSH.
+        All or nothing: every managed host must answer over SSH first (in parallel, a refused
+        connection fails at once); the new material is staged beside the old (``certs/rotation``);
+        each host gets its new server certificate and must answer over TLS with the new client
+        certificate; only then does the store switch, keeping the old CA as a dated backup. When a
+        host fails, the hosts already switched are put back and the store is left as it was, unless
+        ``allow_partial``: then the others switch and the failed ones keep their old files (their
+        ``env`` keeps working) until ``regenerate`` re-issues them over SSH.
+
+        Machines that brought their own certificates (driver none with its own CA) are left alone.
         """
         current = _read_authority(self.store)
         window = timedelta(days=renew_days)
         due = _cert_summary(current.ca, None, window, self.now)["reasons"] + _cert_summary(current.client, current.ca, window, self.now)["reasons"]
         if not force and not due:
-            return Outcome(status="current")
+            return RotationOutcome(status="current")
+        staging = os.path.join(self.store.certs_dir, ROTATION_DIR)
+        if os.path.lexists(staging):
+            raise CertError(
+                "An earlier rotation was interrupted: %s holds the CA it was switching to, and some hosts may trust only that CA "
+                "now. To go back to the store's CA, move that folder away and run docker_machine_certs with action=regenerate and "
+                "force=true (it re-issues every machine from the store's CA over SSH); then rotate again." % staging,
+                step="rotate",
+                path=staging,
+            )
         records = self._records(None)
-        outcome = Outcome(changed=True, status="rotated", steps=["ca", "client"])
+        outcome = RotationOutcome(status="rotated")
+        managed: list[MachineRecord] = []
+        follow_store: list[MachineRecord] = []  # driver none, using the store's client files
+        for record in records:
+            if get_driver(record.driver_name).needs_ssh:
+                managed.append(record)
+            elif self._brings_own_certificates(record):
+                outcome.skipped_machines.append(record.name)
+                outcome.warnings.append(
+                    "%s (driver %s) uses its own CA and client certificate, which the rotation left as they are." % (record.name, record.driver_name)
+                )
+            else:
+                follow_store.append(record)
+                outcome.warnings.append("%s (driver %s) trusts the store's CA; its engine must be given the new ca.pem." % (record.name, record.driver_name))
         if self.check_mode:
-            outcome.steps.extend("%s: server certificate" % r.name for r in records if get_driver(r.driver_name).needs_ssh)
+            outcome.changed = True
+            outcome.steps = ["ca", "client", *("%s: server certificate" % r.name for r in managed)]
             return outcome
+
+        # 1. Every managed host answers over SSH, before anything is made or written.
+        unreachable = self._in_parallel(managed, lambda record: self._preflight(record, timeout))
+        if unreachable and not allow_partial:
+            raise self._rotation_refused(unreachable, "could not be reached over SSH", changed=False)
+        reachable = [r for r in managed if r.name not in unreachable]
+
+        # 2. The new material, staged beside the old.
         ca = _certs.new_ca(self.org_user, key_type=key_type, now=self.now)
         client = _certs.new_client(ca, "%s.<bootstrap>" % self.org_user, key_type=key_type, now=self.now)
         authority = CertificateAuthority(ca=ca, client=client, created=("ca", "client"))
-        failed: list[str] = []
-        with tempfile.TemporaryDirectory(prefix="dym-rotate-") as scratch:
-            tls = _scratch_tls(scratch, authority)
-            for record in records:
-                driver = get_driver(record.driver_name)
-                if not driver.needs_ssh:
-                    if record.auth_options.get("CaCertPath") == self.store.cert_path("ca.pem"):
-                        outcome.warnings.append("%s (driver none) trusts the store's CA; its engine must be given the new ca.pem." % record.name)
-                    continue
-                local = Outcome()
-                try:
-                    with self.store.lock(record.name), self._recording_failure(record):
-                        self._converge_host(record, driver, authority, HostWork(timeout=timeout, key_type=key_type), local, force_cert=True)
-                        self._verify_engine(record, tls)
-                    outcome.steps.append("%s: server certificate" % record.name)
-                except MachineError as exc:
-                    failed.append(record.name)
-                    outcome.warnings.append("%s was not re-issued: %s" % (record.name, exc.msg))
+        servers = {
+            r.name: _certs.new_server(ca, "%s.%s" % (self.org_user, r.name), self.server_sans(r, get_driver(r.driver_name)), key_type=key_type, now=self.now)
+            for r in reachable
+        }
+        self._stage(staging, authority, servers)
+        tls = TLSFiles(*(os.path.join(staging, name) for name in ("ca.pem", "cert.pem", "key.pem")))
+
+        # 3. Each reachable host switches to its new certificate and must answer over TLS with the new client's.
+        host = HostWork(timeout=timeout, key_type=key_type)
+        applied: list[str] = []
+
+        def switch(record: MachineRecord) -> None:
+            driver = get_driver(record.driver_name)
+            with self.store.lock(record.name):
+                applied.append(record.name)
+                self._provision(record, driver, ca.cert_pem, servers[record.name], host, Outcome())
+                self._verify_engine(record, tls)
+
+        failed = self._in_parallel(reachable, switch)
+        if failed and not allow_partial:
+            put_back = self._in_parallel([r for r in reachable if r.name in applied], lambda record: self._restore_host(record, current, host))
+            self.store.remove_folder(staging)
+            raise self._rotation_refused(failed, "did not answer with their new certificate", changed=bool(applied), not_restored=put_back)
+
+        # 4. The switch: old CA kept as a dated backup, the new material in place, each switched machine's files.
+        switched = [r for r in reachable if r.name not in failed]
         with self.store.certs_lock():
+            outcome.ca_backup = self._backup_authority()
             _write_pair(self.store, ca, *CA_FILES)
             _write_pair(self.store, client, *CLIENT_FILES)
-        for record in records:
-            self._copy_local_files(record.name, {})
-            if record.name not in failed and get_driver(record.driver_name).needs_ssh:
+        for record in switched:
+            with self.store.lock(record.name):
+                self.store.write_file(record.auth_options["ServerKeyPath"], servers[record.name].key_pem, KEY_MODE)
+                self.store.write_file(record.auth_options["ServerCertPath"], servers[record.name].cert_pem, CERT_MODE)
+                self._copy_local_files(record.name, {})
                 self._mark_running(record, Outcome())
-        if failed:
-            raise CertError(
-                "The CA was rotated, but %s could not be re-issued. When they are reachable, run docker_machine_certs with "
-                "action=regenerate and force=true for them (it works over SSH)." % ", ".join(failed),
-                step="rotate",
-                failed_machines=failed,
-                warnings=outcome.warnings,
+        for record in follow_store:
+            self._copy_local_files(record.name, {})
+        self.store.remove_folder(staging)
+        outcome.changed = True
+        outcome.steps = ["ca", "client", *("%s: server certificate" % r.name for r in switched)]
+        problems = dict(unreachable, **failed)
+        for name in sorted(problems, key=natural_key):
+            outcome.failed_machines.append(name)
+            outcome.warnings.append(
+                "%s was not re-issued (%s); it keeps its old certificates until docker_machine_certs with action=regenerate, "
+                "names=[%s] and force=true re-issues it over SSH." % (name, problems[name], name)
             )
         return outcome
+
+    def _brings_own_certificates(self, record: MachineRecord) -> bool:
+        """True for a machine whose CA is not the store's (driver none registered with the engine's own files)."""
+        ca_path = record.auth_options.get("CaCertPath") or ""
+        return bool(ca_path) and os.path.realpath(ca_path) != os.path.realpath(self.store.cert_path("ca.pem"))
+
+    def _in_parallel(self, records: t.Sequence[MachineRecord], work: t.Callable[[MachineRecord], None]) -> dict[str, str]:
+        """Run ``work`` for every record at once; the machines whose work raised a MachineError, with its message."""
+        failures: dict[str, str] = {}
+        if not records:
+            return failures
+        with concurrent.futures.ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_HOSTS, len(records))) as pool:
+            futures = {pool.submit(work, record): record.name for record in records}
+            for future in concurrent.futures.as_completed(futures):
+                try:
+                    future.result()
+                except MachineError as exc:
+                    failures[futures[future]] = exc.msg
+        return failures
+
+    def _preflight(self, record: MachineRecord, timeout: float) -> None:
+        with self._session(record, get_driver(record.driver_name), timeout, Outcome(), refused_is_final=True):
+            pass
+
+    def _stage(self, staging: str, authority: CertificateAuthority, servers: t.Mapping[str, _certs.CertPair]) -> None:
+        """The new CA, client and server pairs as files in ``staging``: what the hosts switch to is never only in memory."""
+        files = {
+            "ca-key.pem": (authority.ca.key_pem, KEY_MODE),
+            "ca.pem": (authority.ca.cert_pem, CERT_MODE),
+            "key.pem": (authority.client.key_pem, KEY_MODE),
+            "cert.pem": (authority.client.cert_pem, CERT_MODE),
+        }
+        for name, pair in servers.items():
+            files["machines/%s/server-key.pem" % name] = (pair.key_pem, KEY_MODE)
+            files["machines/%s/server.pem" % name] = (pair.cert_pem, CERT_MODE)
+        for relative, (data, mode) in files.items():
+            self.store.write_file(os.path.join(staging, relative), data, mode)
+
+    def _restore_host(self, record: MachineRecord, authority: CertificateAuthority, host: HostWork) -> None:
+        """Put a host that switched back on the store's current CA and its own server certificate, and check it over TLS."""
+        previous = self._current_server_pair(record.auth_options["ServerCertPath"], record.auth_options["ServerKeyPath"])
+        if previous is None:
+            raise CertError("%s has no server certificate in the store to go back to." % record.name, machine=record.name)
+        self._provision(record, get_driver(record.driver_name), authority.ca.cert_pem, previous, host, Outcome())
+        self._verify_engine(record)
+
+    def _rotation_refused(self, failures: t.Mapping[str, str], what: str, *, changed: bool, not_restored: t.Mapping[str, str] | None = None) -> CertError:
+        names = sorted(failures, key=natural_key)
+        msg = "Nothing was rotated: %s %s (%s). The store keeps its CA and every machine its certificates" % (
+            ", ".join(names),
+            what,
+            "; ".join("%s: %s" % (name, failures[name]) for name in names),
+        )
+        if changed:
+            msg += "; the hosts that had switched were put back"
+        msg += ". Bring them back and run again, or set allow_partial=true to rotate the others now."
+        if not_restored:
+            msg += " Could not put back %s: re-issue them with action=regenerate and force=true." % ", ".join(sorted(not_restored, key=natural_key))
+        return CertError(msg, step="rotate", failed_machines=names, changed=changed)
+
+    def _backup_authority(self) -> str:
+        """Copy the store's CA and client pair to ``certs/backup-<UTC time>/``; returns that folder."""
+        stamp = (self.now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+        folder = os.path.join(self.store.certs_dir, "backup-%s" % stamp)
+        suffix = 1
+        while os.path.lexists(folder):
+            suffix += 1
+            folder = os.path.join(self.store.certs_dir, "backup-%s-%d" % (stamp, suffix))
+        for name in (*CA_FILES, *CLIENT_FILES):
+            self.store.write_file(os.path.join(folder, name), self.store.read_bytes(self.store.cert_path(name)), KEY_MODE if "key" in name else CERT_MODE)
+        return folder
 
 
 def server_needs_reissue(pair: _certs.CertPair, ca: _certs.CertPair, sans: t.Sequence[str], now: datetime | None) -> bool:
@@ -729,13 +874,3 @@ def _cert_summary(pair: _certs.CertPair, ca: _certs.CertPair | None, window: tim
         "key_type": info.key_type,
         "reasons": reasons,
     }
-
-
-def _scratch_tls(folder: str, authority: CertificateAuthority) -> TLSFiles:
-    """The new CA and client pair as files, for TLS checks before the store switches to them."""
-    paths = TLSFiles(*(os.path.join(folder, name) for name in ("ca.pem", "cert.pem", "key.pem")))
-    for path, data in ((paths.ca, authority.ca.cert_pem), (paths.cert, authority.client.cert_pem), (paths.key, authority.client.key_pem)):
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-    return paths

@@ -177,14 +177,19 @@ class SSHSession:
             msg = "Step '%s' failed on %s with exit code %d: %s" % (step, where, result.rc, (result.stderr or result.stdout).strip()[-2000:])
         return SSHError(msg, step=step, cmd=result.cmd, rc=result.rc, stdout=result.stdout, stderr=result.stderr)
 
-    def wait_until_reachable(self, timeout: float, *, step: str = "wait for SSH", interval: float = 1.0) -> None:
-        """Retry a no-op login until it works or ``timeout`` passes; a host-key mismatch fails at once."""
+    def wait_until_reachable(self, timeout: float, *, step: str = "wait for SSH", interval: float = 1.0, refused_is_final: bool = False) -> None:
+        """Retry a no-op login until it works or ``timeout`` passes; a host-key mismatch fails at once.
+
+        With ``refused_is_final``, so does a refused connection: for hosts that should be up already
+        (a booting host refuses for a while, a stopped one for ever).
+        """
         deadline = time.monotonic() + timeout
         while True:
             result = self.run("true", step=step, check=False, timeout=max(5.0, self.target.connect_timeout + 5.0))
             if result.rc == 0:
                 return
-            if "Host key verification failed" in result.stderr or time.monotonic() + interval >= deadline:
+            final = "Host key verification failed" in result.stderr or (refused_is_final and "Connection refused" in result.stderr)
+            if final or time.monotonic() + interval >= deadline:
                 raise self._error(step, result)
             if result.rc != SSH_UNREACHABLE_RC:
                 raise self._error(step, result)

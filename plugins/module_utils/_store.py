@@ -735,6 +735,14 @@ class MachineStore:
         shutil.rmtree(machine_dir)
         return True
 
+    def remove_folder(self, path: str) -> bool:
+        """Delete a folder of this store (a staging or scratch folder), only inside this store."""
+        folder = self.check_inside(path, "delete")
+        if not os.path.isdir(folder):
+            return False
+        shutil.rmtree(folder)
+        return True
+
     # -- locks --
     def lock(self, name: str, timeout: float = 120.0) -> t.ContextManager[None]:
         """Serialise writers of one machine's record across processes."""
