@@ -283,10 +283,11 @@ class MachineManager:
             doc["HostOptions"].setdefault("EngineOptions", {}).update(engine_options)
             auth = doc["HostOptions"].setdefault("AuthOptions", {})
             auth["ServerCertSANs"] = list(spec.tls_san)
-            # Converging issues from this store's CA, so the record must name it (an imported machine may
-            # still point at another store's CA; the original's regenerate-certs would sign with that key).
+            # Converging issues from this store's CA into this store's files, so the record must name them (an
+            # imported machine may still point at another store's CA; the original's regenerate-certs would sign
+            # with that key).
             defaults = auth_options_document(root, spec.name)
-            for key in ("CertDir", "CaCertPath", "CaPrivateKeyPath", "ClientCertPath", "ClientKeyPath"):
+            for key in ("CertDir", "CaCertPath", "CaPrivateKeyPath", "ClientCertPath", "ClientKeyPath", "ServerCertPath", "ServerKeyPath", "StorePath"):
                 auth[key] = defaults[key]
             sidecar = copy.deepcopy(existing.sidecar)
             sidecar.setdefault("Status", "creating")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import shutil
 import stat
 import subprocess
 import time
@@ -428,3 +429,19 @@ def test_an_interrupted_rotation_is_not_overwritten(tmp_path):
     with pytest.raises(CertError) as info:
         MachineManager(store, ssh_runner=HostsRunner({}), org_user="ops").rotate(force=True)
     assert "interrupted" in info.value.msg and "action=regenerate" in info.value.msg
+
+
+def test_a_store_copied_next_to_the_original_reissues_into_its_own_files(tmp_path):
+    store_a = MachineStore(str(tmp_path / "store-a"))
+    MachineManager(store_a, ssh_runner=TranscriptRunner(_host_with_docker(True)), engine_probe=FakeEngine(), org_user="ops").present(_spec(tmp_path))
+    shutil.copytree(tmp_path / "store-a", tmp_path / "store-b", symlinks=True)
+    a_files = _files(store_a)
+    store_b = MachineStore(str(tmp_path / "store-b"))
+    done = MachineManager(store_b, ssh_runner=TranscriptRunner(_host_with_docker(True)), engine_probe=FakeEngine(), org_user="ops").regenerate(
+        ["web1"], force=True, timeout=5
+    )
+    assert done.changed
+    assert _files(store_a) == a_files  # the original store is never written for the copy
+    assert _files(store_b)["machines/web1/server.pem"] != a_files["machines/web1/server.pem"]
+    saved = json.loads((tmp_path / "store-b" / "machines" / "web1" / "config.json").read_text())
+    assert saved["HostOptions"]["AuthOptions"]["ServerCertPath"] == str(tmp_path / "store-b" / "machines" / "web1" / "server.pem")
