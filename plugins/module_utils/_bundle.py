@@ -347,6 +347,35 @@ def _check_name(path: str) -> tuple[str, ...]:
     _refuse("member %r is not a store certificate or a file of a machine folder." % path, member=path)
 
 
+# Extended headers (PAX ``x``/``g``, GNU long names ``L``/``K``) describe the member that follows; ours
+# put at most one before a member. Python's tarfile reads a chain of them recursively, so a few hundred
+# in a row end in RecursionError instead of a refusal: the chain is measured first, without tarfile.
+EXTENDED_HEADER_TYPES = (b"x", b"g", b"L", b"K")
+MAX_EXTENDED_HEADERS = 4
+BLOCK = 512
+
+
+def _check_header_chains(raw: bytes) -> None:
+    """Refuse an archive with more than MAX_EXTENDED_HEADERS extended headers in a row (walks headers only)."""
+    offset, chain = 0, 0
+    while offset + BLOCK <= len(raw):
+        header = raw[offset : offset + BLOCK]
+        if header == bytes(BLOCK):
+            return  # end of archive
+        field = header[124:136]
+        try:
+            size = int(field.rstrip(b"\0 ").decode("ascii") or "0", 8)
+        except (UnicodeDecodeError, ValueError):
+            return  # not a header this walk can read: tarfile refuses it with its own error
+        if header[156:157] in EXTENDED_HEADER_TYPES:
+            chain += 1
+            if chain > MAX_EXTENDED_HEADERS:
+                _refuse("it has more than %d extended headers in a row (at byte %d); a member needs at most one." % (MAX_EXTENDED_HEADERS, offset))
+        else:
+            chain = 0
+        offset += BLOCK + -(-size // BLOCK) * BLOCK
+
+
 def _check_manifest(doc: t.Any) -> dict[str, t.Any]:
     if not isinstance(doc, dict) or doc.get("Format") != FORMAT_NAME:
         _refuse("its manifest %s is not a dockyard.machine bundle manifest." % MANIFEST_NAME)
@@ -381,6 +410,7 @@ def read_bundle(data: bytes, passphrase: str | None = None) -> Bundle:
         _refuse("it is larger than %d MiB." % (MAX_BUNDLE_BYTES // 2**20))
     encrypted = is_encrypted(data)
     raw = _gunzip(_decrypt(data, passphrase) if encrypted else data)
+    _check_header_chains(raw)
     manifest: dict[str, t.Any] | None = None
     members: dict[str, Member] = {}
     try:

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from ansible_collections.dockyard.machine.tests.e2e.conftest import docker_cli, recap, run_playbook
-from ansible_collections.dockyard.machine.tests.support import bed
+from ansible_collections.dockyard.machine.tests.support import bed, return_docs
 
 # A container image built inside the machine from its own /usr/bin/sleep: no registry needed.
 TINY_IMAGE = (
@@ -104,6 +104,7 @@ def test_rotate_is_all_or_nothing_and_leaves_the_engines_own_certificates_alone(
         before = _pem_files(store)
         done, result = _certs(store, results, certs_action="rotate", force=True)
         assert recap(done.stdout)["changed"] == 1, done.stdout
+        rotated = result
         after = _pem_files(store)
         assert after["certs/ca.pem"] != before["certs/ca.pem"]
         assert {"rot1: server certificate", "rot2: server certificate"} <= set(result["steps"])
@@ -141,6 +142,7 @@ def test_rotate_is_all_or_nothing_and_leaves_the_engines_own_certificates_alone(
         assert after["machines/rot2/ca.pem"] == before["machines/rot2/ca.pem"]
         assert docker_cli(envs["rot1"], "version", "--format", "{{.Server.Version}}").returncode == 0
         assert "rot2 was not re-issued" in done.stdout + done.stderr
+        assert return_docs.compare("docker_machine_certs", [rotated, result]) == (set(), set(), set())
     finally:
         if not os.environ.get("DOCKYARD_KEEP_MACHINES"):
             for machine in machines:

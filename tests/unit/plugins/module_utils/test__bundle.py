@@ -598,3 +598,27 @@ def test_export_carries_no_credential_of_any_driver(store_a: MachineStore, fixtu
     config.write_text(json.dumps(doc))
     data = gzip.decompress(_bundle.export_bundle(store_a, ["m1"]))
     assert b"do-token-leak" not in data
+
+
+def _pax_chain(count: int, good: list[tuple[tarfile.TarInfo, bytes]], machines: list[str]) -> bytes:
+    """A good bundle whose second member is preceded by ``count`` extended (PAX) headers in a row."""
+    raw = bytearray(gzip.decompress(_craft(good, machines)))
+    # The manifest is the first member: its header block and its data, rounded up to whole blocks.
+    manifest_size = int(raw[124:136].rstrip(b"\0 ").decode(), 8)
+    at = 512 + -(-manifest_size // 512) * 512
+    record = b"20 comment=chained\n"
+    header = tarfile.TarInfo("././@PaxHeader")
+    header.type, header.size = tarfile.XHDTYPE, len(record)
+    block = header.tobuf(format=tarfile.USTAR_FORMAT) + record.ljust(512, b"\0")
+    return gzip.compress(bytes(raw[:at]) + block * count + bytes(raw[at:]))
+
+
+def test_a_chain_of_extended_headers_is_refused_not_a_crash(store_a: MachineStore, root_b: Path) -> None:
+    good = _good(store_a)
+    # The crafting is sound: one extended header before a member is an ordinary PAX archive.
+    assert _bundle.import_bundle(MachineStore(str(root_b)), _pax_chain(1, good, ["m1"])).imported == ["m1"]
+    shutil.rmtree(root_b)
+    with pytest.raises(StoreError, match="extended headers in a row") as raised:
+        _bundle.import_bundle(MachineStore(str(root_b)), _pax_chain(400, good, ["m1"]))
+    assert "Nothing was imported" in raised.value.msg
+    assert not root_b.exists()
