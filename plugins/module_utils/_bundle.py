@@ -45,6 +45,7 @@ from ansible_collections.dockyard.machine.plugins.module_utils._store import (
     DRIVER_PATH_KEYS,
     BACKUP_NAME,
     CONFIG_NAME,
+    DEFAULT_INSTALL_URL,
     SIDECAR_NAME,
     MachineRecord,
     MachineStore,
@@ -591,6 +592,7 @@ def _plan_machine(store: MachineStore, bundle: Bundle, name: str, ca_state: str,
         for key in keys:
             if key in section:
                 section[key] = _rebase(section[key], old_roots, store.root)
+    _drop_engine_programs(record, warnings)
     files = {path[len(prefix) :]: m for path, m in bundle.members.items() if path.startswith(prefix)}
     files.pop(CONFIG_NAME)
     sidecar = files.pop(SIDECAR_NAME, None)
@@ -612,6 +614,34 @@ def _plan_machine(store: MachineStore, bundle: Bundle, name: str, ca_state: str,
     if ca_state == "different":
         _repoint(store, bundle, record, files, warnings)
     return _Plan(record=record, files=files)
+
+
+def _drop_engine_programs(record: MachineRecord, warnings: list[str]) -> None:
+    """Leave out the engine settings that run programs as root on the host: dockerd flags (``--add-runtime``,
+    ``--userland-proxy-path``, plugins), its environment (``LD_PRELOAD``) and the install script's URL.
+
+    They would reach the host at the next re-issue or rotation. Labels, registries, mirrors and the
+    storage driver are data and stay. Only names are shown: an environment value may hold a password.
+    """
+    engine = record.config.get("HostOptions", {}).get("EngineOptions")
+    if not isinstance(engine, dict):
+        return
+    dropped = []
+    flags, env = engine.get("ArbitraryFlags") or [], engine.get("Env") or []
+    if flags:
+        dropped.append("dockerd flags %s" % ", ".join(_shown(str(f).lstrip("-").split("=", 1)[0]) for f in flags))
+        engine["ArbitraryFlags"] = []
+    if env:
+        dropped.append("engine environment %s" % ", ".join(_shown(str(e).split("=", 1)[0]) for e in env))
+        engine["Env"] = []
+    if engine.get("InstallURL") not in (None, "", DEFAULT_INSTALL_URL):
+        dropped.append("InstallURL")
+        engine["InstallURL"] = DEFAULT_INSTALL_URL
+    if dropped:
+        warnings.append(
+            "Machine %s: engine settings that run programs as root on its host were not imported: %s. Set them with the "
+            "docker_machine options engine.options and engine.env if this machine needs them." % (record.name, "; ".join(dropped))
+        )
 
 
 # AuthOptions key -> the store certificate it names by default (reference section 1.3).

@@ -158,6 +158,7 @@ class HostWork:
     install: EngineInstall = EngineInstall(enabled=False)
     key_type: str = "rsa"
     reset_host_key: bool = False
+    settled: bool = False  # a host set up before: a refused connection or login fails at once
 
 
 @dataclass(frozen=True)
@@ -222,8 +223,12 @@ class MachineManager:
         engine_probe: t.Callable[..., dict[str, t.Any]] = engine_version,
         org_user: str | None = None,
         now: datetime | None = None,
+        ssh_config: str = "",
     ) -> None:
         self.store = store
+        # The SSH client configuration (ssh -F) the task passed. A record's own (kept in its sidecar)
+        # is never used: a shared store or an imported record must not choose what ssh runs here.
+        self.ssh_config = ssh_config
         self.check_mode = check_mode
         self.ssh_runner = ssh_runner
         self.engine_probe = engine_probe
@@ -235,6 +240,8 @@ class MachineManager:
         validate_name(spec.name)
         driver = get_driver(spec.driver)
         options = driver.validate(spec.driver_options)
+        if options.get("ssh_config") and not self.ssh_config:
+            self.ssh_config = options["ssh_config"]  # passed by this task, as the driver's option
         existing = self._load_existing(spec.name)
         if existing is not None and existing.driver_name != spec.driver:
             raise DriverError(
@@ -414,7 +421,7 @@ class MachineManager:
             user=record.ssh_user,
             key_path=key if key and os.path.isfile(key) else "",
             proxy_jump=str(record.sidecar.get("ProxyJump") or ""),
-            config_file=str(record.sidecar.get("SSHConfig") or ""),
+            config_file=self.ssh_config,
             pinned_host_keys=() if reset_host_key else tuple(record.sidecar.get("HostKeys") or ()),
             connect_timeout=int(min(max(timeout, 5), 30)),
         )
@@ -427,27 +434,46 @@ class MachineManager:
             daemon=DaemonConfig.from_engine_options(record.engine_options, provider=driver.name, port=driver.engine_port(record)),
             install=host.install,
         )
-        with self._session(record, driver, host.timeout, outcome, reset_host_key=host.reset_host_key) as session:
+        with self._session(record, driver, host.timeout, outcome, reset_host_key=host.reset_host_key, settled=host.settled) as session:
             report = Provisioner(session, check_mode=self.check_mode).provision(request)
         outcome.steps.extend(report.changed_steps)
         outcome.warnings.extend(report.warnings)
 
     @contextlib.contextmanager
     def _session(
-        self, record: MachineRecord, driver: t.Any, timeout: float, outcome: Outcome, *, reset_host_key: bool = False, refused_is_final: bool = False
+        self, record: MachineRecord, driver: t.Any, timeout: float, outcome: Outcome, *, reset_host_key: bool = False, settled: bool = False
     ) -> t.Iterator[SSHSession]:
         """The one way this class reaches a host: an SSH session once the host answers, whose host keys
         are pinned in the record's sidecar at first contact (the caller saves the record).
 
         Records the original tool wrote hold no keys; the first session of ours pins what it saw, so
         every later one refuses a different key."""
-        with SSHSession(self._ssh_target(record, driver, timeout, reset_host_key), runner=self.ssh_runner) as session:
-            session.wait_until_reachable(timeout, refused_is_final=refused_is_final)
-            learned = list(session.learned_host_keys())
-            if learned and learned != list(record.sidecar.get("HostKeys") or []):
-                record.sidecar["HostKeys"] = learned
-                outcome.steps.append("pin host key")
-            yield session
+        unused = self._unused_ssh_config(record)
+        if unused and unused not in outcome.warnings:
+            outcome.warnings.append(unused)
+        try:
+            with SSHSession(self._ssh_target(record, driver, timeout, reset_host_key), runner=self.ssh_runner) as session:
+                session.wait_until_reachable(timeout, settled=settled)
+                learned = list(session.learned_host_keys())
+                if learned and learned != list(record.sidecar.get("HostKeys") or []):
+                    record.sidecar["HostKeys"] = learned
+                    outcome.steps.append("pin host key")
+                yield session
+        except MachineError as exc:
+            if unused:  # the likely reason the login failed: said with the failure, not only in a lost result
+                exc.details.setdefault("warnings", []).append(unused)
+            raise
+
+    def _unused_ssh_config(self, record: MachineRecord) -> str:
+        """The warning for a record whose sidecar names an SSH configuration this task did not pass (empty if none)."""
+        stored = str(record.sidecar.get("SSHConfig") or "")
+        if not stored or stored == self.ssh_config:
+            return ""
+        return (
+            "%s: its record names the SSH configuration %s, which this task did not pass, so it was not used (a record "
+            "cannot choose the configuration ssh runs with). Pass it as the driver option ssh_config (docker_machine) or "
+            "option ssh_config (docker_machine_certs) to use it." % (record.name, stored)
+        )
 
     def _verify_engine(self, record: MachineRecord, tls: TLSFiles | None = None) -> str:
         """A real TLS call with the client certificate; retried while the engine starts."""
@@ -496,14 +522,14 @@ class MachineManager:
                 driver = get_driver(record.driver_name)
                 if driver.needs_ssh:
                     try:
-                        self._cleanup_host(record, driver, timeout)
+                        self._cleanup_host(record, driver, timeout, outcome)
                         outcome.steps.insert(0, "clean up host")
                     except MachineError as exc:
                         outcome.warnings.append("The record was removed, but cleaning up the host failed: %s" % exc.msg)
             self.store.remove(name)
         return outcome
 
-    def _cleanup_host(self, record: MachineRecord, driver: t.Any, timeout: float) -> None:
+    def _cleanup_host(self, record: MachineRecord, driver: t.Any, timeout: float, outcome: Outcome) -> None:
         """Remove our engine configuration; the engine goes back to its package defaults (no TCP listener)."""
         from ansible_collections.dockyard.machine.plugins.module_utils._daemon_config import (
             DROPIN_PATH,
@@ -516,8 +542,12 @@ class MachineManager:
             "rm -f {d} {ca} {cert} {key}; rmdir {dir} 2>/dev/null || true; systemctl daemon-reload; "
             "systemctl restart docker.socket 2>/dev/null || true; systemctl restart docker.service"
         ).format(d=DROPIN_PATH, ca=REMOTE_CA, cert=REMOTE_SERVER_CERT, key=REMOTE_SERVER_KEY, dir=os.path.dirname(DROPIN_PATH))
-        with self._session(record, driver, timeout, Outcome()) as session:
-            session.run(script, step="clean up host", timeout=timeout + 120)
+        local = Outcome()  # the record goes: a key pinned now is not a step of this task
+        try:
+            with self._session(record, driver, timeout, local, settled=True) as session:
+                session.run(script, step="clean up host", timeout=timeout + 120)
+        finally:
+            outcome.warnings.extend(local.warnings)
 
     # -- power --------------------------------------------------------------------------------------
     def power(self, name: str, state: str, *, timeout: float = 60.0) -> Outcome:
@@ -528,7 +558,7 @@ class MachineManager:
             raise DriverError("Hosts without a driver cannot be %s (driver %s)." % (state, record.driver_name), machine=name, option="state")
         action = {"started": "start", "stopped": "stop", "restarted": "restart"}[state]
         outcome = Outcome(status=state)
-        with self._session(record, driver, timeout, outcome) as session:
+        with self._session(record, driver, timeout, outcome, settled=True) as session:
             active = session.run("systemctl is-active --quiet docker.service", step="engine state", check=False).rc == 0
             wanted = {"started": not active, "stopped": active, "restarted": True}[state]
             if wanted:
@@ -639,7 +669,7 @@ class MachineManager:
             # engine answered with that certificate; until then the record and its files stay as they were.
             previous_files = self._server_files(record)
             try:
-                host = HostWork(timeout=timeout, key_type=_certs.inspect_cert(authority.ca.cert_pem).key_type)
+                host = HostWork(timeout=timeout, key_type=_certs.inspect_cert(authority.ca.cert_pem).key_type, settled=True)
                 self._converge_host(record, driver, authority, host, local, force_cert=True)
                 self._copy_local_files(record.name, {})
                 self._verify_engine(record)
@@ -707,6 +737,7 @@ class MachineManager:
             outcome.steps = ["ca", "client", *("%s: server certificate" % r.name for r in managed)]
             return outcome
 
+        outcome.warnings.extend(w for w in map(self._unused_ssh_config, managed) if w)
         # 1. Every managed host answers over SSH, before anything is made or written.
         unreachable = self._in_parallel(managed, lambda record: self._preflight(record, timeout))
         if unreachable and not allow_partial:
@@ -725,7 +756,7 @@ class MachineManager:
         tls = TLSFiles(*(os.path.join(staging, name) for name in ("ca.pem", "cert.pem", "key.pem")))
 
         # 3. Each reachable host switches to its new certificate and must answer over TLS with the new client's.
-        host = HostWork(timeout=timeout, key_type=key_type)
+        host = HostWork(timeout=timeout, key_type=key_type, settled=True)
         applied: list[str] = []
 
         def switch(record: MachineRecord) -> None:
@@ -787,7 +818,7 @@ class MachineManager:
         return failures
 
     def _preflight(self, record: MachineRecord, timeout: float) -> None:
-        with self._session(record, get_driver(record.driver_name), timeout, Outcome(), refused_is_final=True):
+        with self._session(record, get_driver(record.driver_name), timeout, Outcome(), settled=True):
             pass
 
     def _stage(self, staging: str, authority: CertificateAuthority, servers: t.Mapping[str, _certs.CertPair]) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -44,6 +45,9 @@ def subprocess_runner(argv: t.Sequence[str], stdin: bytes | None, timeout: float
     return done.returncode, done.stdout, done.stderr
 
 
+PROXY_JUMP_HOP = re.compile(r"(?:[A-Za-z0-9_.][A-Za-z0-9_.+-]*@)?(?:[A-Za-z0-9_][A-Za-z0-9_.-]*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+
+
 @dataclass(frozen=True)
 class SSHTarget:
     """Where and as whom to connect; ``alias`` names the machine for host-key pinning."""
@@ -69,6 +73,13 @@ class SSHTarget:
                     "spaces or control characters). Fix the driver's option '%s' (for example 'generic.%s')." % (what, value, option, option),
                     option=option,
                 )
+        # ProxyJump is handed to ssh -J: hops of [user@]host[:port], comma-separated, none an option.
+        if self.proxy_jump and not all(PROXY_JUMP_HOP.fullmatch(hop) for hop in self.proxy_jump.split(",")):
+            raise SSHError(
+                "Refusing to connect: the jump host %r is not a list of [user@]host[:port] hops (a hop starts with '-' or "
+                "holds spaces, control or shell characters). Fix option 'proxy_jump' (for example 'generic.proxy_jump')." % self.proxy_jump,
+                option="proxy_jump",
+            )
 
     @property
     def needs_sudo(self) -> bool:
@@ -177,18 +188,21 @@ class SSHSession:
             msg = "Step '%s' failed on %s with exit code %d: %s" % (step, where, result.rc, (result.stderr or result.stdout).strip()[-2000:])
         return SSHError(msg, step=step, cmd=result.cmd, rc=result.rc, stdout=result.stdout, stderr=result.stderr)
 
-    def wait_until_reachable(self, timeout: float, *, step: str = "wait for SSH", interval: float = 1.0, refused_is_final: bool = False) -> None:
+    def wait_until_reachable(self, timeout: float, *, step: str = "wait for SSH", interval: float = 1.0, settled: bool = False) -> None:
         """Retry a no-op login until it works or ``timeout`` passes; a host-key mismatch fails at once.
 
-        With ``refused_is_final``, so does a refused connection: for hosts that should be up already
-        (a booting host refuses for a while, a stopped one for ever).
+        A ``settled`` host (one that was set up before: power, re-issue, rotation, clean-up) also fails
+        at once when it refuses the connection or the login: a booting host does both for a while, a
+        stopped one or one without our key for ever.
         """
         deadline = time.monotonic() + timeout
         while True:
             result = self.run("true", step=step, check=False, timeout=max(5.0, self.target.connect_timeout + 5.0))
             if result.rc == 0:
                 return
-            final = "Host key verification failed" in result.stderr or (refused_is_final and "Connection refused" in result.stderr)
+            final = "Host key verification failed" in result.stderr or (
+                settled and ("Connection refused" in result.stderr or "Permission denied" in result.stderr)
+            )
             if final or time.monotonic() + interval >= deadline:
                 raise self._error(step, result)
             if result.rc != SSH_UNREACHABLE_RC:

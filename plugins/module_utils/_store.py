@@ -41,6 +41,7 @@ __all__ = [
     "AUTH_PATH_KEYS",
     "CONFIG_VERSION",
     "DRIVER_PATH_KEYS",
+    "DEFAULT_INSTALL_URL",
     "DEFAULT_STORE_PATH",
     "STORE_PATH_ENV",
     "SIDECAR_NAME",
@@ -164,6 +165,9 @@ def _ensure_dir(path: str) -> None:
         os.chmod(path, DIR_MODE)
 
 
+# The original's --engine-install-url default: the install script it runs when the engine is missing.
+DEFAULT_INSTALL_URL = "https://get.docker.com"
+
 # Every file of a store (record, sidecar, certificate, key) is a few KiB; more is not a store file.
 MAX_FILE_BYTES = 1 << 20
 
@@ -258,7 +262,7 @@ def _migrate_0_to_1(doc: dict[str, t.Any]) -> dict[str, t.Any]:
     host_options.setdefault("Driver", "")
     host_options.setdefault("Memory", 0)
     host_options.setdefault("Disk", 0)
-    host_options.setdefault("EngineOptions", {"InstallURL": "https://get.docker.com"})
+    host_options.setdefault("EngineOptions", {"InstallURL": DEFAULT_INSTALL_URL})
     host_options.setdefault(
         "SwarmOptions",
         {
@@ -368,7 +372,7 @@ def engine_options_document(
     labels: t.Sequence[str] = (),
     storage_driver: str = "",
     registry_mirrors: t.Sequence[str] = (),
-    install_url: str = "https://get.docker.com",
+    install_url: str = DEFAULT_INSTALL_URL,
 ) -> dict[str, t.Any]:
     return {
         "ArbitraryFlags": list(arbitrary_flags),

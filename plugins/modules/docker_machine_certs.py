@@ -73,6 +73,14 @@ options:
     description: Seconds to wait for SSH on each host.
     type: float
     default: 120
+  ssh_config:
+    description:
+      - An SSH client configuration file for the SSH connections of O(action=regenerate) and O(action=rotate) (C(ssh -F)),
+        for example one an AWX credential injects. Without it, C(ssh) reads C(~/.ssh/config).
+      - The configuration a machine's record names (from the O(dockyard.machine.docker_machine#module:generic.ssh_config)
+        of an earlier task) is used only when it is passed here again: a record, which a shared store or a bundle may
+        have written, never chooses what C(ssh) runs on this controller.
+    type: path
   allow_partial:
     description:
       - With O(action=rotate), switch the store even when some hosts cannot be reached or do not answer with their new
@@ -179,12 +187,13 @@ def main() -> None:
             key_type=dict(type="str", choices=["rsa", "ecdsa"], default="rsa"),
             timeout=dict(type="float", default=120),
             allow_partial=dict(type="bool", default=False),
+            ssh_config=dict(type="path"),
         ),
         supports_check_mode=True,
     )
     require_cryptography(module)
     params = module.params
-    manager = MachineManager(store_from(module, must_exist=True), check_mode=module.check_mode)
+    manager = MachineManager(store_from(module, must_exist=True), check_mode=module.check_mode, ssh_config=params["ssh_config"] or "")
     names = params["names"] or None
     try:
         if params["action"] == "regenerate":

@@ -445,3 +445,24 @@ def test_a_store_copied_next_to_the_original_reissues_into_its_own_files(tmp_pat
     assert _files(store_b)["machines/web1/server.pem"] != a_files["machines/web1/server.pem"]
     saved = json.loads((tmp_path / "store-b" / "machines" / "web1" / "config.json").read_text())
     assert saved["HostOptions"]["AuthOptions"]["ServerCertPath"] == str(tmp_path / "store-b" / "machines" / "web1" / "server.pem")
+
+
+def test_a_recorded_ssh_config_is_never_used_unless_the_task_passes_it(tmp_path):
+    """A shared store's sidecar naming an ssh config (whose ProxyCommand would run here) does not reach ssh -F."""
+    store = MachineStore(str(tmp_path / "store"))
+    MachineManager(store, ssh_runner=TranscriptRunner(_host_with_docker(True)), engine_probe=FakeEngine(), org_user="ops").present(_spec(tmp_path))
+    hostile = tmp_path / "hostile_config"
+    hostile.write_text("Host *\n  ProxyCommand touch %s\n" % (tmp_path / "ran"))
+    sidecar_path = tmp_path / "store" / "machines" / "web1" / "dockyard-machine.json"
+    sidecar = json.loads(sidecar_path.read_text())
+    sidecar["SSHConfig"] = str(hostile)
+    sidecar_path.write_text(json.dumps(sidecar))
+    runner = TranscriptRunner([Step(r"^true$"), Step(r"systemctl is-active --quiet docker\.service", rc=0)])
+    outcome = MachineManager(store, ssh_runner=runner, engine_probe=FakeEngine(), org_user="ops").power("web1", "started")
+    assert all("-F" not in argv and str(hostile) not in argv for argv, dummy in runner.calls)
+    assert any(str(hostile) in w and "did not pass" in w for w in outcome.warnings)
+    # Passed by the task, the same file is used.
+    runner = TranscriptRunner([Step(r"^true$"), Step(r"systemctl is-active --quiet docker\.service", rc=0)])
+    passed = MachineManager(store, ssh_runner=runner, engine_probe=FakeEngine(), org_user="ops", ssh_config=str(hostile)).power("web1", "started")
+    assert runner.calls[0][0][runner.calls[0][0].index("-F") + 1] == str(hostile)
+    assert not passed.warnings
