@@ -78,8 +78,8 @@ options:
       - An SSH client configuration file for the SSH connections of O(action=regenerate) and O(action=rotate) (C(ssh -F)),
         for example one an AWX credential injects. Without it, C(ssh) reads C(~/.ssh/config).
       - The configuration a machine's record names (from the O(dockyard.machine.docker_machine#module:generic.ssh_config)
-        of an earlier task) is used only when it is passed here again: a record, which a shared store or a bundle may
-        have written, never chooses what C(ssh) runs on this controller.
+        of an earlier task) is used only when it is passed here again (a record, which a shared store or a bundle may
+        have written, never chooses what C(ssh) runs on this controller).
     type: path
   allow_partial:
     description:
