@@ -434,6 +434,24 @@ class MachineManager:
                 outcome.steps.append("pin host key")
             yield session
 
+    @contextlib.contextmanager
+    def user_session(self, name: str, *, timeout: float = 60.0) -> t.Iterator[SSHSession]:
+        """An SSH session to machine ``name`` for a user's own commands (``ssh``, ``scp``).
+
+        The host key is checked against the one pinned in the record, or pinned at this first contact
+        and saved, as for every session of ours.
+        """
+        record = self.store.load(name)
+        driver = get_driver(record.driver_name)
+        if not driver.needs_ssh:
+            raise DriverError("Machine %s (driver %s) is not reached over SSH." % (name, record.driver_name), machine=name)
+        outcome = Outcome()
+        with self._session(record, driver, timeout, outcome) as session:
+            if "pin host key" in outcome.steps and not self.check_mode:
+                with self.store.lock(name):
+                    self.store.save(record)
+            yield session
+
     def _verify_engine(self, record: MachineRecord, tls: TLSFiles | None = None) -> str:
         """A real TLS call with the client certificate; retried while the engine starts."""
         endpoint = endpoint_for(self.store, record)
