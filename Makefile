@@ -33,12 +33,22 @@ GUARDED := DOCKYARD_NETGUARD=1 AWS_EC2_METADATA_DISABLED=true PYTHONPATH=$(CURDI
 
 .PHONY: venv collection sanity lint unit integration engine images bed-clean bench-inventory bench-lifecycle test demo demo-clean
 
-venv: $(VENV_STAMP)
+# The dockyard-machine command (cli/). Its entry point imports the collection found on PYTHONPATH or
+# ANSIBLE_COLLECTIONS_PATH (this checkout's .build/collections here), so tests run this tree's code.
+CLI := $(VENV)/bin/dockyard-machine
+
+venv: $(VENV_STAMP) $(CLI)
 
 $(VENV_STAMP): $(REQS) $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -r $(REQS) -c $(CONSTRAINTS)
 	rm -f $(VENV)/.stamp-*
+	touch $@
+
+# No dependencies of its own; its one build requirement is pinned in cli/pyproject.toml.
+$(CLI): cli/pyproject.toml $(wildcard cli/dockyard_machine_cli/*.py) | $(VENV_STAMP)
+	$(VENV)/bin/pip install --no-deps --force-reinstall ./cli
+	rm -rf cli/build cli/*.egg-info
 	touch $@
 
 collection:
