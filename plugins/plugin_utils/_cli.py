@@ -905,6 +905,83 @@ def cmd_scp(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
         return ctx.runner(session.copy_argv(source, destination, recursive=opts["recursive"], quiet=opts["quiet"], delta=opts["delta"]))
 
 
+# completion --------------------------------------------------------------------------------------
+
+BASH_COMPLETION = r"""# dockyard-machine completion for bash: eval "$(dockyard-machine completion bash)" (for example in ~/.bashrc)
+_dockyard_machine() {
+    local IFS=$'\n'
+    COMPREPLY=($("${COMP_WORDS[0]}" __complete "${COMP_WORDS[@]:1:COMP_CWORD}" 2>/dev/null))
+    if [ ${#COMPREPLY[@]} -eq 0 ]; then
+        COMPREPLY=($(compgen -f -- "${COMP_WORDS[COMP_CWORD]}"))
+    fi
+}
+complete -F _dockyard_machine dockyard-machine
+"""
+ZSH_PREAMBLE = """# dockyard-machine completion for zsh: eval "$(dockyard-machine completion zsh)" (for example in ~/.zshrc)
+autoload -U +X compinit && compinit
+autoload -U +X bashcompinit && bashcompinit
+"""
+
+
+def cmd_completion(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
+    if args != ["bash"] and args != ["zsh"]:
+        raise CLIError("Error: name the shell: `%s completion bash` or `%s completion zsh`" % (PROG, PROG))
+    ctx.stdout.write((ZSH_PREAMBLE if args[0] == "zsh" else "") + BASH_COMPLETION)
+    return 0
+
+
+def _flag_words(flags: t.Iterable[Flag]) -> list[str]:
+    return [("-" if len(n) == 1 else "--") + n for f in flags for n in f.names]
+
+
+def complete(words: t.Sequence[str], environ: t.Mapping[str, str]) -> list[str]:
+    """Candidates for the last word of ``words`` (the words after the program name): commands, flags, shells, drivers, machine names."""
+    if not words:
+        words = [""]
+    *before, current = words
+    storage = ""
+    index = 0
+    while index < len(before) and before[index].startswith("-"):
+        if before[index].lstrip("-") in ("s", "storage-path") and index + 1 < len(before):
+            storage = before[index + 1]
+            index += 1
+        index += 1
+    if index >= len(before):
+        pool = _flag_words(GLOBAL_FLAGS) if current.startswith("-") else list(COMMANDS)
+        if before and before[-1].lstrip("-") in ("s", "storage-path"):
+            pool = []
+        return [w for w in pool if w.startswith(current)]
+    command = COMMANDS.get(before[index])
+    if command is None:
+        return []
+    flags = command.flags + (DRIVER_FLAGS["generic"] + DRIVER_FLAGS["none"] if command.name == "create" else ())
+    previous = before[-1] if len(before) > index + 1 else ""
+    by_name = {n: f for f in flags for n in f.names}
+    prev_flag = by_name.get(previous.lstrip("-").split("=", 1)[0]) if previous.startswith("-") and "=" not in previous else None
+    if prev_flag is not None and prev_flag.kind != "bool":
+        choices = {"shell": SHELLS, "driver": tuple(DRIVER_FLAGS)}.get(prev_flag.key, ())
+        return [c for c in choices if c.startswith(current)]
+    if current.startswith("-"):
+        return [w for w in _flag_words(flags + (HELP_FLAG,)) if w.startswith(current)]
+    if command.name == "completion":
+        return [w for w in ("bash", "zsh") if w.startswith(current)]
+    if command.name in ("create", "active", "ls"):
+        return []
+    try:
+        names = MachineStore(resolve_store_path(storage or None, environ)).names()
+    except MachineError:
+        names = []
+    if command.name == "scp":
+        return [n + ":" for n in names if (n + ":").startswith(current)]
+    return [n for n in names if n.startswith(current)]
+
+
+def cmd_complete(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
+    for word in complete(args, ctx.environ):
+        ctx.out(word)
+    return 0
+
+
 # --- The table of commands ------------------------------------------------------------------------
 
 NAME_ARG = "Argument is a machine name."
@@ -995,8 +1072,11 @@ COMMANDS: dict[str, Command] = {
         Command("stop", "Stop a machine", _power("stop"), NAMES_ARG),
         Command("url", "Get the URL of a machine", cmd_url, NAME_ARG),
         Command("version", "Show the Docker Machine version or a machine docker version", cmd_version),
+        Command("completion", "Print the shell completion script (bash or zsh)", cmd_completion, "Argument is bash or zsh."),
     )
 }
+# Run by the completion script with the words typed so far; not listed in the help.
+COMPLETE = Command("__complete", "", cmd_complete, skip_flag_parsing=True)
 
 GLOBAL_FLAGS = (
     Flag(("debug", "D"), "bool", "Enable debug mode"),
@@ -1050,7 +1130,7 @@ def _run(ctx: Context, argv: list[str]) -> int:
         else:
             ctx.stdout.write(app_help())
         return 0
-    command = COMMANDS.get(words[0])
+    command = COMPLETE if words[0] == COMPLETE.name else COMMANDS.get(words[0])
     if command is None:
         raise CLIError("%s: '%s' is not a %s command. See '%s --help'." % (PROG, words[0], PROG, PROG))
     args = words[1:]

@@ -633,3 +633,40 @@ def test_module_messages_name_the_flags() -> None:
     assert _cli.flagged("Set option 'store_path' (or MACHINE_STORAGE_PATH)") == "Set flag -s/--storage-path (or MACHINE_STORAGE_PATH)"
     assert _cli.flagged("Set option 'name' to a valid name.") == "Set the machine name argument to a valid name."
     assert _cli.flagged("the option 'colour' is odd") == "the option 'colour' is odd"
+
+
+# --- completion ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        (["st"], ["start", "status", "stop"]),
+        (["--st"], ["--storage-path"]),
+        (["env", ""], ["aws-sandbox", "m1", "m2"]),
+        (["rm", "-y", "m"], ["m1", "m2"]),
+        (["env", "--shell", "f"], ["fish"]),
+        (["env", "--u"], ["--unset"]),
+        (["create", "-d", ""], ["generic", "none"]),
+        (["create", "--generic-ip"], ["--generic-ip-address"]),
+        (["create", "x"], []),
+        (["scp", "m"], ["m1:", "m2:"]),
+        (["completion", "z"], ["zsh"]),
+        (["nope", ""], []),
+    ],
+)
+def test_completion_candidates(store: Path, words: list[str], expected: list[str]) -> None:
+    assert _cli.complete(words, {"MACHINE_STORAGE_PATH": str(store)}) == expected
+
+
+def test_completion_follows_the_storage_path_flag(store: Path, tmp_path: Path) -> None:
+    assert _cli.complete(["-s", str(store), "ip", "aws"], {"MACHINE_STORAGE_PATH": str(tmp_path)}) == ["aws-sandbox"]
+    assert run(store, "__complete", "inspect", "m").out == "m1\nm2\n"
+
+
+def test_completion_scripts(store: Path) -> None:
+    bash = run(store, "completion", "bash")
+    assert bash.code == 0 and "complete -F _dockyard_machine dockyard-machine\n" in bash.out and "__complete" in bash.out
+    zsh = run(store, "completion", "zsh")
+    assert zsh.out.startswith("# dockyard-machine completion for zsh") and "bashcompinit" in zsh.out and zsh.out.endswith(bash.out)
+    assert run(store, "completion").code == 1
