@@ -273,7 +273,7 @@ class Context:
     stdin: t.TextIO
     storage_path: str = ""
     debug: bool = False
-    runner: t.Callable[..., int] = field(default=lambda argv: subprocess.call(argv))
+    runner: t.Callable[..., int] = field(default=subprocess.call)
 
     @property
     def store(self) -> MachineStore:
@@ -359,8 +359,11 @@ def _check_connection(ctx: Context, record: MachineRecord, prefix: str) -> str:
     try:
         engine_version(endpoint.url, endpoint.tls, ENV_CHECK_TIMEOUT)
     except EngineError as exc:
+        # The underlying error, as the original shows Go's (for example "connection refused").
         cause = exc.__cause__
-        reason = getattr(cause, "verify_message", None) or getattr(cause, "strerror", None) or (str(cause) if cause else "") or exc.msg
+        reason = exc.msg
+        if cause is not None:
+            reason = getattr(cause, "verify_message", None) or getattr(cause, "strerror", None) or str(cause) or exc.msg
         where = endpoint.url.split("://", 1)[-1]
         raise CLIError(
             "%s: Error checking and/or regenerating the certs: There was an error validating certificates for host %s: %s\n"

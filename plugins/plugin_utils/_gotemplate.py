@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import decimal
 import json
+import math
 import re
 import typing as t
 from dataclasses import dataclass
@@ -55,8 +56,10 @@ def go_json(value: t.Any, indent: bool = False) -> str:
 
 def _go_float(number: float) -> str:
     """``fmt.Print`` of a float64 (what JSON numbers decode to): strconv's shortest 'g' form."""
-    if number != number or number in (float("inf"), float("-inf")):
-        return {"inf": "+Inf", "-inf": "-Inf"}.get(repr(number), "NaN")
+    if math.isnan(number):
+        return "NaN"
+    if math.isinf(number):
+        return "+Inf" if number > 0 else "-Inf"
     if number == 0:
         return "0"
     sign, digits, exponent = decimal.Decimal(repr(float(number))).normalize().as_tuple()
