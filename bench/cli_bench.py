@@ -27,7 +27,7 @@ from ansible_collections.dockyard.machine.bench.inventory_bench import generate_
 
 def timed(argv: list[str], env: dict[str, str], runs: int) -> float:
     times = []
-    for _ in range(runs):
+    for _attempt in range(runs):
         started = time.monotonic()
         done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600, check=False)
         times.append(time.monotonic() - started)

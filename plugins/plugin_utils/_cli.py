@@ -714,6 +714,25 @@ def cmd_kill(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
     raise CLIError("\n".join(errors))
 
 
+def cmd_provision(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
+    """The record's own options applied again: engine installed if missing, configuration and certificates brought back."""
+    records = _targets(ctx, args)
+    manager = _manager(ctx)
+    errors = []
+    for record in records:
+        try:
+            spec = manager.recorded_spec(record.name)
+            if get_driver(record.driver_name).needs_ssh:
+                ctx.out("Waiting for SSH to be available...")
+                ctx.out("Detecting the provisioner...")
+            manager.present(spec)
+        except MachineError as exc:
+            errors.append(flagged(exc.msg))
+    if errors:
+        raise CLIError("\n".join(errors))
+    return 0
+
+
 def cmd_regenerate_certs(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
     if not opts["force"] and not ctx.confirm("Regenerate TLS machine certs?  Warning: this is irreversible."):
         return 0
@@ -1040,6 +1059,7 @@ COMMANDS: dict[str, Command] = {
                 Flag(("format", "f"), "string", "Pretty-print machines using a Go template"),
             ),
         ),
+        Command("provision", "Re-provision existing machines", cmd_provision),
         Command(
             "regenerate-certs",
             "Regenerate TLS Certificates for a machine",

@@ -135,6 +135,12 @@ def test_the_tutorial_cheat_sheet_on_a_real_machine(bed_key, tmp_path):
         ]
         assert dm(store, "start", name).stderr == 'Machine "%s" is already running.\n' % name
 
+        # provision: the record's options applied again; nothing to change, the engine still answers.
+        provisioned = dm(store, "provision", name)
+        assert provisioned.returncode == 0, provisioned.stdout + provisioned.stderr
+        assert provisioned.stdout == "Waiting for SSH to be available...\nDetecting the provisioner...\n"
+        assert shell(store, 'eval "$(dockyard-machine env %s)" && docker version >/dev/null' % name).returncode == 0
+
         # regenerate-certs -f: a new server certificate, and a container without restart policy keeps running.
         built = machine.exec("sh", "-c", TINY_IMAGE)
         assert built.returncode == 0, built.stderr
@@ -161,8 +167,15 @@ def test_the_tutorial_cheat_sheet_on_a_real_machine(bed_key, tmp_path):
 
 @pytest.fixture
 def old_store(tmp_path: Path) -> Path:
-    """The store the original Docker Machine wrote, copied to another folder."""
-    return copy_store(FIXTURE_STORE, tmp_path / "old" / "machine")
+    """The store the original Docker Machine wrote, copied to another folder; its generic machines on
+    addresses of this file's range where nothing listens (the fixture's own may be another test's)."""
+    store = copy_store(FIXTURE_STORE, tmp_path / "old" / "machine")
+    for name, ip in (("m1", "127.0.0.188"), ("m2", "127.0.0.189")):
+        config = store / "machines" / name / "config.json"
+        doc = json.loads(config.read_text())
+        doc["Driver"]["IPAddress"] = ip
+        config.write_text(json.dumps(doc, indent=4))
+    return store
 
 
 @pytest.mark.parametrize(
@@ -190,6 +203,24 @@ def test_bad_input_gives_the_original_message_and_leaves_the_store_alone(old_sto
         assert result.stderr == err
     else:
         assert result.stderr == "Error creating machine: Invalid hostname specified. Allowed hostname chars are: 0-9a-zA-Z . -\n"
+    assert tree(old_store) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "err"),
+    [
+        (["env", "m1"], "Error checking TLS connection: Host is not running\n"),
+        (["ssh", "m1", "true"], 'Error: Cannot run SSH command: Host "m1" is not running\n'),
+        (["url", "m1"], "Host is not running\n"),
+        (["config", "m2"], "Error running connection boilerplate: Host is not running\n"),
+    ],
+)
+def test_an_unreachable_host_fails_fast_with_the_original_message(old_store: Path, args: list[str], err: str) -> None:
+    before = tree(old_store)
+    started = time.monotonic()
+    result = dm(old_store, *args, timeout=60)
+    assert time.monotonic() - started < 20
+    assert (result.returncode, result.stdout, result.stderr) == (1, "", err)
     assert tree(old_store) == before
 
 

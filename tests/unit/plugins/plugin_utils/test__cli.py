@@ -20,6 +20,7 @@ import pytest
 
 from ansible_collections.dockyard.machine.plugins.module_utils import _certs
 from ansible_collections.dockyard.machine.plugins.module_utils._listing import MachineRow, render_table
+from ansible_collections.dockyard.machine.plugins.module_utils._machine import MachineManager
 from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineStore, dumps_config
 from ansible_collections.dockyard.machine.plugins.plugin_utils import _cli
 from ansible_collections.dockyard.machine.tests.unit.plugins.modules.test_docker_machine_env import FAKE_VERSION, start_engine
@@ -54,16 +55,19 @@ def tree(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-@pytest.fixture
-def store(fixture_store: Path) -> Path:
-    return fixture_store
-
-
 def set_driver(store: Path, name: str, **fields: t.Any) -> None:
     path = store / "machines" / name / "config.json"
     doc = json.loads(path.read_text())
     doc["Driver"].update(fields)
     path.write_text(json.dumps(doc, indent=4))
+
+
+@pytest.fixture
+def store(fixture_store: Path) -> Path:
+    """The original's store, its generic machines moved to addresses of this file's own where nothing listens."""
+    set_driver(fixture_store, "m1", IPAddress="127.0.0.188")
+    set_driver(fixture_store, "m2", IPAddress="127.0.0.189")
+    return fixture_store
 
 
 @pytest.fixture
@@ -231,7 +235,7 @@ def test_ls_shows_a_broken_record(store: Path) -> None:
 
 
 def test_active_without_an_active_machine(store: Path) -> None:
-    result = run(store, "active", "-t", "2", env={"DOCKER_HOST": "tcp://127.0.0.11:2376"})
+    result = run(store, "active", "-t", "2", env={"DOCKER_HOST": "tcp://127.0.0.188:2376"})
     assert (result.code, result.out, result.err) == (1, "", "No active host found\n")
     assert run(store, "active", "m1").err == "Error: Too many arguments given\n"
 
@@ -355,7 +359,7 @@ def test_inspect_prints_the_record_like_config_json(store: Path) -> None:
     result = run(store, "inspect", "m1")
     record = MachineStore(str(store)).load("m1")
     assert result.out == dumps_config(record.redacted()).decode() + "\n"
-    assert json.loads(result.out)["Driver"]["IPAddress"] == "127.0.0.11"
+    assert json.loads(result.out)["Driver"]["IPAddress"] == "127.0.0.188"
 
 
 def test_inspect_never_prints_cloud_credentials(store: Path) -> None:
@@ -369,7 +373,7 @@ def test_inspect_never_prints_cloud_credentials(store: Path) -> None:
 @pytest.mark.parametrize(
     ("template", "expected"),
     [
-        ("{{.Driver.IPAddress}}", "127.0.0.11"),
+        ("{{.Driver.IPAddress}}", "127.0.0.188"),
         ("{{ .Driver.SSHPort }}:{{.DriverName}}", "22:generic"),
         ("{{json .HostOptions.EngineOptions.Labels}}", "[]"),
         ("{{.HostOptions.AuthOptions.ServerCertSANs}}", "[]"),
@@ -397,7 +401,7 @@ def test_inspect_errors(store: Path) -> None:
 
 
 def test_ip_url_status(store: Path) -> None:
-    assert run(store, "ip", "m1", "m2").out == "127.0.0.11\n127.0.0.12\n"
+    assert run(store, "ip", "m1", "m2").out == "127.0.0.188\n127.0.0.189\n"
     missing = run(store, "ip", "m1", "nope")
     assert (missing.code, missing.out, missing.err) == (1, "", NOT_EXIST % "nope")
     assert run(store, "url", "m1").err == "Host is not running\n"
@@ -412,7 +416,7 @@ def test_url_and_status_of_a_running_machine(store: Path, engine: int) -> None:
 
 def test_the_default_machine_is_used_without_a_name(store: Path) -> None:
     (store / "machines" / "m1").rename(store / "machines" / "default")
-    assert run(store, "ip").out == "127.0.0.11\n"
+    assert run(store, "ip").out == "127.0.0.188\n"
     assert run(store, "status").out == "Stopped\n"
 
 
@@ -598,7 +602,7 @@ def test_scp_between_local_paths_runs_scp_only(store: Path) -> None:
 
 def test_the_default_table_is_the_listing_table() -> None:
     rows = [
-        MachineRow(name="web1", active="*", driver="generic", state="Running", url="tcp://127.0.0.11:2376", docker_version="v26.1.5"),
+        MachineRow(name="web1", active="*", driver="generic", state="Running", url="tcp://127.0.0.188:2376", docker_version="v26.1.5"),
         MachineRow(name="a-much-longer-name", driver="none", state="Timeout"),
         MachineRow(name="x", active="-", driver="generic", state="Stopped", docker_version="Unknown", error="some error"),
     ]
@@ -670,3 +674,27 @@ def test_completion_scripts(store: Path) -> None:
     zsh = run(store, "completion", "zsh")
     assert zsh.out.startswith("# dockyard-machine completion for zsh") and "bashcompinit" in zsh.out and zsh.out.endswith(bash.out)
     assert run(store, "completion").code == 1
+
+
+def test_provision_of_a_none_machine_applies_its_record_again(store: Path, engine: int) -> None:
+    created = run(store, "create", "-d", "none", "--url", "tcp://127.0.0.1:%d" % engine, "--engine-label", "a=b", "--tls-san", "web.example", "n1")
+    assert created.code == 0, created.err
+    before = tree(store)
+    result = run(store, "provision", "n1")
+    assert (result.code, result.out, result.err) == (0, "", "")
+    assert tree(store) == before
+    spec = MachineManager(MachineStore(str(store))).recorded_spec("n1")
+    assert (spec.driver, dict(spec.driver_options), spec.engine.labels, spec.tls_san) == (
+        "none",
+        {"url": "tcp://127.0.0.1:%d" % engine},
+        ("a=b",),
+        ("web.example",),
+    )
+
+
+def test_recorded_spec_of_a_machine_the_original_wrote(store: Path) -> None:
+    spec = MachineManager(MachineStore(str(store))).recorded_spec("m1")
+    assert spec.driver == "generic"
+    assert spec.driver_options["ip_address"] == "127.0.0.188" and spec.driver_options["ssh_user"] == "root"
+    assert spec.driver_options["ssh_key"] == str(store / "machines" / "m1" / "id_rsa")
+    assert spec.engine.install.source == "docker" and spec.engine.install.enabled
