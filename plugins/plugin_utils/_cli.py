@@ -101,6 +101,9 @@ OPTION_FLAGS = {
     "engine.insecure_registries": "--engine-insecure-registry",
     "engine.registry_mirrors": "--engine-registry-mirror",
     "ssh_host_key_reset": "(the docker_machine module's ssh_host_key_reset=true)",
+    "passphrase": "--passphrase-file (or $DOCKYARD_MACHINE_PASSPHRASE)",
+    "include_ca_key": "--include-ca-key",
+    "path": "the bundle file argument",
 }
 _OPTION_WORDS = re.compile(r"\b[Oo]ptions? '?([a-z][a-z_]*(?:\.[a-z_]+)?)'?")
 
@@ -753,6 +756,77 @@ def cmd_regenerate_certs(ctx: Context, opts: dict[str, t.Any], args: list[str]) 
     return 0
 
 
+# beyond the original: export / import / certs check ---------------------------------------------------
+
+PASSPHRASE_ENV = "DOCKYARD_MACHINE_PASSPHRASE"
+PASSPHRASE_FLAG = Flag(("passphrase-file",), "string", "Read the bundle's passphrase from this file (or set $%s)" % PASSPHRASE_ENV, "")
+
+
+def _passphrase(ctx: Context, opts: dict[str, t.Any]) -> str | None:
+    """The passphrase from --passphrase-file or the environment: never from the command line, where others can read it."""
+    path = opts["passphrase-file"]
+    if path:
+        try:
+            with open(os.path.expanduser(path), encoding="utf-8") as handle:
+                return handle.readline().rstrip("\r\n")
+        except OSError as exc:
+            raise CLIError("Cannot read the passphrase file %s: %s. Fix flag --passphrase-file." % (path, exc.strerror)) from None
+    return ctx.environ.get(PASSPHRASE_ENV) or None
+
+
+def cmd_export(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
+    from ansible_collections.dockyard.machine.plugins.module_utils._bundle import export_to_file
+
+    if not opts["output"]:
+        raise CLIError("Error: name the bundle file with -o/--output FILE")
+    for name in args:
+        _load(ctx, name)
+    report = export_to_file(ctx.store, opts["output"], args or None, include_ca_key=opts["include-ca-key"], passphrase=_passphrase(ctx, opts))
+    for warning in report.warnings:
+        ctx.err(flagged(warning))
+    ctx.out("%s %s to %s" % ("Exported" if report.changed else "Unchanged:", ", ".join(report.machines) or "no machine", report.path))
+    return 0
+
+
+def cmd_import(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
+    from ansible_collections.dockyard.machine.plugins.module_utils._bundle import import_from_file
+
+    if not args:
+        raise CLIError("Error: name the bundle file: %s import FILE [NAME...]" % PROG)
+    report = import_from_file(ctx.store, args[0], args[1:] or None, passphrase=_passphrase(ctx, opts))
+    for warning in report.warnings:
+        ctx.err(flagged(warning))
+    for name in report.imported:
+        ctx.out("Imported %s" % name)
+    for name in report.unchanged:
+        ctx.out("%s is already in the store as the bundle has it" % name)
+    return 0
+
+
+def cmd_certs(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
+    if not args or args[0] != "check":
+        raise CLIError("Error: the certs command takes one action: %s certs check [NAME...]" % PROG)
+    for name in args[1:]:
+        _load(ctx, name)
+    report = _manager(ctx).certificate_report(args[1:] or None, renew_days=int(opts["renew-days"]))
+    lines = ["NAME\tEXPIRES\tADDRESS\tCOVERED\tDUE"]
+
+    def due(entry: dict[str, t.Any] | None) -> str:
+        return "; ".join(entry["reasons"]) if entry and entry.get("reasons") else "-"
+
+    for label, entry in (("(CA)", report["ca"]), ("(client)", report["client"])):
+        lines.append("%s\t%s\t\t\t%s" % (label, entry["not_after"][:10] if entry else "missing", due(entry) if entry else "missing"))
+    for entry in report["machines"]:
+        if not entry.get("managed"):
+            lines.append("%s\t-\t-\t-\tnot ours (driver %s)" % (entry["name"], entry["driver"]))
+            continue
+        expires = entry["not_after"][:10] if "not_after" in entry else "missing"
+        covered = {True: "yes", False: "no"}.get(entry.get("address_covered"), "-")
+        lines.append("%s\t%s\t%s\t%s\t%s" % (entry["name"], expires, entry.get("address", ""), covered, due(entry)))
+    ctx.stdout.write(tabwrite("\n".join(lines) + "\n"))
+    return 1 if any(e.get("needs_reissue") for e in report["machines"]) or due(report["ca"]) != "-" or due(report["client"]) != "-" else 0
+
+
 # create ----------------------------------------------------------------------------------------------
 
 CREATE_FLAGS = (
@@ -1095,6 +1169,31 @@ COMMANDS: dict[str, Command] = {
         Command("stop", "Stop a machine", _power("stop"), NAMES_ARG),
         Command("url", "Get the URL of a machine", cmd_url, NAME_ARG),
         Command("version", "Show the Docker Machine version or a machine docker version", cmd_version),
+        Command(
+            "export",
+            "Export machines (record, keys, certificates) to a bundle file another store can import",
+            cmd_export,
+            "Arguments are machine names; without them, every machine.",
+            (
+                Flag(("output", "o"), "string", "The bundle file to write", ""),
+                Flag(("include-ca-key",), "bool", "Also export the CA key, so the importing store can re-issue certificates"),
+                PASSPHRASE_FLAG,
+            ),
+        ),
+        Command(
+            "import",
+            "Import machines from a bundle file into this store",
+            cmd_import,
+            "Arguments are the bundle file, then machine names; without them, every machine of the bundle.",
+            (PASSPHRASE_FLAG,),
+        ),
+        Command(
+            "certs",
+            "Check the certificates of the store and its machines (expiry, addresses covered)",
+            cmd_certs,
+            "Arguments are check, then machine names; without them, every machine. Exits 1 when a certificate is due.",
+            (Flag(("renew-days",), "int", "Certificates ending within this many days are due", 30),),
+        ),
         Command("completion", "Print the shell completion script (bash or zsh)", cmd_completion, "Argument is bash or zsh."),
     )
 }

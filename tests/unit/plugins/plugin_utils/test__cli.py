@@ -698,3 +698,49 @@ def test_recorded_spec_of_a_machine_the_original_wrote(store: Path) -> None:
     assert spec.driver_options["ip_address"] == "127.0.0.188" and spec.driver_options["ssh_user"] == "root"
     assert spec.driver_options["ssh_key"] == str(store / "machines" / "m1" / "id_rsa")
     assert spec.engine.install.source == "docker" and spec.engine.install.enabled
+
+
+# --- beyond the original: export, import, certs check --------------------------------------------
+
+
+def test_export_then_import_into_another_store(store: Path, tmp_path: Path) -> None:
+    bundle = tmp_path / "m1.bundle"
+    passphrase = tmp_path / "pass"
+    passphrase.write_text("correct horse battery staple\n")
+    exported = run(store, "export", "-o", str(bundle), "--passphrase-file", str(passphrase), "m1")
+    assert (exported.code, exported.out, exported.err) == (0, "Exported m1 to %s\n" % bundle, "")
+    assert oct(bundle.stat().st_mode & 0o777) == "0o600"
+    other = tmp_path / "other"
+    refused = run(other, "import", str(bundle))
+    assert refused.code == 1 and "passphrase" in refused.err and not (other / "machines").exists()
+    imported = run(other, "import", "--passphrase-file", str(passphrase), str(bundle))
+    assert (imported.code, imported.out) == (0, "Imported m1\n"), imported.err
+    assert run(other, "ls", "-q").out == "m1\n"
+    assert run(other, "import", str(bundle), env={"DOCKYARD_MACHINE_PASSPHRASE": "correct horse battery staple"}).out == (
+        "m1 is already in the store as the bundle has it\n"
+    )
+
+
+def test_export_warns_about_an_unencrypted_bundle(store: Path, tmp_path: Path) -> None:
+    result = run(store, "export", "-o", str(tmp_path / "b"), "m2")
+    assert result.code == 0
+    assert (
+        result.err
+        == "The bundle %s holds private keys (TLS, SSH) unencrypted; set flag --passphrase-file (or $DOCKYARD_MACHINE_PASSPHRASE) to encrypt it.\n"
+        % (tmp_path / "b")
+    )
+    assert run(store, "export", "m2").err == "Error: name the bundle file with -o/--output FILE\n"
+    assert run(store, "export", "-o", str(tmp_path / "c"), "nope").err == NOT_EXIST % "nope"
+
+
+def test_certs_check(store: Path) -> None:
+    set_driver(store, "m1", IPAddress="127.0.0.11")  # the address its certificate was issued for (no connection is made)
+    result = run(store, "certs", "check", "m1")
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert lines[0].split() == ["NAME", "EXPIRES", "ADDRESS", "COVERED", "DUE"]
+    assert lines[1].split()[0] == "(CA)" and lines[3].split()[0] == "m1" and lines[3].split()[2:] == ["127.0.0.11", "yes", "-"]
+    set_driver(store, "m1", IPAddress="127.0.0.187")  # the machine moved: its certificate does not cover the new address
+    moved = run(store, "certs", "check", "m1")
+    assert moved.code == 1 and moved.out.splitlines()[3].split()[2:4] == ["127.0.0.187", "no"]
+    assert run(store, "certs").err == "Error: the certs command takes one action: dockyard-machine certs check [NAME...]\n"
