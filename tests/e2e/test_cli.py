@@ -99,6 +99,9 @@ def test_the_tutorial_cheat_sheet_on_a_real_machine(bed_key, tmp_path):
         ps = dm(store, "ssh", name, "docker", "ps")
         assert ps.returncode == 0 and ps.stdout.startswith("CONTAINER ID"), ps.stderr
         assert dm(store, "ssh", name, "exit 3").returncode == 3
+        # Without a command: a login shell, here reading its commands from stdin (no terminal).
+        login = dm(store, "ssh", name, stdin="hostname; echo done\n")
+        assert login.returncode == 0 and login.stdout.splitlines()[-1] == "done", login.stderr
         assert json.loads((store / "machines" / name / "dockyard-machine.json").read_text())["HostKeys"] == pinned
 
         # scp both ways.
