@@ -376,16 +376,21 @@ def _check_connection(ctx: Context, record: MachineRecord, prefix: str) -> str:
     return endpoint.url
 
 
-def _hint_program(argv0: str) -> str:
-    """argv[0] as the hint line shows it: the bare name when that is what PATH finds, quoted with a space."""
+def _hint_program(argv0: str) -> list[str]:
+    """argv[0] as the hint line shows it: the bare name when that is what PATH finds (the usual case), else as given.
+
+    Run as ``python -m dockyard_machine_cli``, the hint names the command when it is on PATH, else that module run.
+    """
     base = os.path.basename(argv0)
+    if base == "__main__.py":
+        return [PROG] if shutil.which(PROG) else [sys.executable, "-m", "dockyard_machine_cli"]
     found = shutil.which(base)
     try:
         if found and (argv0 == base or os.path.samefile(found, argv0)):
-            return base
+            return [base]
     except OSError:
         pass
-    return argv0
+    return [argv0]
 
 
 # ls -------------------------------------------------------------------------------------------------
@@ -512,7 +517,7 @@ def _shell(ctx: Context, given: str | None) -> str:
 def cmd_env(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
     if opts["swarm"]:
         raise CLIError("Error: --swarm is not offered: %s does not create or track Swarm masters. Run env without --swarm." % PROG)
-    hint = tuple([_hint_program(ctx.argv[0])] + ctx.argv[1:])
+    hint = tuple(_hint_program(ctx.argv[0]) + ctx.argv[1:])
     if opts["unset"]:
         if args:
             raise CLIError("Error: Expected no machine name when the -u flag is present")

@@ -744,3 +744,17 @@ def test_certs_check(store: Path) -> None:
     moved = run(store, "certs", "check", "m1")
     assert moved.code == 1 and moved.out.splitlines()[3].split()[2:4] == ["127.0.0.187", "no"]
     assert run(store, "certs").err == "Error: the certs command takes one action: dockyard-machine certs check [NAME...]\n"
+
+
+def test_the_hint_names_the_program_as_path_finds_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    program = tmp_path / "bin" / "dockyard-machine"
+    program.parent.mkdir()
+    program.write_text("#!/bin/sh\n")
+    program.chmod(0o755)
+    monkeypatch.setenv("PATH", str(program.parent))
+    assert _cli._hint_program(str(program)) == ["dockyard-machine"]
+    assert _cli._hint_program("dockyard-machine") == ["dockyard-machine"]
+    assert _cli._hint_program("/elsewhere/dockyard-machine") == ["/elsewhere/dockyard-machine"]
+    assert _cli._hint_program("/site/dockyard_machine_cli/__main__.py") == ["dockyard-machine"]
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert _cli._hint_program("/site/dockyard_machine_cli/__main__.py")[1:] == ["-m", "dockyard_machine_cli"]
