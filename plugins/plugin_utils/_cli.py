@@ -25,7 +25,7 @@ import subprocess
 import sys
 import traceback
 import typing as t
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers import DRIVERS, get_driver
 from ansible_collections.dockyard.machine.plugins.module_utils._endpoint import endpoint_for
@@ -926,14 +926,24 @@ def cmd_create(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
         options=tuple((o.split("=", 1)[0], o.split("=", 1)[1] if "=" in o else "") for o in opts["engine-opt"]),
     )
     spec = MachineSpec(name=name, driver=driver, driver_options=options, engine=engine, tls_san=tuple(opts["tls-san"]))
+    # The original checks the none driver's --url with the flags, and the generic driver's key in its
+    # pre-create check (after the CA exists; exit 3); the same checks here are the driver's own.
+    if driver == "none":
+        try:
+            get_driver(driver).validate(options)
+        except MachineError as exc:
+            raise CLIError("Error setting machine configuration from flags provided: %s" % flagged(exc.msg)) from None
     try:
-        get_driver(driver).validate(options)
         authority = ensure_certificates(store)
         if "ca" in authority.created:
             ctx.out("Creating CA: %s" % store.cert_path("ca.pem"))
         if "client" in authority.created:
             ctx.out("Creating client certificate: %s" % store.cert_path("cert.pem"))
         ctx.out("Running pre-create checks...")
+        try:
+            get_driver(driver).validate(options)
+        except MachineError as exc:
+            raise CLIError("Error with pre-create check: %s" % go_quote(flagged(exc.msg)), code=3) from None
         ctx.out("Creating machine...")
         _manager(ctx).present(spec)
     except MachineError as exc:
@@ -1276,7 +1286,8 @@ def _run(ctx: Context, argv: list[str]) -> int:
         ctx.stdout.write("Incorrect Usage.\n\n" + command.help_text())
         raise CLIError(exc.message) from None
     if opts.pop("help"):
-        ctx.stdout.write(command.help_text())
+        # create's help lists the flags of the driver named with -d, as the original's does.
+        ctx.stdout.write(replace(command, flags=flags).help_text())
         return 0
     return command.handler(ctx, opts, args) or 0
 
