@@ -768,3 +768,10 @@ def test_create_help_lists_the_driver_flags() -> None:
     generic = run(None, "create", "-d", "generic", "--help")
     assert generic.code == 0 and "--generic-ip-address" in generic.out and "--url" not in generic.out
     assert "--url" in run(None, "create", "--driver=none", "-h").out
+
+
+def test_unknown_global_flag_prints_the_app_usage(store: Path) -> None:
+    result = run(store, "--bogus", "ls")
+    assert result.code == 1
+    assert result.out.startswith("Incorrect Usage.\n\nUsage: dockyard-machine [OPTIONS] COMMAND [arg...]\n")
+    assert result.err == "flag provided but not defined: -bogus\n"
