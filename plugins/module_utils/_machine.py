@@ -44,6 +44,7 @@ __all__ = ["CertificateAuthority", "EngineSpec", "MachineManager", "MachineSpec"
 CA_FILES = ("ca.pem", "ca-key.pem")
 CLIENT_FILES = ("cert.pem", "key.pem")
 CERT_MODE = 0o644  # what the original leaves on certificates; keys are 0600
+DEFAULT_INSTALL_URL = "https://get.docker.com"
 KEY_MODE = 0o600
 
 
@@ -475,6 +476,24 @@ class MachineManager:
             "option ssh_config (docker_machine_certs) to use it." % (record.name, stored)
         )
 
+    @contextlib.contextmanager
+    def user_session(self, name: str, *, timeout: float = 60.0) -> t.Iterator[SSHSession]:
+        """An SSH session to machine ``name`` for a user's own commands (``ssh``, ``scp``).
+
+        The host key is checked against the one pinned in the record, or pinned at this first contact
+        and saved, as for every session of ours.
+        """
+        record = self.store.load(name)
+        driver = get_driver(record.driver_name)
+        if not driver.needs_ssh:
+            raise DriverError("Machine %s (driver %s) is not reached over SSH." % (name, record.driver_name), machine=name)
+        outcome = Outcome()
+        with self._session(record, driver, timeout, outcome) as session:
+            if "pin host key" in outcome.steps and not self.check_mode:
+                with self.store.lock(name):
+                    self.store.save(record)
+            yield session
+
     def _verify_engine(self, record: MachineRecord, tls: TLSFiles | None = None) -> str:
         """A real TLS call with the client certificate; retried while the engine starts."""
         endpoint = endpoint_for(self.store, record)
@@ -506,6 +525,42 @@ class MachineManager:
             except MachineError as exc:
                 outcome.steps.append("provision")
                 outcome.warnings.append("Check mode could not read the host: %s" % exc.msg)
+
+    # -- provision ----------------------------------------------------------------------------------
+    def recorded_spec(self, name: str, *, timeout: float = 120.0) -> MachineSpec:
+        """What ``present`` needs to bring machine ``name`` to what its record holds (``docker-machine provision``).
+
+        It works on records the original wrote: their engine options, SANs and driver fields are the spec.
+        """
+        record = self.store.load(name)
+        driver = get_driver(record.driver_name)
+        engine = record.engine_options
+        installed = record.sidecar.get("Engine") or {}
+        install_url = str(engine.get("InstallURL") or DEFAULT_INSTALL_URL)
+        install = EngineInstall(
+            enabled=bool(installed.get("Install", True)),
+            source=str(installed.get("Source") or ("script" if install_url != DEFAULT_INSTALL_URL else "docker")),
+            install_url=install_url,
+            version=str(installed.get("Version") or ""),
+        )
+        flags = [str(f) for f in engine.get("ArbitraryFlags") or []]
+        spec_engine = EngineSpec(
+            install=install,
+            labels=tuple(str(v) for v in engine.get("Labels") or []),
+            insecure_registries=tuple(str(v) for v in engine.get("InsecureRegistry") or []),
+            registry_mirrors=tuple(str(v) for v in engine.get("RegistryMirror") or []),
+            storage_driver=str(engine.get("StorageDriver") or ""),
+            env=tuple(str(v) for v in engine.get("Env") or []),
+            options=tuple((f.split("=", 1)[0], f.split("=", 1)[1] if "=" in f else "") for f in flags),
+        )
+        return MachineSpec(
+            name=name,
+            driver=record.driver_name,
+            driver_options=driver.recorded_options(record),
+            engine=spec_engine,
+            tls_san=tuple(str(v) for v in record.auth_options.get("ServerCertSANs") or []),
+            timeout=timeout,
+        )
 
     # -- absent -------------------------------------------------------------------------------------
     def absent(self, name: str, *, cleanup: bool = False, timeout: float = 60.0) -> Outcome:

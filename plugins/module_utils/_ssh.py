@@ -121,7 +121,12 @@ class SSHSession:
 
     def _base_argv(self) -> list[str]:
         target = self.target
-        argv = [self.ssh_binary]
+        return [self.ssh_binary] + self._options() + ["-p", str(target.port), "-l", target.user] + self._identity()
+
+    def _options(self) -> list[str]:
+        """What ssh and scp share: the user's config file, host-key pinning and the shared connection."""
+        target = self.target
+        argv = []
         if target.config_file:
             argv += ["-F", target.config_file]
         argv += [
@@ -137,14 +142,40 @@ class SSHSession:
             "-o", "ControlPath=%s" % os.path.join(self.workdir, "cm"),
             "-o", "ControlPersist=60",
             "-o", "LogLevel=ERROR",
-            "-p", str(target.port),
-            "-l", target.user,
         ]
-        if target.key_path:
-            argv += ["-i", target.key_path, "-o", "IdentitiesOnly=yes"]
-        if target.proxy_jump:
-            argv += ["-J", target.proxy_jump]
         return argv
+
+    def _identity(self) -> list[str]:
+        argv = []
+        if self.target.key_path:
+            argv += ["-i", self.target.key_path, "-o", "IdentitiesOnly=yes"]
+        if self.target.proxy_jump:
+            argv += ["-J", self.target.proxy_jump]
+        return argv
+
+    def user_argv(self, command: t.Sequence[str] = ()) -> list[str]:
+        """The ssh command line for a user's own command (or a login shell without one), as the user, no sudo.
+
+        It rides the session's shared connection and its pinned host keys; ``~/.ssh/config`` applies.
+        """
+        return self._base_argv() + ["--", self.target.host, *command]
+
+    def remote_path(self, path: str, user: str = "") -> str:
+        """``user@host:path`` as scp and rsync read it (an IPv6 address in brackets)."""
+        host = "[%s]" % self.target.host if ":" in self.target.host else self.target.host
+        return "%s@%s:%s" % (user or self.target.user, host, path)
+
+    def copy_argv(self, source: str, destination: str, *, recursive: bool = False, quiet: bool = False, delta: bool = False) -> list[str]:
+        """scp (or, with ``delta``, rsync over this session's ssh) from ``source`` to ``destination``.
+
+        One of them is a :meth:`remote_path` of this host; the other a local path.
+        """
+        if delta:
+            ssh = [self.ssh_binary] + self._options() + ["-p", str(self.target.port)] + self._identity()
+            argv = ["rsync"] + ([] if quiet else ["--progress"]) + ["-e", " ".join(shlex.quote(a) for a in ssh)]
+            return argv + (["-r"] if recursive else []) + ["--", source, destination]
+        argv = ["scp"] + self._options() + ["-P", str(self.target.port)] + self._identity()
+        return argv + (["-r"] if recursive else []) + (["-q"] if quiet else []) + ["--", source, destination]
 
     def learned_host_keys(self) -> tuple[str, ...]:
         """The host keys in use: pinned ones, or those accepted at first contact (``keytype base64``)."""
