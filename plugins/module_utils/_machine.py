@@ -30,6 +30,7 @@ from ansible_collections.dockyard.machine.plugins.module_utils._errors import (
 from ansible_collections.dockyard.machine.plugins.module_utils._provision import EngineInstall, Provisioner, ProvisionRequest, checked_version
 from ansible_collections.dockyard.machine.plugins.module_utils._ssh import SSHSession, SSHTarget, subprocess_runner
 from ansible_collections.dockyard.machine.plugins.module_utils._store import (
+    DEFAULT_INSTALL_URL,
     MachineRecord,
     MachineStore,
     auth_options_document,
@@ -44,7 +45,6 @@ __all__ = ["CertificateAuthority", "EngineSpec", "MachineManager", "MachineSpec"
 CA_FILES = ("ca.pem", "ca-key.pem")
 CLIENT_FILES = ("cert.pem", "key.pem")
 CERT_MODE = 0o644  # what the original leaves on certificates; keys are 0600
-DEFAULT_INSTALL_URL = "https://get.docker.com"
 KEY_MODE = 0o600
 
 

@@ -39,7 +39,13 @@ from ansible_collections.dockyard.machine.plugins.module_utils._errors import (
 )
 from ansible_collections.dockyard.machine.plugins.module_utils._listing import MachineFilter, list_machines, render_table
 from ansible_collections.dockyard.machine.plugins.module_utils._shell import SHELLS
-from ansible_collections.dockyard.machine.plugins.module_utils._store import NAME_PATTERN, MachineStore, dumps_config, resolve_store_path
+from ansible_collections.dockyard.machine.plugins.module_utils._store import (
+    DEFAULT_INSTALL_URL,
+    NAME_PATTERN,
+    MachineStore,
+    dumps_config,
+    resolve_store_path,
+)
 from ansible_collections.dockyard.machine.plugins.plugin_utils._gotemplate import Record, Template, TemplateError, go_json, tabwrite
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -67,7 +73,6 @@ LS_HEADERS = {
 }
 FILTER_KEYS = ("swarm", "driver", "state", "name", "label")
 ENV_CHECK_TIMEOUT = 20.0  # the original's TLS dial in `env` and `config`
-DEFAULT_INSTALL_URL = "https://get.docker.com"
 
 # The original's messages (commands/commands.go, libmachine/mcnerror).
 ERR_NO_DEFAULT = 'Error: No machine name(s) specified and no "default" machine exists'

@@ -74,7 +74,8 @@ class GenericDriver(Driver):
             "ssh_port": record.ssh_port,
             "engine_port": self.engine_port(record),
             "proxy_jump": record.sidecar.get("ProxyJump") or None,
-            "ssh_config": record.sidecar.get("SSHConfig") or None,
+            # Never the SSHConfig the record notes: a record does not choose what ssh runs (the task passes it).
+            "ssh_config": None,
         }
 
     def local_files(self, name: str, root: str, options: t.Mapping[str, t.Any]) -> dict[str, tuple[str, int]]:
