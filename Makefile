@@ -105,6 +105,8 @@ bed-clean:
 	bash tests/bed/machines.sh rm-all
 
 integration: venv collection engine images
+	@# The command line's completion is tested in the real zsh as well as bash.
+	command -v zsh >/dev/null || { apt-get update -q && apt-get install -y -q zsh; }
 	$(GUARDED) python -m pytest -ra tests/e2e
 
 # In order, stopping at the first failure; the time each step took helps keep CI under its limit.

@@ -1026,7 +1026,7 @@ def cmd_scp(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
 BASH_COMPLETION = r"""# dockyard-machine completion for bash: eval "$(dockyard-machine completion bash)" (for example in ~/.bashrc)
 _dockyard_machine() {
     local IFS=$'\n'
-    COMPREPLY=($("${COMP_WORDS[0]}" __complete "${COMP_WORDS[@]:1:COMP_CWORD}" 2>/dev/null))
+    COMPREPLY=($("${COMP_WORDS[0]}" __complete "${COMP_WORDS[@]:1:$COMP_CWORD}" 2>/dev/null))
     if [ ${#COMPREPLY[@]} -eq 0 ]; then
         COMPREPLY=($(compgen -f -- "${COMP_WORDS[COMP_CWORD]}"))
     fi

@@ -249,3 +249,38 @@ def test_python_m_runs_the_same_command(old_store: Path) -> None:
         check=False,
     )
     assert (done.returncode, done.stdout) == (0, "aws-sandbox\nm1\nm2\n"), done.stderr
+
+
+# Completion in the real shells: the README's line evaluated, then the shell's own completion entry point
+# asked for the candidates of a partly typed line (COMP_WORDS/COMP_CWORD, as bash sets them for -F).
+COMPLETE_BASH = """
+eval "$(dockyard-machine completion bash)"
+complete -p dockyard-machine
+COMP_WORDS=(dockyard-machine {words}); COMP_CWORD={cword}; _dockyard_machine
+printf '%s\\n' "${{COMPREPLY[@]}}"
+"""
+# zsh runs the same function through bashcompinit, whose wrapper sets ksharrays (0-based arrays) for it.
+COMPLETE_ZSH = """
+eval "$(dockyard-machine completion zsh)"
+print -r -- "$_comps[dockyard-machine]"
+setopt ksharrays
+COMP_WORDS=(dockyard-machine {words}); COMP_CWORD={cword}; _dockyard_machine
+print -rl -- "${{COMPREPLY[@]}}"
+"""
+
+
+@pytest.mark.parametrize("program", ["bash", "zsh"])
+def test_completion_in_the_real_shell_offers_commands_flags_and_machine_names(program: str, tmp_path: Path) -> None:
+    assert shutil.which(program), "%s is not installed: .ci/run and `make unit` install it" % program
+    store = copy_store(FIXTURE_STORE, tmp_path / "store")
+    argv = ["bash", "--norc", "--noprofile", "-c"] if program == "bash" else ["zsh", "-f", "-c"]
+    template = COMPLETE_BASH if program == "bash" else COMPLETE_ZSH
+    env = cli_env(store, HOME=str(tmp_path), ZDOTDIR=str(tmp_path))
+    for words, cword, expected in ((["st"], 1, ["start", "status", "stop"]), (["env", "m"], 2, ["m1", "m2"]), (["env", "--shell", "fi"], 3, ["fish"])):
+        script = template.format(words=" ".join(words), cword=cword)
+        done = subprocess.run([*argv, script], capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path, check=False)
+        assert done.returncode == 0, done.stderr
+        lines = done.stdout.splitlines()
+        registered, candidates = lines[0], lines[1:]
+        assert "_dockyard_machine" in registered, done.stdout
+        assert candidates == expected, (program, words, done.stdout, done.stderr)
