@@ -563,24 +563,38 @@ class MachineManager:
         )
 
     # -- absent -------------------------------------------------------------------------------------
-    def absent(self, name: str, *, cleanup: bool = False, timeout: float = 60.0) -> Outcome:
+    def absent(self, name: str, *, cleanup: bool = False, timeout: float = 60.0, force: bool = False) -> Outcome:
+        """Remove the machine: its cloud resources first (the record stays when they cannot be removed, unless
+        ``force``), then, with ``cleanup``, our configuration on its host, then the record."""
         validate_name(name)
         if not self.store.exists(name):
             return Outcome(changed=False, status="absent")
         record = self._load_existing(name)
         outcome = Outcome(changed=True, status="absent", diff={"before": record.redacted() if record else {"Name": name}, "after": {}})
+        driver = get_driver(record.driver_name) if record is not None else None
+        in_cloud = driver.cloud_resources(record) if driver is not None and driver.has_cloud_resources else []
+        if in_cloud:
+            outcome.steps.append("remove cloud resources")
         outcome.steps.append("remove record")
         if self.check_mode:
             return outcome
         with self.store.lock(name):
-            if record is not None and cleanup:
-                driver = get_driver(record.driver_name)
-                if driver.needs_ssh:
-                    try:
-                        self._cleanup_host(record, driver, timeout, outcome)
-                        outcome.steps.insert(0, "clean up host")
-                    except MachineError as exc:
-                        outcome.warnings.append("The record was removed, but cleaning up the host failed: %s" % exc.msg)
+            if record is not None and driver is not None and cleanup and driver.needs_ssh:
+                try:
+                    self._cleanup_host(record, driver, timeout, outcome)
+                    outcome.steps.insert(0, "clean up host")
+                except MachineError as exc:
+                    outcome.warnings.append("The record was removed, but cleaning up the host failed: %s" % exc.msg)
+            if in_cloud:
+                try:
+                    driver.remove_cloud_resources(record, timeout)
+                except MachineError as exc:
+                    if not force:
+                        raise
+                    outcome.warnings.append(
+                        "The record of %s was removed with force=true, but its cloud resources were not: %s"
+                        % (name, ", ".join(exc.details.get("cloud_resources") or in_cloud))
+                    )
             self.store.remove(name)
         return outcome
 

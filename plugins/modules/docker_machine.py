@@ -134,6 +134,15 @@ options:
       - When the host cannot be reached the record is still removed, with a warning.
     type: bool
     default: false
+  force:
+    description:
+      - With O(state=absent), remove the record even when the machine's cloud resources (an EC2 instance, the key pair
+        imported for it) cannot be removed, for example without AWS credentials. They are named in a warning and keep
+        running, and costing.
+      - Without it, such a task fails naming those resources, and the record stays so that a later run can remove them.
+      - Like the original's C(rm -f).
+    type: bool
+    default: false
   timeout:
     description: Seconds to wait for SSH to answer and for each step's connection.
     type: float
@@ -298,6 +307,7 @@ def main() -> None:
             key_type=dict(type="str", choices=["rsa", "ecdsa"], default="rsa"),
             ssh_host_key_reset=dict(type="bool", default=False),
             cleanup=dict(type="bool", default=False),
+            force=dict(type="bool", default=False),
             timeout=dict(type="float", default=120),
         )
     )
@@ -319,7 +329,7 @@ def main() -> None:
             )
             outcome = manager.present(spec)
         elif params["state"] == "absent":
-            outcome = manager.absent(params["name"], cleanup=params["cleanup"], timeout=params["timeout"])
+            outcome = manager.absent(params["name"], cleanup=params["cleanup"], timeout=params["timeout"], force=params["force"])
         else:
             outcome = manager.power(params["name"], params["state"], timeout=params["timeout"])
     except MachineError as error:

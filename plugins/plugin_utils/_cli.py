@@ -109,6 +109,7 @@ OPTION_FLAGS = {
     "passphrase": "--passphrase-file (or $DOCKYARD_MACHINE_PASSPHRASE)",
     "include_ca_key": "--include-ca-key",
     "path": "the bundle file argument",
+    "force": "-f",
 }
 _OPTION_WORDS = re.compile(r"\b[Oo]ptions? '?([a-z][a-z_]*(?:\.[a-z_]+)?)'?")
 
@@ -671,8 +672,9 @@ def cmd_rm(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
         if failed and not force:
             continue
         try:
-            removed = NAME_PATTERN.fullmatch(name) is not None and ctx.store.exists(name) and manager.absent(name).status == "absent"
-        except MachineError:
+            removed = NAME_PATTERN.fullmatch(name) is not None and ctx.store.exists(name) and manager.absent(name, force=force).status == "absent"
+        except MachineError as exc:
+            ctx.err(flagged(exc.msg))
             removed = False
         if removed:
             ctx.out("Successfully removed %s" % name)

@@ -60,6 +60,17 @@ class Driver:
         """The live state (one of STATES), bounded by ``timeout`` seconds."""
         raise NotImplementedError
 
+    # -- cloud resources (drivers with has_cloud_resources) --
+
+    def cloud_resources(self, record: MachineRecord) -> list[str]:
+        """What the machine has in the cloud, as a user reads it ("EC2 instance i-0abc in us-east-1"); no network call."""
+        return []
+
+    def remove_cloud_resources(self, record: MachineRecord, timeout: float) -> list[str]:
+        """Remove what ``cloud_resources`` lists (idempotent: what is gone already counts as removed); returns what was
+        removed. Raises DriverError naming what is left when something cannot be removed."""
+        return []
+
     # -- creating records (the orchestrator writes them; drivers only say what goes in) --
 
     #: The driver's own sub-options, nested under its name in docker_machine's argument spec.
