@@ -108,8 +108,8 @@ class AmazonEC2Driver(Driver):
             instance_id = str(record.driver.get("InstanceId") or "")
             if instance_id:
                 step = "terminate EC2 instance %s" % instance_id
-                if self._terminate(client, instance_id, timeout):
-                    removed.append("EC2 instance %s in %s" % (instance_id, region))
+                self._terminate(client, instance_id, timeout)  # one already gone counts as removed
+                removed.append("EC2 instance %s in %s" % (instance_id, region))
             key_name = self._own_key_pair(record)
             if key_name:
                 step = "delete key pair %s" % key_name
@@ -135,7 +135,7 @@ class AmazonEC2Driver(Driver):
 
     @staticmethod
     def _terminate(client: t.Any, instance_id: str, timeout: float) -> bool:
-        """True when the instance was there to terminate; waits until EC2 says it is terminated (bounded)."""
+        """Terminate the instance and wait until EC2 says it is (bounded); False when it was gone already."""
         from botocore.exceptions import ClientError
 
         try:

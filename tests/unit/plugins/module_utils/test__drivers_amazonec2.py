@@ -1,0 +1,53 @@
+"""amazonec2's removal of cloud resources, through botocore's Stubber: what is deleted, and what never is."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec2 import AmazonEC2Driver
+from ansible_collections.dockyard.machine.plugins.module_utils._errors import DriverError
+from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineRecord
+
+class StubbedDriver(AmazonEC2Driver):
+    """The driver with its one seam, ``client``, answering from a Stubber."""
+
+    def __init__(self) -> None:
+        self.ec2 = boto3.client("ec2", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+        self.stub = Stubber(self.ec2)
+
+    def client(self, record, timeout):
+        return self.ec2
+
+
+def _record(**driver) -> MachineRecord:
+    fields = {"MachineName": "web1", "InstanceId": "i-0abc", "KeyName": "web1", "ExistingKey": False, "Region": "us-east-1", "SecurityGroupIds": ["sg-1"]}
+    fields.update(driver)
+    return MachineRecord(name="web1", config={"Driver": fields, "DriverName": "amazonec2", "HostOptions": {}})
+
+
+def _terminated(stub: Stubber) -> None:
+    stub.add_response("terminate_instances", {"TerminatingInstances": []}, {"InstanceIds": ["i-0abc"]})
+    stub.add_response("describe_instances", {"Reservations": [{"Instances": [{"InstanceId": "i-0abc", "State": {"Name": "terminated", "Code": 48}}]}]},
+                      {"InstanceIds": ["i-0abc"]})
+
+
+def test_a_key_pair_the_user_named_and_a_group_the_user_gave_are_never_deleted() -> None:
+    driver = StubbedDriver()
+    _terminated(driver.stub)
+    driver.stub.add_response("describe_security_groups", {"SecurityGroups": [{"GroupId": "sg-1", "GroupName": "web-team"}]}, {"GroupIds": ["sg-1"]})
+    with driver.stub:
+        removed = driver.remove_cloud_resources(_record(ExistingKey=True), timeout=10)
+    driver.stub.assert_no_pending_responses()  # no delete_key_pair, no delete_security_group was called
+    assert removed == ["EC2 instance i-0abc in us-east-1"]
+
+
+def test_an_instance_already_gone_counts_as_removed_and_an_api_error_names_what_is_left() -> None:
+    driver = StubbedDriver()
+    driver.stub.add_client_error("terminate_instances", service_error_code="InvalidInstanceID.NotFound", expected_params={"InstanceIds": ["i-0abc"]})
+    driver.stub.add_client_error("delete_key_pair", service_error_code="UnauthorizedOperation", service_message="not allowed")
+    with driver.stub, pytest.raises(DriverError) as info:
+        driver.remove_cloud_resources(_record(), timeout=10)
+    assert info.value.details["cloud_resources"] == ["key pair web1 in us-east-1"]
+    assert "delete key pair web1" in info.value.msg and "option 'force'" in info.value.msg
