@@ -21,7 +21,7 @@ description:
   - With O(_input.tls=false) there is no drop-in; labels, registries, mirrors and the storage driver go into C(daemon.json).
   - Keys of O(_input.options) that the drop-in sets as flags (C(hosts), C(tls), C(tlsverify), C(tlscacert), C(tlscert),
     C(tlskey), C(storage-driver), C(labels), C(insecure-registries), C(registry-mirrors)) are refused, naming the setting
-    to use instead: dockerd does not start when a flag and C(daemon.json) set the same key.
+    to use instead, because dockerd does not start when a flag and C(daemon.json) set the same key.
 options:
   _input:
     description: The engine's settings.
