@@ -50,3 +50,25 @@ def test_inline_definition_runs(host):
 def test_nothing_else_runs(host, project):
     assert _containers(host, project) == []
     assert not host.file("/opt/compose/%s" % project).exists
+
+
+def test_controller_mode_from_a_debian_13_controller(host):
+    """compose_stack run by ansible-playbook on a controller with Compose v2, through the engine's TLS endpoint."""
+    command = "ANSIBLE_COLLECTIONS_PATH=/root/collections ANSIBLE_NOCOLOR=1 ansible-playbook -i localhost, /root/controller_mode.yml"
+    first = host.run(command)
+    assert first.rc == 0, first.stdout + first.stderr
+    second = host.run(command)
+    assert second.rc == 0, second.stdout + second.stderr
+    recap = [line for line in second.stdout.splitlines() if line.startswith("localhost") and "ok=" in line]
+    assert recap and "changed=0 " in recap[0], second.stdout
+    (web,) = _containers(host, "remote")
+    assert web["Health"] == "healthy" and web["Image"] == "role-webapp-remote:1"
+    assert "Hello from a dockyard.machine machine" in host.check_output("curl -fsS http://127.0.0.1:8082/")
+    # The project's files are on the controller's side; nothing went to /opt/compose.
+    assert not host.file("/opt/compose/remote").exists
+
+
+def test_tls_endpoint_refuses_a_client_without_our_certificate(host):
+    assert host.run("curl -sS --cacert /root/machine-certs/ca.pem https://127.0.0.1:2376/version").rc != 0
+    assert host.run("curl -fsS --cacert /root/machine-certs/ca.pem --cert /root/machine-certs/cert.pem "
+                    "--key /root/machine-certs/key.pem https://127.0.0.1:2376/version").rc == 0
