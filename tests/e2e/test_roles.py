@@ -1,11 +1,12 @@
-"""The roles on a machine of the store, reached through the inventory plugin as a non-root SSH user with become."""
+"""provision_generic.yml and deploy_stack.yml: the roles on a machine of the store, reached through the inventory
+plugin as a non-root SSH user with become."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 
-from ansible_collections.dockyard.machine.tests.e2e.conftest import REPO, recap, run_playbook
+from ansible_collections.dockyard.machine.tests.e2e.conftest import REPO, docker_cli, recap, run_playbook
 from ansible_collections.dockyard.machine.tests.support import bed
 
 BASE_IMAGE = "role-webapp-base:1"
@@ -22,25 +23,41 @@ def test_roles_converge_a_machine_from_the_inventory_and_a_second_run_changes_no
     store = tmp_path / "store"
     inventory = tmp_path / "machines.docker_machine.yml"
     inventory.write_text("plugin: dockyard.machine.docker_machine\nstore_path: %s\n" % store)
-    extra = {"machine": "role-e2e", "store_path": str(store), "base_image": BASE_IMAGE,
-             "generic": {"ip_address": "127.0.0.213", "ssh_user": "admin", "ssh_key": str(key)}}
+    provision = {"provision_store_path": str(store), "provision_engine_source": "distro", "provision_engine_labels": ["purpose=roles-e2e"],
+                 "provision_docker_users": ["admin"],
+                 "provision_machines": [{"name": "role-e2e", "ip_address": "127.0.0.213", "ssh_user": "admin", "ssh_key": str(key)}]}
+    stack = {"stack_name": "web", "stack_images": [BASE_IMAGE], "stack_definition": {"services": {"web": {
+        "image": BASE_IMAGE, "pull_policy": "never", "command": ["/bin/httpd", "-f", "-p", "8080", "-h", "/bin"],
+        "healthcheck": {"test": ["CMD", "/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/busybox"], "interval": "2s", "retries": 15},
+    }}}}
+
+    def run_both() -> list[subprocess.CompletedProcess]:
+        done = []
+        for playbook, extra in (("provision_generic.yml", provision), ("deploy_stack.yml", stack)):
+            done.append(run_playbook(str(REPO / "playbooks" / playbook), extra, inventory=inventory))
+            assert done[-1].returncode == 0, done[-1].stdout + done[-1].stderr
+        return done
+
     with bed.machine("role-e2e", "trixie-docker", "127.0.0.213", pub) as machine:
         assert machine.exec("sh", "-c", NON_ROOT).returncode == 0
-        first = run_playbook("roles.yml", extra, inventory=inventory)
-        assert first.returncode == 0, first.stdout + first.stderr
-        assert recap(first.stdout, "role-e2e")["changed"] > 0
+        provisioned, deployed = run_both()
+        assert recap(provisioned.stdout, "role-e2e")["changed"] > 0 and recap(deployed.stdout, "role-e2e")["changed"] > 0
+        assert "web-web-1: Up" in deployed.stdout
 
-        second = run_playbook("roles.yml", extra, inventory=inventory)
-        assert second.returncode == 0, second.stdout + second.stderr
-        assert recap(second.stdout, "role-e2e")["changed"] == 0, second.stdout
-        assert recap(second.stdout, "localhost")["changed"] == 0, second.stdout
+        again = run_both()
+        for done in again:
+            assert recap(done.stdout, "role-e2e")["changed"] == 0, done.stdout
+        assert recap(again[0].stdout, "localhost")["changed"] == 0, again[0].stdout
 
         ps = machine.exec("docker", "compose", "-p", "web", "ps", "--format", "json")
         (web,) = [json.loads(line) for line in ps.stdout.splitlines() if line.strip()]
         assert web["State"] == "running" and web["Health"] == "healthy"
         assert "docker" in machine.exec("id", "-nG", "admin").stdout.split()
-        # The role kept the drop-in the module wrote: the engine still answers over TLS with the store's certificates.
-        version = machine.exec("curl", "-fsS", "--cacert", "/etc/docker/ca.pem", "https://localhost:2376/version")
-        assert version.returncode != 0  # no client certificate: refused
+        # The role kept the drop-in the module wrote: the engine answers over TLS with the store's client certificate only.
+        tls = docker_cli({"DOCKER_HOST": "tcp://127.0.0.213:2376", "DOCKER_TLS_VERIFY": "1",
+                          "DOCKER_CERT_PATH": str(store / "machines" / "role-e2e")}, "ps", "--format", "{{.Names}}")
+        assert tls.returncode == 0 and tls.stdout.split() == ["web-web-1"], tls.stderr
+        refused = machine.exec("curl", "-fsS", "--cacert", "/etc/docker/ca.pem", "https://localhost:2376/version")
+        assert refused.returncode != 0
         dropin = machine.exec("cat", "/etc/systemd/system/docker.service.d/10-machine.conf").stdout
         assert "--tlsverify" in dropin and "--label purpose=roles-e2e" in dropin
