@@ -61,3 +61,19 @@ def test_roles_converge_a_machine_from_the_inventory_and_a_second_run_changes_no
         assert refused.returncode != 0
         dropin = machine.exec("cat", "/etc/systemd/system/docker.service.d/10-machine.conf").stdout
         assert "--tlsverify" in dropin and "--label purpose=roles-e2e" in dropin
+
+        # Certificates are fresh: regenerate_certs.yml and rotate_ca.yml (not forced) change nothing.
+        for playbook, extra in (("regenerate_certs.yml", {"certs_store_path": str(store)}), ("rotate_ca.yml", {"rotate_store_path": str(store)})):
+            done = run_playbook(str(REPO / "playbooks" / playbook), extra, inventory=inventory)
+            assert done.returncode == 0 and recap(done.stdout)["changed"] == 0, done.stdout + done.stderr
+
+        # teardown.yml: the stack down, the machine out of the store, our engine configuration off the host; then nothing.
+        teardown = {"teardown_machines": ["role-e2e"], "teardown_stacks": ["web"], "teardown_cleanup": True, "teardown_store_path": str(store)}
+        removed = run_playbook(str(REPO / "playbooks" / "teardown.yml"), teardown, inventory=inventory)
+        assert removed.returncode == 0, removed.stdout + removed.stderr
+        assert recap(removed.stdout, "role-e2e")["changed"] > 0 and recap(removed.stdout)["changed"] > 0
+        assert not (store / "machines" / "role-e2e").exists()
+        assert machine.exec("docker", "ps", "-aq", "--filter", "label=com.docker.compose.project=web").stdout.strip() == ""
+        assert machine.exec("test", "-e", "/etc/systemd/system/docker.service.d/10-machine.conf").returncode != 0
+        again = run_playbook(str(REPO / "playbooks" / "teardown.yml"), teardown, inventory=inventory)
+        assert again.returncode == 0 and recap(again.stdout)["changed"] == 0, again.stdout + again.stderr
