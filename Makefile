@@ -31,14 +31,24 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 # guard (tests/support/netguard/sitecustomize.py) at start-up, children included.
 GUARDED := DOCKYARD_NETGUARD=1 AWS_EC2_METADATA_DISABLED=true PYTHONPATH=$(CURDIR)/tests/support/netguard:$(COLLECTIONS)$${PYTHONPATH:+:$$PYTHONPATH}
 
-.PHONY: venv collection sanity lint unit molecule integration engine images bed-clean bench-inventory bench-lifecycle test demo demo-clean
+.PHONY: venv collection sanity lint unit molecule integration engine images bed-clean bench-inventory bench-cli bench-lifecycle test demo demo-clean
 
-venv: $(VENV_STAMP)
+# The dockyard-machine command (cli/). Its entry point imports the collection found on PYTHONPATH or
+# ANSIBLE_COLLECTIONS_PATH (this checkout's .build/collections here), so tests run this tree's code.
+CLI := $(VENV)/bin/dockyard-machine
+
+venv: $(VENV_STAMP) $(CLI)
 
 $(VENV_STAMP): $(REQS) $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -r $(REQS) -c $(CONSTRAINTS)
 	rm -f $(VENV)/.stamp-*
+	touch $@
+
+# No dependencies of its own; its one build requirement is pinned in cli/pyproject.toml.
+$(CLI): cli/pyproject.toml $(wildcard cli/dockyard_machine_cli/*.py) | $(VENV_STAMP)
+	$(VENV)/bin/pip install --no-deps --force-reinstall ./cli
+	rm -rf cli/build cli/*.egg-info
 	touch $@
 
 collection:
@@ -83,6 +93,10 @@ images: engine
 bench-inventory: venv collection
 	$(GUARDED) python bench/inventory_bench.py
 
+# dockyard-machine ls / env -u next to the modules, over a 1,000-machine store.
+bench-cli: venv collection
+	$(GUARDED) python bench/cli_bench.py
+
 bench-lifecycle: venv collection engine images
 	$(GUARDED) python bench/lifecycle_bench.py
 
@@ -91,6 +105,8 @@ bed-clean:
 	bash tests/bed/machines.sh rm-all
 
 integration: venv collection engine images
+	@# The command line's completion is tested in the real zsh as well as bash.
+	command -v zsh >/dev/null || { apt-get update -q && apt-get install -y -q zsh; }
 	$(GUARDED) python -m pytest -ra tests/e2e
 
 # The roles' Molecule scenarios (converge, idempotence, testinfra verify) on the test bed's images, both at

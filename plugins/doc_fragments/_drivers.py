@@ -45,7 +45,11 @@ options:
       ssh_config:
         description:
           - An SSH client configuration file to use instead of C(~/.ssh/config) (C(ssh -F)), for example one an AWX credential
-            injects. Kept in the store's sidecar file.
+            injects.
+          - It is used for the SSH connections of the task that passes it, with any O(state). Pass O(generic) with it again
+            with O(state=started), O(state=stopped), O(state=restarted) or O(state=absent) and O(cleanup=true). The store's
+            sidecar file notes it, but a noted configuration is never used by itself (a record, which a shared store or a
+            bundle may have written, never chooses what C(ssh) runs on this controller).
         type: path
 """
 

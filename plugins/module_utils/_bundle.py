@@ -45,6 +45,7 @@ from ansible_collections.dockyard.machine.plugins.module_utils._store import (
     DRIVER_PATH_KEYS,
     BACKUP_NAME,
     CONFIG_NAME,
+    DEFAULT_INSTALL_URL,
     SIDECAR_NAME,
     MachineRecord,
     MachineStore,
@@ -347,6 +348,35 @@ def _check_name(path: str) -> tuple[str, ...]:
     _refuse("member %r is not a store certificate or a file of a machine folder." % path, member=path)
 
 
+# Extended headers (PAX ``x``/``g``, GNU long names ``L``/``K``) describe the member that follows; ours
+# put at most one before a member. Python's tarfile reads a chain of them recursively, so a few hundred
+# in a row end in RecursionError instead of a refusal: the chain is measured first, without tarfile.
+EXTENDED_HEADER_TYPES = (b"x", b"g", b"L", b"K")
+MAX_EXTENDED_HEADERS = 4
+BLOCK = 512
+
+
+def _check_header_chains(raw: bytes) -> None:
+    """Refuse an archive with more than MAX_EXTENDED_HEADERS extended headers in a row (walks headers only)."""
+    offset, chain = 0, 0
+    while offset + BLOCK <= len(raw):
+        header = raw[offset : offset + BLOCK]
+        if header == bytes(BLOCK):
+            return  # end of archive
+        field = header[124:136]
+        try:
+            size = int(field.rstrip(b"\0 ").decode("ascii") or "0", 8)
+        except (UnicodeDecodeError, ValueError):
+            return  # not a header this walk can read: tarfile refuses it with its own error
+        if header[156:157] in EXTENDED_HEADER_TYPES:
+            chain += 1
+            if chain > MAX_EXTENDED_HEADERS:
+                _refuse("it has more than %d extended headers in a row (at byte %d); a member needs at most one." % (MAX_EXTENDED_HEADERS, offset))
+        else:
+            chain = 0
+        offset += BLOCK + -(-size // BLOCK) * BLOCK
+
+
 def _check_manifest(doc: t.Any) -> dict[str, t.Any]:
     if not isinstance(doc, dict) or doc.get("Format") != FORMAT_NAME:
         _refuse("its manifest %s is not a dockyard.machine bundle manifest." % MANIFEST_NAME)
@@ -381,6 +411,7 @@ def read_bundle(data: bytes, passphrase: str | None = None) -> Bundle:
         _refuse("it is larger than %d MiB." % (MAX_BUNDLE_BYTES // 2**20))
     encrypted = is_encrypted(data)
     raw = _gunzip(_decrypt(data, passphrase) if encrypted else data)
+    _check_header_chains(raw)
     manifest: dict[str, t.Any] | None = None
     members: dict[str, Member] = {}
     try:
@@ -561,6 +592,7 @@ def _plan_machine(store: MachineStore, bundle: Bundle, name: str, ca_state: str,
         for key in keys:
             if key in section:
                 section[key] = _rebase(section[key], old_roots, store.root)
+    _drop_engine_programs(record, warnings)
     files = {path[len(prefix) :]: m for path, m in bundle.members.items() if path.startswith(prefix)}
     files.pop(CONFIG_NAME)
     sidecar = files.pop(SIDECAR_NAME, None)
@@ -582,6 +614,34 @@ def _plan_machine(store: MachineStore, bundle: Bundle, name: str, ca_state: str,
     if ca_state == "different":
         _repoint(store, bundle, record, files, warnings)
     return _Plan(record=record, files=files)
+
+
+def _drop_engine_programs(record: MachineRecord, warnings: list[str]) -> None:
+    """Leave out the engine settings that run programs as root on the host: dockerd flags (``--add-runtime``,
+    ``--userland-proxy-path``, plugins), its environment (``LD_PRELOAD``) and the install script's URL.
+
+    They would reach the host at the next re-issue or rotation. Labels, registries, mirrors and the
+    storage driver are data and stay. Only names are shown: an environment value may hold a password.
+    """
+    engine = record.config.get("HostOptions", {}).get("EngineOptions")
+    if not isinstance(engine, dict):
+        return
+    dropped = []
+    flags, env = engine.get("ArbitraryFlags") or [], engine.get("Env") or []
+    if flags:
+        dropped.append("dockerd flags %s" % ", ".join(_shown(str(f).lstrip("-").split("=", 1)[0]) for f in flags))
+        engine["ArbitraryFlags"] = []
+    if env:
+        dropped.append("engine environment %s" % ", ".join(_shown(str(e).split("=", 1)[0]) for e in env))
+        engine["Env"] = []
+    if engine.get("InstallURL") not in (None, "", DEFAULT_INSTALL_URL):
+        dropped.append("InstallURL")
+        engine["InstallURL"] = DEFAULT_INSTALL_URL
+    if dropped:
+        warnings.append(
+            "Machine %s: engine settings that run programs as root on its host were not imported: %s. Set them with the "
+            "docker_machine options engine.options and engine.env if this machine needs them." % (record.name, "; ".join(dropped))
+        )
 
 
 # AuthOptions key -> the store certificate it names by default (reference section 1.3).

@@ -26,16 +26,19 @@ from ansible_collections.dockyard.machine.plugins.module_utils._shell import (
     render_set,
     render_unset,
 )
+from ansible_collections.dockyard.machine.plugins.module_utils._store import resolve_store_path
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.dockyard.machine.plugins.module_utils._engine import TLSFiles
     from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineStore
 
-__all__ = ["EnvRequest", "MODULE_FQCN", "hint_argv", "machine_env"]
+__all__ = ["CLI_NAME", "EnvRequest", "MODULE_FQCN", "hint_argv", "machine_env"]
 
-# The hint lines name the command that gives this result with our tooling, as the original named
-# `docker-machine env <name>`.
+# The hint lines name the command that prints this script again, as the original named
+# `docker-machine env <name>`: our console command, which a user can paste.
 MODULE_FQCN = "dockyard.machine.docker_machine_env"
+# The console command of this collection (cli/ in the repository): what a user pastes.
+CLI_NAME = "dockyard-machine"
 DEFAULT_SHELL = "bash"
 
 
@@ -52,6 +55,8 @@ class EnvRequest:
     docker_context: bool = False
     context_name: str | None = None
     docker_config: str | None = None
+    # The command line the hint lines name; empty: the dockyard-machine command for this request.
+    hint: tuple[str, ...] = ()
 
     @property
     def context(self) -> str | None:
@@ -82,14 +87,21 @@ class EnvRequest:
             validate_context_name(self.context)
 
 
-def hint_argv(request: EnvRequest) -> list[str]:
-    """The ad-hoc command the hint lines name: what the user runs to get this output again."""
-    words = ["unset=true"] if request.unset else ["name=%s" % request.name]
+def hint_argv(request: EnvRequest, store_root: str | None = None) -> list[str]:
+    """The command the hint lines name: the ``dockyard-machine env`` line that prints this script again.
+
+    ``store_root`` is added as ``-s`` when it is not the store the command finds by itself.
+    """
+    argv = [CLI_NAME]
+    if store_root and not request.unset and store_root != resolve_store_path(None, {}):
+        argv += ["-s", store_root]
+    argv.append("env")
     if request.shell != DEFAULT_SHELL:
-        words.append("shell=%s" % request.shell)
+        argv += ["--shell", request.shell]
     if request.no_proxy:
-        words.append("no_proxy=true")
-    return ["ansible", "localhost", "-m", MODULE_FQCN, "-a", " ".join(words)]
+        argv.append("--no-proxy")
+    argv += ["-u"] if request.unset else [str(request.name)]
+    return argv
 
 
 def _verified_version(url: str, tls: TLSFiles, request: EnvRequest, name: str) -> str:
@@ -120,7 +132,7 @@ def machine_env(
     """
     request.check()
     env_vars = os.environ if environ is None else environ
-    command = join_argv(hint_argv(request), request.shell)
+    command = join_argv(request.hint or hint_argv(request, store.root), request.shell)
     result: dict[str, t.Any] = {"changed": False}
 
     if request.unset:

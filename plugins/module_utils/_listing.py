@@ -109,7 +109,8 @@ def query_machine(store: MachineStore, record: MachineRecord, timeout: float, do
         row.error = " ".join(exc.msg.split())
         if not row.state:
             row.state = "Error"
-    if row.state == "Running" and not row.docker_version:
+    if not row.docker_version:
+        # The original shows Unknown for every host it loaded but could not ask (stopped ones too).
         row.docker_version = "Unknown"
     swarm = record.host_options.get("SwarmOptions") or {}
     if swarm.get("Master"):

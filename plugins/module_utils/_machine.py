@@ -6,14 +6,14 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import copy
 import os
-import tempfile
 import time
 import typing as t
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from ansible_collections.dockyard.machine.plugins.module_utils import _certs
 from ansible_collections.dockyard.machine.plugins.module_utils._daemon_config import DaemonConfig, render_dropin
@@ -30,15 +30,17 @@ from ansible_collections.dockyard.machine.plugins.module_utils._errors import (
 from ansible_collections.dockyard.machine.plugins.module_utils._provision import EngineInstall, Provisioner, ProvisionRequest, checked_version
 from ansible_collections.dockyard.machine.plugins.module_utils._ssh import SSHSession, SSHTarget, subprocess_runner
 from ansible_collections.dockyard.machine.plugins.module_utils._store import (
+    DEFAULT_INSTALL_URL,
     MachineRecord,
     MachineStore,
     auth_options_document,
     engine_options_document,
+    natural_key,
     new_config,
     validate_name,
 )
 
-__all__ = ["CertificateAuthority", "EngineSpec", "MachineManager", "MachineSpec", "Outcome", "ensure_certificates"]
+__all__ = ["CertificateAuthority", "EngineSpec", "MachineManager", "MachineSpec", "Outcome", "RotationOutcome", "ensure_certificates"]
 
 CA_FILES = ("ca.pem", "ca-key.pem")
 CLIENT_FILES = ("cert.pem", "key.pem")
@@ -120,6 +122,8 @@ def _client_needs_renewal(client: _certs.CertPair, ca: _certs.CertPair, now: dat
 RENEW_BEFORE = timedelta(days=30)  # a server certificate closer than this to its end is re-issued
 ENGINE_WAIT = 60.0  # seconds the engine may take to answer over TLS after a restart
 HOST_KEY_ALIAS = "dockyard-machine-%s"
+ROTATION_DIR = "rotation"  # certs/rotation: a rotation's new material until the store switches to it
+MAX_PARALLEL_HOSTS = 8
 
 
 @dataclass(frozen=True)
@@ -155,6 +159,7 @@ class HostWork:
     install: EngineInstall = EngineInstall(enabled=False)
     key_type: str = "rsa"
     reset_host_key: bool = False
+    settled: bool = False  # a host set up before: a refused connection or login fails at once
 
 
 @dataclass(frozen=True)
@@ -195,6 +200,15 @@ class Outcome:
         return out
 
 
+@dataclass
+class RotationOutcome(Outcome):
+    """What ``rotate`` did: besides the steps, the machines it could not re-issue or left alone, and the CA backup."""
+
+    failed_machines: list[str] = field(default_factory=list)
+    skipped_machines: list[str] = field(default_factory=list)
+    ca_backup: str = ""
+
+
 class MachineManager:
     """Create, converge, power and remove machines.  The only writer of the store.
 
@@ -210,8 +224,12 @@ class MachineManager:
         engine_probe: t.Callable[..., dict[str, t.Any]] = engine_version,
         org_user: str | None = None,
         now: datetime | None = None,
+        ssh_config: str = "",
     ) -> None:
         self.store = store
+        # The SSH client configuration (ssh -F) the task passed. A record's own (kept in its sidecar)
+        # is never used: a shared store or an imported record must not choose what ssh runs here.
+        self.ssh_config = ssh_config
         self.check_mode = check_mode
         self.ssh_runner = ssh_runner
         self.engine_probe = engine_probe
@@ -223,6 +241,8 @@ class MachineManager:
         validate_name(spec.name)
         driver = get_driver(spec.driver)
         options = driver.validate(spec.driver_options)
+        if options.get("ssh_config") and not self.ssh_config:
+            self.ssh_config = options["ssh_config"]  # passed by this task, as the driver's option
         existing = self._load_existing(spec.name)
         if existing is not None and existing.driver_name != spec.driver:
             raise DriverError(
@@ -271,10 +291,11 @@ class MachineManager:
             doc["HostOptions"].setdefault("EngineOptions", {}).update(engine_options)
             auth = doc["HostOptions"].setdefault("AuthOptions", {})
             auth["ServerCertSANs"] = list(spec.tls_san)
-            # Converging issues from this store's CA, so the record must name it (an imported machine may
-            # still point at another store's CA; the original's regenerate-certs would sign with that key).
+            # Converging issues from this store's CA into this store's files, so the record must name them (an
+            # imported machine may still point at another store's CA; the original's regenerate-certs would sign
+            # with that key).
             defaults = auth_options_document(root, spec.name)
-            for key in ("CertDir", "CaCertPath", "CaPrivateKeyPath", "ClientCertPath", "ClientKeyPath"):
+            for key in ("CertDir", "CaCertPath", "CaPrivateKeyPath", "ClientCertPath", "ClientKeyPath", "ServerCertPath", "ServerKeyPath", "StorePath"):
                 auth[key] = defaults[key]
             sidecar = copy.deepcopy(existing.sidecar)
             sidecar.setdefault("Status", "creating")
@@ -401,7 +422,7 @@ class MachineManager:
             user=record.ssh_user,
             key_path=key if key and os.path.isfile(key) else "",
             proxy_jump=str(record.sidecar.get("ProxyJump") or ""),
-            config_file=str(record.sidecar.get("SSHConfig") or ""),
+            config_file=self.ssh_config,
             pinned_host_keys=() if reset_host_key else tuple(record.sidecar.get("HostKeys") or ()),
             connect_timeout=int(min(max(timeout, 5), 30)),
         )
@@ -414,24 +435,63 @@ class MachineManager:
             daemon=DaemonConfig.from_engine_options(record.engine_options, provider=driver.name, port=driver.engine_port(record)),
             install=host.install,
         )
-        with self._session(record, driver, host.timeout, outcome, reset_host_key=host.reset_host_key) as session:
+        with self._session(record, driver, host.timeout, outcome, reset_host_key=host.reset_host_key, settled=host.settled) as session:
             report = Provisioner(session, check_mode=self.check_mode).provision(request)
         outcome.steps.extend(report.changed_steps)
         outcome.warnings.extend(report.warnings)
 
     @contextlib.contextmanager
-    def _session(self, record: MachineRecord, driver: t.Any, timeout: float, outcome: Outcome, *, reset_host_key: bool = False) -> t.Iterator[SSHSession]:
+    def _session(
+        self, record: MachineRecord, driver: t.Any, timeout: float, outcome: Outcome, *, reset_host_key: bool = False, settled: bool = False
+    ) -> t.Iterator[SSHSession]:
         """The one way this class reaches a host: an SSH session once the host answers, whose host keys
         are pinned in the record's sidecar at first contact (the caller saves the record).
 
         Records the original tool wrote hold no keys; the first session of ours pins what it saw, so
         every later one refuses a different key."""
-        with SSHSession(self._ssh_target(record, driver, timeout, reset_host_key), runner=self.ssh_runner) as session:
-            session.wait_until_reachable(timeout)
-            learned = list(session.learned_host_keys())
-            if learned and learned != list(record.sidecar.get("HostKeys") or []):
-                record.sidecar["HostKeys"] = learned
-                outcome.steps.append("pin host key")
+        unused = self._unused_ssh_config(record)
+        if unused and unused not in outcome.warnings:
+            outcome.warnings.append(unused)
+        try:
+            with SSHSession(self._ssh_target(record, driver, timeout, reset_host_key), runner=self.ssh_runner) as session:
+                session.wait_until_reachable(timeout, settled=settled)
+                learned = list(session.learned_host_keys())
+                if learned and learned != list(record.sidecar.get("HostKeys") or []):
+                    record.sidecar["HostKeys"] = learned
+                    outcome.steps.append("pin host key")
+                yield session
+        except MachineError as exc:
+            if unused:  # the likely reason the login failed: said with the failure, not only in a lost result
+                exc.details.setdefault("warnings", []).append(unused)
+            raise
+
+    def _unused_ssh_config(self, record: MachineRecord) -> str:
+        """The warning for a record whose sidecar names an SSH configuration this task did not pass (empty if none)."""
+        stored = str(record.sidecar.get("SSHConfig") or "")
+        if not stored or stored == self.ssh_config:
+            return ""
+        return (
+            "%s: its record names the SSH configuration %s, which this task did not pass, so it was not used (a record "
+            "cannot choose the configuration ssh runs with). Pass it as the driver option ssh_config (docker_machine) or "
+            "option ssh_config (docker_machine_certs) to use it." % (record.name, stored)
+        )
+
+    @contextlib.contextmanager
+    def user_session(self, name: str, *, timeout: float = 60.0) -> t.Iterator[SSHSession]:
+        """An SSH session to machine ``name`` for a user's own commands (``ssh``, ``scp``).
+
+        The host key is checked against the one pinned in the record, or pinned at this first contact
+        and saved, as for every session of ours.
+        """
+        record = self.store.load(name)
+        driver = get_driver(record.driver_name)
+        if not driver.needs_ssh:
+            raise DriverError("Machine %s (driver %s) is not reached over SSH." % (name, record.driver_name), machine=name)
+        outcome = Outcome()
+        with self._session(record, driver, timeout, outcome) as session:
+            if "pin host key" in outcome.steps and not self.check_mode:
+                with self.store.lock(name):
+                    self.store.save(record)
             yield session
 
     def _verify_engine(self, record: MachineRecord, tls: TLSFiles | None = None) -> str:
@@ -466,6 +526,42 @@ class MachineManager:
                 outcome.steps.append("provision")
                 outcome.warnings.append("Check mode could not read the host: %s" % exc.msg)
 
+    # -- provision ----------------------------------------------------------------------------------
+    def recorded_spec(self, name: str, *, timeout: float = 120.0) -> MachineSpec:
+        """What ``present`` needs to bring machine ``name`` to what its record holds (``docker-machine provision``).
+
+        It works on records the original wrote: their engine options, SANs and driver fields are the spec.
+        """
+        record = self.store.load(name)
+        driver = get_driver(record.driver_name)
+        engine = record.engine_options
+        installed = record.sidecar.get("Engine") or {}
+        install_url = str(engine.get("InstallURL") or DEFAULT_INSTALL_URL)
+        install = EngineInstall(
+            enabled=bool(installed.get("Install", True)),
+            source=str(installed.get("Source") or ("script" if install_url != DEFAULT_INSTALL_URL else "docker")),
+            install_url=install_url,
+            version=str(installed.get("Version") or ""),
+        )
+        flags = [str(f) for f in engine.get("ArbitraryFlags") or []]
+        spec_engine = EngineSpec(
+            install=install,
+            labels=tuple(str(v) for v in engine.get("Labels") or []),
+            insecure_registries=tuple(str(v) for v in engine.get("InsecureRegistry") or []),
+            registry_mirrors=tuple(str(v) for v in engine.get("RegistryMirror") or []),
+            storage_driver=str(engine.get("StorageDriver") or ""),
+            env=tuple(str(v) for v in engine.get("Env") or []),
+            options=tuple((f.split("=", 1)[0], f.split("=", 1)[1] if "=" in f else "") for f in flags),
+        )
+        return MachineSpec(
+            name=name,
+            driver=record.driver_name,
+            driver_options=driver.recorded_options(record),
+            engine=spec_engine,
+            tls_san=tuple(str(v) for v in record.auth_options.get("ServerCertSANs") or []),
+            timeout=timeout,
+        )
+
     # -- absent -------------------------------------------------------------------------------------
     def absent(self, name: str, *, cleanup: bool = False, timeout: float = 60.0) -> Outcome:
         validate_name(name)
@@ -481,14 +577,14 @@ class MachineManager:
                 driver = get_driver(record.driver_name)
                 if driver.needs_ssh:
                     try:
-                        self._cleanup_host(record, driver, timeout)
+                        self._cleanup_host(record, driver, timeout, outcome)
                         outcome.steps.insert(0, "clean up host")
                     except MachineError as exc:
                         outcome.warnings.append("The record was removed, but cleaning up the host failed: %s" % exc.msg)
             self.store.remove(name)
         return outcome
 
-    def _cleanup_host(self, record: MachineRecord, driver: t.Any, timeout: float) -> None:
+    def _cleanup_host(self, record: MachineRecord, driver: t.Any, timeout: float, outcome: Outcome) -> None:
         """Remove our engine configuration; the engine goes back to its package defaults (no TCP listener)."""
         from ansible_collections.dockyard.machine.plugins.module_utils._daemon_config import (
             DROPIN_PATH,
@@ -501,8 +597,12 @@ class MachineManager:
             "rm -f {d} {ca} {cert} {key}; rmdir {dir} 2>/dev/null || true; systemctl daemon-reload; "
             "systemctl restart docker.socket 2>/dev/null || true; systemctl restart docker.service"
         ).format(d=DROPIN_PATH, ca=REMOTE_CA, cert=REMOTE_SERVER_CERT, key=REMOTE_SERVER_KEY, dir=os.path.dirname(DROPIN_PATH))
-        with self._session(record, driver, timeout, Outcome()) as session:
-            session.run(script, step="clean up host", timeout=timeout + 120)
+        local = Outcome()  # the record goes: a key pinned now is not a step of this task
+        try:
+            with self._session(record, driver, timeout, local, settled=True) as session:
+                session.run(script, step="clean up host", timeout=timeout + 120)
+        finally:
+            outcome.warnings.extend(local.warnings)
 
     # -- power --------------------------------------------------------------------------------------
     def power(self, name: str, state: str, *, timeout: float = 60.0) -> Outcome:
@@ -513,7 +613,7 @@ class MachineManager:
             raise DriverError("Hosts without a driver cannot be %s (driver %s)." % (state, record.driver_name), machine=name, option="state")
         action = {"started": "start", "stopped": "stop", "restarted": "restart"}[state]
         outcome = Outcome(status=state)
-        with self._session(record, driver, timeout, outcome) as session:
+        with self._session(record, driver, timeout, outcome, settled=True) as session:
             active = session.run("systemctl is-active --quiet docker.service", step="engine state", check=False).rc == 0
             wanted = {"started": not active, "stopped": active, "restarted": True}[state]
             if wanted:
@@ -624,7 +724,7 @@ class MachineManager:
             # engine answered with that certificate; until then the record and its files stay as they were.
             previous_files = self._server_files(record)
             try:
-                host = HostWork(timeout=timeout, key_type=_certs.inspect_cert(authority.ca.cert_pem).key_type)
+                host = HostWork(timeout=timeout, key_type=_certs.inspect_cert(authority.ca.cert_pem).key_type, settled=True)
                 self._converge_host(record, driver, authority, host, local, force_cert=True)
                 self._copy_local_files(record.name, {})
                 self._verify_engine(record)
@@ -637,60 +737,192 @@ class MachineManager:
         outcome.steps.extend("%s: %s" % (record.name, step) for step in (*steps, *local.steps))
         outcome.warnings.extend(local.warnings)
 
-    def rotate(self, *, key_type: str = "rsa", force: bool = False, renew_days: int = 30, timeout: float = 120.0) -> Outcome:
-        """A new CA and client certificate, and every machine's server certificate re-issued from it over SSH.
+    def rotate(
+        self,
+        *,
+        key_type: str = "rsa",
+        force: bool = False,
+        renew_days: int = 30,
+        timeout: float = 120.0,
+        allow_partial: bool = False,
+    ) -> RotationOutcome:
+        """A new CA and client certificate, and every managed machine's server certificate re-issued from it.
 
-        Machines are re-issued first, each checked over TLS with the new client certificate; only then
-        does the store switch to the new CA.  A machine that cannot be reached is reported; the store's
-        ``regenerate`` brings it over later, through SSH.
+        All or nothing: every managed host must answer over SSH first (in parallel, a refused
+        connection fails at once); the new material is staged beside the old (``certs/rotation``);
+        each host gets its new server certificate and must answer over TLS with the new client
+        certificate; only then does the store switch, keeping the old CA as a dated backup. When a
+        host fails, the hosts already switched are put back and the store is left as it was, unless
+        ``allow_partial``: then the others switch and the failed ones keep their old files (their
+        ``env`` keeps working) until ``regenerate`` re-issues them over SSH.
+
+        Machines that brought their own certificates (driver none with its own CA) are left alone.
         """
         current = _read_authority(self.store)
         window = timedelta(days=renew_days)
         due = _cert_summary(current.ca, None, window, self.now)["reasons"] + _cert_summary(current.client, current.ca, window, self.now)["reasons"]
         if not force and not due:
-            return Outcome(status="current")
+            return RotationOutcome(status="current")
+        staging = os.path.join(self.store.certs_dir, ROTATION_DIR)
+        if os.path.lexists(staging):
+            raise CertError(
+                "An earlier rotation was interrupted: %s holds the CA it was switching to, and some hosts may trust only that CA "
+                "now. To go back to the store's CA, move that folder away and run docker_machine_certs with action=regenerate and "
+                "force=true (it re-issues every machine from the store's CA over SSH); then rotate again." % staging,
+                step="rotate",
+                path=staging,
+            )
         records = self._records(None)
-        outcome = Outcome(changed=True, status="rotated", steps=["ca", "client"])
+        outcome = RotationOutcome(status="rotated")
+        managed: list[MachineRecord] = []
+        follow_store: list[MachineRecord] = []  # driver none, using the store's client files
+        for record in records:
+            if get_driver(record.driver_name).needs_ssh:
+                managed.append(record)
+            elif self._brings_own_certificates(record):
+                outcome.skipped_machines.append(record.name)
+                outcome.warnings.append(
+                    "%s (driver %s) uses its own CA and client certificate, which the rotation left as they are." % (record.name, record.driver_name)
+                )
+            else:
+                follow_store.append(record)
+                outcome.warnings.append("%s (driver %s) trusts the store's CA; its engine must be given the new ca.pem." % (record.name, record.driver_name))
         if self.check_mode:
-            outcome.steps.extend("%s: server certificate" % r.name for r in records if get_driver(r.driver_name).needs_ssh)
+            outcome.changed = True
+            outcome.steps = ["ca", "client", *("%s: server certificate" % r.name for r in managed)]
             return outcome
+
+        outcome.warnings.extend(w for w in map(self._unused_ssh_config, managed) if w)
+        # 1. Every managed host answers over SSH, before anything is made or written.
+        unreachable = self._in_parallel(managed, lambda record: self._preflight(record, timeout))
+        if unreachable and not allow_partial:
+            raise self._rotation_refused(unreachable, "could not be reached over SSH", changed=False)
+        reachable = [r for r in managed if r.name not in unreachable]
+
+        # 2. The new material, staged beside the old.
         ca = _certs.new_ca(self.org_user, key_type=key_type, now=self.now)
         client = _certs.new_client(ca, "%s.<bootstrap>" % self.org_user, key_type=key_type, now=self.now)
         authority = CertificateAuthority(ca=ca, client=client, created=("ca", "client"))
-        failed: list[str] = []
-        with tempfile.TemporaryDirectory(prefix="dym-rotate-") as scratch:
-            tls = _scratch_tls(scratch, authority)
-            for record in records:
-                driver = get_driver(record.driver_name)
-                if not driver.needs_ssh:
-                    if record.auth_options.get("CaCertPath") == self.store.cert_path("ca.pem"):
-                        outcome.warnings.append("%s (driver none) trusts the store's CA; its engine must be given the new ca.pem." % record.name)
-                    continue
-                local = Outcome()
-                try:
-                    with self.store.lock(record.name), self._recording_failure(record):
-                        self._converge_host(record, driver, authority, HostWork(timeout=timeout, key_type=key_type), local, force_cert=True)
-                        self._verify_engine(record, tls)
-                    outcome.steps.append("%s: server certificate" % record.name)
-                except MachineError as exc:
-                    failed.append(record.name)
-                    outcome.warnings.append("%s was not re-issued: %s" % (record.name, exc.msg))
+        servers = {
+            r.name: _certs.new_server(ca, "%s.%s" % (self.org_user, r.name), self.server_sans(r, get_driver(r.driver_name)), key_type=key_type, now=self.now)
+            for r in reachable
+        }
+        self._stage(staging, authority, servers)
+        tls = TLSFiles(*(os.path.join(staging, name) for name in ("ca.pem", "cert.pem", "key.pem")))
+
+        # 3. Each reachable host switches to its new certificate and must answer over TLS with the new client's.
+        host = HostWork(timeout=timeout, key_type=key_type, settled=True)
+        applied: list[str] = []
+
+        def switch(record: MachineRecord) -> None:
+            driver = get_driver(record.driver_name)
+            with self.store.lock(record.name):
+                applied.append(record.name)
+                self._provision(record, driver, ca.cert_pem, servers[record.name], host, Outcome())
+                self._verify_engine(record, tls)
+
+        failed = self._in_parallel(reachable, switch)
+        if failed and not allow_partial:
+            put_back = self._in_parallel([r for r in reachable if r.name in applied], lambda record: self._restore_host(record, current, host))
+            self.store.remove_folder(staging)
+            raise self._rotation_refused(failed, "did not answer with their new certificate", changed=bool(applied), not_restored=put_back)
+
+        # 4. The switch: old CA kept as a dated backup, the new material in place, each switched machine's files.
+        switched = [r for r in reachable if r.name not in failed]
         with self.store.certs_lock():
+            outcome.ca_backup = self._backup_authority()
             _write_pair(self.store, ca, *CA_FILES)
             _write_pair(self.store, client, *CLIENT_FILES)
-        for record in records:
-            self._copy_local_files(record.name, {})
-            if record.name not in failed and get_driver(record.driver_name).needs_ssh:
+        for record in switched:
+            with self.store.lock(record.name):
+                self.store.write_file(record.auth_options["ServerKeyPath"], servers[record.name].key_pem, KEY_MODE)
+                self.store.write_file(record.auth_options["ServerCertPath"], servers[record.name].cert_pem, CERT_MODE)
+                self._copy_local_files(record.name, {})
                 self._mark_running(record, Outcome())
-        if failed:
-            raise CertError(
-                "The CA was rotated, but %s could not be re-issued. When they are reachable, run docker_machine_certs with "
-                "action=regenerate and force=true for them (it works over SSH)." % ", ".join(failed),
-                step="rotate",
-                failed_machines=failed,
-                warnings=outcome.warnings,
+        for record in follow_store:
+            self._copy_local_files(record.name, {})
+        self.store.remove_folder(staging)
+        outcome.changed = True
+        outcome.steps = ["ca", "client", *("%s: server certificate" % r.name for r in switched)]
+        problems = dict(unreachable, **failed)
+        for name in sorted(problems, key=natural_key):
+            outcome.failed_machines.append(name)
+            outcome.warnings.append(
+                "%s was not re-issued (%s); it keeps its old certificates until docker_machine_certs with action=regenerate, "
+                "names=[%s] and force=true re-issues it over SSH." % (name, problems[name], name)
             )
         return outcome
+
+    def _brings_own_certificates(self, record: MachineRecord) -> bool:
+        """True for a machine whose CA is not the store's (driver none registered with the engine's own files)."""
+        ca_path = record.auth_options.get("CaCertPath") or ""
+        return bool(ca_path) and os.path.realpath(ca_path) != os.path.realpath(self.store.cert_path("ca.pem"))
+
+    def _in_parallel(self, records: t.Sequence[MachineRecord], work: t.Callable[[MachineRecord], None]) -> dict[str, str]:
+        """Run ``work`` for every record at once; the machines whose work raised a MachineError, with its message."""
+        failures: dict[str, str] = {}
+        if not records:
+            return failures
+        with concurrent.futures.ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_HOSTS, len(records))) as pool:
+            futures = {pool.submit(work, record): record.name for record in records}
+            for future in concurrent.futures.as_completed(futures):
+                try:
+                    future.result()
+                except MachineError as exc:
+                    failures[futures[future]] = exc.msg
+        return failures
+
+    def _preflight(self, record: MachineRecord, timeout: float) -> None:
+        with self._session(record, get_driver(record.driver_name), timeout, Outcome(), settled=True):
+            pass
+
+    def _stage(self, staging: str, authority: CertificateAuthority, servers: t.Mapping[str, _certs.CertPair]) -> None:
+        """The new CA, client and server pairs as files in ``staging``: what the hosts switch to is never only in memory."""
+        files = {
+            "ca-key.pem": (authority.ca.key_pem, KEY_MODE),
+            "ca.pem": (authority.ca.cert_pem, CERT_MODE),
+            "key.pem": (authority.client.key_pem, KEY_MODE),
+            "cert.pem": (authority.client.cert_pem, CERT_MODE),
+        }
+        for name, pair in servers.items():
+            files["machines/%s/server-key.pem" % name] = (pair.key_pem, KEY_MODE)
+            files["machines/%s/server.pem" % name] = (pair.cert_pem, CERT_MODE)
+        for relative, (data, mode) in files.items():
+            self.store.write_file(os.path.join(staging, relative), data, mode)
+
+    def _restore_host(self, record: MachineRecord, authority: CertificateAuthority, host: HostWork) -> None:
+        """Put a host that switched back on the store's current CA and its own server certificate, and check it over TLS."""
+        previous = self._current_server_pair(record.auth_options["ServerCertPath"], record.auth_options["ServerKeyPath"])
+        if previous is None:
+            raise CertError("%s has no server certificate in the store to go back to." % record.name, machine=record.name)
+        self._provision(record, get_driver(record.driver_name), authority.ca.cert_pem, previous, host, Outcome())
+        self._verify_engine(record)
+
+    def _rotation_refused(self, failures: t.Mapping[str, str], what: str, *, changed: bool, not_restored: t.Mapping[str, str] | None = None) -> CertError:
+        names = sorted(failures, key=natural_key)
+        msg = "Nothing was rotated: %s %s (%s). The store keeps its CA and every machine its certificates" % (
+            ", ".join(names),
+            what,
+            "; ".join("%s: %s" % (name, failures[name]) for name in names),
+        )
+        if changed:
+            msg += "; the hosts that had switched were put back"
+        msg += ". Bring them back and run again, or set allow_partial=true to rotate the others now."
+        if not_restored:
+            msg += " Could not put back %s: re-issue them with action=regenerate and force=true." % ", ".join(sorted(not_restored, key=natural_key))
+        return CertError(msg, step="rotate", failed_machines=names, changed=changed)
+
+    def _backup_authority(self) -> str:
+        """Copy the store's CA and client pair to ``certs/backup-<UTC time>/``; returns that folder."""
+        stamp = (self.now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+        folder = os.path.join(self.store.certs_dir, "backup-%s" % stamp)
+        suffix = 1
+        while os.path.lexists(folder):
+            suffix += 1
+            folder = os.path.join(self.store.certs_dir, "backup-%s-%d" % (stamp, suffix))
+        for name in (*CA_FILES, *CLIENT_FILES):
+            self.store.write_file(os.path.join(folder, name), self.store.read_bytes(self.store.cert_path(name)), KEY_MODE if "key" in name else CERT_MODE)
+        return folder
 
 
 def server_needs_reissue(pair: _certs.CertPair, ca: _certs.CertPair, sans: t.Sequence[str], now: datetime | None) -> bool:
@@ -729,13 +961,3 @@ def _cert_summary(pair: _certs.CertPair, ca: _certs.CertPair | None, window: tim
         "key_type": info.key_type,
         "reasons": reasons,
     }
-
-
-def _scratch_tls(folder: str, authority: CertificateAuthority) -> TLSFiles:
-    """The new CA and client pair as files, for TLS checks before the store switches to them."""
-    paths = TLSFiles(*(os.path.join(folder, name) for name in ("ca.pem", "cert.pem", "key.pem")))
-    for path, data in ((paths.ca, authority.ca.cert_pem), (paths.cert, authority.client.cert_pem), (paths.key, authority.client.key_pem)):
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-    return paths

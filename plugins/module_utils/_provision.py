@@ -27,6 +27,7 @@ from ansible_collections.dockyard.machine.plugins.module_utils._daemon_config im
     render_dropin,
 )
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import ProvisionError, SSHError
+from ansible_collections.dockyard.machine.plugins.module_utils._store import DEFAULT_INSTALL_URL
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.dockyard.machine.plugins.module_utils._ssh import SSHSession
@@ -85,7 +86,7 @@ class EngineInstall:
 
     enabled: bool = True
     source: str = "docker"
-    install_url: str = "https://get.docker.com"
+    install_url: str = DEFAULT_INSTALL_URL
     version: str = ""
 
 

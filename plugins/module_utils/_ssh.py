@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -44,6 +45,9 @@ def subprocess_runner(argv: t.Sequence[str], stdin: bytes | None, timeout: float
     return done.returncode, done.stdout, done.stderr
 
 
+PROXY_JUMP_HOP = re.compile(r"(?:[A-Za-z0-9_.][A-Za-z0-9_.+-]*@)?(?:[A-Za-z0-9_][A-Za-z0-9_.-]*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+
+
 @dataclass(frozen=True)
 class SSHTarget:
     """Where and as whom to connect; ``alias`` names the machine for host-key pinning."""
@@ -69,6 +73,13 @@ class SSHTarget:
                     "spaces or control characters). Fix the driver's option '%s' (for example 'generic.%s')." % (what, value, option, option),
                     option=option,
                 )
+        # ProxyJump is handed to ssh -J: hops of [user@]host[:port], comma-separated, none an option.
+        if self.proxy_jump and not all(PROXY_JUMP_HOP.fullmatch(hop) for hop in self.proxy_jump.split(",")):
+            raise SSHError(
+                "Refusing to connect: the jump host %r is not a list of [user@]host[:port] hops (a hop starts with '-' or "
+                "holds spaces, control or shell characters). Fix option 'proxy_jump' (for example 'generic.proxy_jump')." % self.proxy_jump,
+                option="proxy_jump",
+            )
 
     @property
     def needs_sudo(self) -> bool:
@@ -110,7 +121,12 @@ class SSHSession:
 
     def _base_argv(self) -> list[str]:
         target = self.target
-        argv = [self.ssh_binary]
+        return [self.ssh_binary] + self._options() + ["-p", str(target.port), "-l", target.user] + self._identity()
+
+    def _options(self) -> list[str]:
+        """What ssh and scp share: the user's config file, host-key pinning and the shared connection."""
+        target = self.target
+        argv = []
         if target.config_file:
             argv += ["-F", target.config_file]
         argv += [
@@ -126,14 +142,40 @@ class SSHSession:
             "-o", "ControlPath=%s" % os.path.join(self.workdir, "cm"),
             "-o", "ControlPersist=60",
             "-o", "LogLevel=ERROR",
-            "-p", str(target.port),
-            "-l", target.user,
         ]
-        if target.key_path:
-            argv += ["-i", target.key_path, "-o", "IdentitiesOnly=yes"]
-        if target.proxy_jump:
-            argv += ["-J", target.proxy_jump]
         return argv
+
+    def _identity(self) -> list[str]:
+        argv = []
+        if self.target.key_path:
+            argv += ["-i", self.target.key_path, "-o", "IdentitiesOnly=yes"]
+        if self.target.proxy_jump:
+            argv += ["-J", self.target.proxy_jump]
+        return argv
+
+    def user_argv(self, command: t.Sequence[str] = ()) -> list[str]:
+        """The ssh command line for a user's own command (or a login shell without one), as the user, no sudo.
+
+        It rides the session's shared connection and its pinned host keys; ``~/.ssh/config`` applies.
+        """
+        return self._base_argv() + ["--", self.target.host, *command]
+
+    def remote_path(self, path: str, user: str = "") -> str:
+        """``user@host:path`` as scp and rsync read it (an IPv6 address in brackets)."""
+        host = "[%s]" % self.target.host if ":" in self.target.host else self.target.host
+        return "%s@%s:%s" % (user or self.target.user, host, path)
+
+    def copy_argv(self, source: str, destination: str, *, recursive: bool = False, quiet: bool = False, delta: bool = False) -> list[str]:
+        """scp (or, with ``delta``, rsync over this session's ssh) from ``source`` to ``destination``.
+
+        One of them is a :meth:`remote_path` of this host; the other a local path.
+        """
+        if delta:
+            ssh = [self.ssh_binary] + self._options() + ["-p", str(self.target.port)] + self._identity()
+            argv = ["rsync"] + ([] if quiet else ["--progress"]) + ["-e", " ".join(shlex.quote(a) for a in ssh)]
+            return argv + (["-r"] if recursive else []) + ["--", source, destination]
+        argv = ["scp"] + self._options() + ["-P", str(self.target.port)] + self._identity()
+        return argv + (["-r"] if recursive else []) + (["-q"] if quiet else []) + ["--", source, destination]
 
     def learned_host_keys(self) -> tuple[str, ...]:
         """The host keys in use: pinned ones, or those accepted at first contact (``keytype base64``)."""
@@ -177,14 +219,22 @@ class SSHSession:
             msg = "Step '%s' failed on %s with exit code %d: %s" % (step, where, result.rc, (result.stderr or result.stdout).strip()[-2000:])
         return SSHError(msg, step=step, cmd=result.cmd, rc=result.rc, stdout=result.stdout, stderr=result.stderr)
 
-    def wait_until_reachable(self, timeout: float, *, step: str = "wait for SSH", interval: float = 1.0) -> None:
-        """Retry a no-op login until it works or ``timeout`` passes; a host-key mismatch fails at once."""
+    def wait_until_reachable(self, timeout: float, *, step: str = "wait for SSH", interval: float = 1.0, settled: bool = False) -> None:
+        """Retry a no-op login until it works or ``timeout`` passes; a host-key mismatch fails at once.
+
+        A ``settled`` host (one that was set up before: power, re-issue, rotation, clean-up) also fails
+        at once when it refuses the connection or the login: a booting host does both for a while, a
+        stopped one or one without our key for ever.
+        """
         deadline = time.monotonic() + timeout
         while True:
             result = self.run("true", step=step, check=False, timeout=max(5.0, self.target.connect_timeout + 5.0))
             if result.rc == 0:
                 return
-            if "Host key verification failed" in result.stderr or time.monotonic() + interval >= deadline:
+            final = "Host key verification failed" in result.stderr or (
+                settled and ("Connection refused" in result.stderr or "Permission denied" in result.stderr)
+            )
+            if final or time.monotonic() + interval >= deadline:
                 raise self._error(step, result)
             if result.rc != SSH_UNREACHABLE_RC:
                 raise self._error(step, result)

@@ -9,9 +9,10 @@ Layout (docker-machine reference section 1): ``<root>/certs/{ca,ca-key,cert,key}
 What docker-machine cannot hold lives in a sidecar file next to ``config.json``; the original
 ignores it and nothing here requires it to exist.
 
-Paths inside ``config.json`` stay absolute (the original needs them).  When a recorded path does
-not exist but the same file exists under the store's current location, the record is healed in
-memory and written back healed on the next save: a store copied to another computer just works.
+Paths inside ``config.json`` stay absolute (the original needs them).  A recorded path under
+another store folder (the one the record was written in) is healed in memory to the same file
+under the store's current location and written back healed on the next save: a store copied to
+another computer, or next to the original with ``cp -a``, just works and uses its own files.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ __all__ = [
     "AUTH_PATH_KEYS",
     "CONFIG_VERSION",
     "DRIVER_PATH_KEYS",
+    "DEFAULT_INSTALL_URL",
     "DEFAULT_STORE_PATH",
     "STORE_PATH_ENV",
     "SIDECAR_NAME",
@@ -163,6 +165,9 @@ def _ensure_dir(path: str) -> None:
         os.chmod(path, DIR_MODE)
 
 
+# The original's --engine-install-url default: the install script it runs when the engine is missing.
+DEFAULT_INSTALL_URL = "https://get.docker.com"
+
 # Every file of a store (record, sidecar, certificate, key) is a few KiB; more is not a store file.
 MAX_FILE_BYTES = 1 << 20
 
@@ -257,7 +262,7 @@ def _migrate_0_to_1(doc: dict[str, t.Any]) -> dict[str, t.Any]:
     host_options.setdefault("Driver", "")
     host_options.setdefault("Memory", 0)
     host_options.setdefault("Disk", 0)
-    host_options.setdefault("EngineOptions", {"InstallURL": "https://get.docker.com"})
+    host_options.setdefault("EngineOptions", {"InstallURL": DEFAULT_INSTALL_URL})
     host_options.setdefault(
         "SwarmOptions",
         {
@@ -367,7 +372,7 @@ def engine_options_document(
     labels: t.Sequence[str] = (),
     storage_driver: str = "",
     registry_mirrors: t.Sequence[str] = (),
-    install_url: str = "https://get.docker.com",
+    install_url: str = DEFAULT_INSTALL_URL,
 ) -> dict[str, t.Any]:
     return {
         "ArbitraryFlags": list(arbitrary_flags),
@@ -604,17 +609,27 @@ class MachineStore:
         return record
 
     def _old_roots(self, record: MachineRecord) -> list[str]:
-        roots = []
+        """The store folders the record's paths were written under, other than this store (by real path)."""
+        roots: list[str] = []
+        real_root = os.path.realpath(self.root)
         driver_root = record.driver.get("StorePath")
         cert_dir = record.auth_options.get("CertDir")
         machine_dir = record.auth_options.get("StorePath")
         for candidate in (driver_root, os.path.dirname(cert_dir) if cert_dir else "", os.path.dirname(os.path.dirname(machine_dir)) if machine_dir else ""):
-            if isinstance(candidate, str) and candidate and candidate != self.root and candidate not in roots:
-                roots.append(candidate.rstrip("/"))
+            if not isinstance(candidate, str) or not candidate:
+                continue
+            candidate = candidate.rstrip("/")
+            if candidate != self.root and os.path.realpath(candidate) != real_root and candidate not in roots:
+                roots.append(candidate)
         return roots
 
     def _heal(self, record: MachineRecord) -> tuple[str, ...]:
-        """Point every store path that no longer exists at the same file under this store; list the fixes."""
+        """Point every path under another store's folder at the same file under this store; list the fixes.
+
+        A record inside this store uses this store's files only: after ``cp -a`` the original store
+        still exists, and its files must not be read (or written) for the copy. A file missing here is
+        this store's to make (``docker_machine_certs`` reports it missing and a re-issue writes it here).
+        """
         roots = self._old_roots(record)
         if not roots:
             return ()
@@ -625,14 +640,12 @@ class MachineStore:
         ):
             for key in keys:
                 value = section.get(key)
-                if not isinstance(value, str) or not value or os.path.exists(value):
+                if not isinstance(value, str) or not value:
                     continue
                 for old in roots:
                     if value == old or value.startswith(old + "/"):
-                        candidate = self.root + value[len(old):]
-                        if os.path.exists(candidate):
-                            section[key] = candidate
-                            healed.append("%s.%s" % (section_name, key))
+                        section[key] = self.root + value[len(old):]
+                        healed.append("%s.%s" % (section_name, key))
                         break
         return tuple(healed)
 
@@ -693,11 +706,18 @@ class MachineStore:
                 if real != real_root and not real.startswith(real_root + os.sep):
                     culprit = candidate
                     break
+        if culprit and os.path.islink(culprit):
+            raise StoreError(
+                "Refusing to %s %s: %s is a symbolic link (to %s), and a machine folder of the store %s must be a real "
+                "folder. Replace it with a real folder, or set option 'store_path' to the store it belongs to."
+                % (action, path, culprit, os.path.realpath(culprit), self.root),
+                path=path,
+            )
         if culprit:
             raise StoreError(
-                "Refusing to %s %s: %s points outside the store %s (it resolves to %s; a machine folder must be a real "
-                "folder, not a symbolic link). Replace it with a real folder, or set option 'store_path' to the store it belongs to."
-                % (action, path, culprit, self.root, os.path.realpath(culprit)),
+                "Refusing to %s %s: it lies outside the store %s (it resolves to %s). The machine's record names a file that "
+                "is not this store's: run docker_machine with state=present for it, which points the record back into the store, "
+                "or set option 'store_path' to the store it belongs to." % (action, path, self.root, os.path.realpath(path)),
                 path=path,
             )
         return path
@@ -733,6 +753,14 @@ class MachineStore:
         if not os.path.isdir(machine_dir):
             return False
         shutil.rmtree(machine_dir)
+        return True
+
+    def remove_folder(self, path: str) -> bool:
+        """Delete a folder of this store (a staging or scratch folder), only inside this store."""
+        folder = self.check_inside(path, "delete")
+        if not os.path.isdir(folder):
+            return False
+        shutil.rmtree(folder)
         return True
 
     # -- locks --

@@ -255,15 +255,16 @@ docker_version:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.dockyard.machine.plugins.module_utils._common import STORE_ARGS, fail_from, require_cryptography, store_from
-from ansible_collections.dockyard.machine.plugins.module_utils._drivers import add_driver_options
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers import add_driver_options, task_ssh_config
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import MachineError
 from ansible_collections.dockyard.machine.plugins.module_utils._machine import EngineSpec, MachineManager, MachineSpec
 from ansible_collections.dockyard.machine.plugins.module_utils._provision import INSTALL_SOURCES, EngineInstall
+from ansible_collections.dockyard.machine.plugins.module_utils._store import DEFAULT_INSTALL_URL
 
 ENGINE_OPTIONS = dict(
     install=dict(type="bool", default=True),
     source=dict(type="str", choices=list(INSTALL_SOURCES), default="docker"),
-    install_url=dict(type="str", default="https://get.docker.com"),
+    install_url=dict(type="str", default=DEFAULT_INSTALL_URL),
     version=dict(type="str", default=""),
     labels=dict(type="list", elements="str", default=[]),
     insecure_registries=dict(type="list", elements="str", default=[]),
@@ -303,7 +304,7 @@ def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, required_if=[("state", "present", ["driver"])])
     require_cryptography(module)
     params = module.params
-    manager = MachineManager(store_from(module), check_mode=module.check_mode)
+    manager = MachineManager(store_from(module), check_mode=module.check_mode, ssh_config=task_ssh_config(params))
     try:
         if params["state"] == "present":
             spec = MachineSpec(

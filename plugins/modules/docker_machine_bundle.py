@@ -114,8 +114,10 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-path:
-  description: The bundle file, absolute.
+bundle_path:
+  description:
+    - The bundle file, absolute.
+    - Not named C(path), for which Ansible would add the file's C(state), owner, group, mode and size to the result.
   returned: always
   type: str
   sample: /tmp/machines.dymbundle
@@ -201,7 +203,7 @@ def main() -> None:
             warnings = export.warnings
             result = dict(
                 changed=export.changed,
-                path=export.path,
+                bundle_path=export.path,
                 machines=export.machines,
                 encrypted=export.encrypted,
                 includes_ca_key=export.includes_ca_key,
@@ -213,7 +215,7 @@ def main() -> None:
             warnings = report.warnings
             result = dict(
                 changed=report.changed,
-                path=report.path,
+                bundle_path=report.path,
                 machines=report.machines,
                 encrypted=report.encrypted,
                 imported=report.imported,

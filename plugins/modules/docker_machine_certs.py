@@ -18,8 +18,13 @@ description:
     running containers keep running (the original's C(regenerate-certs) stopped them).
   - With O(ip_address), for a machine that moved to a new address, its record is updated and its certificate re-issued in one task.
   - V(rotate) makes a new CA and client certificate and re-issues every machine's server certificate from it, in
-    one run; each machine is checked over TLS with the new client certificate before the store switches to the new CA.
-    Without O(force=true) it rotates only when the CA or client certificate is within O(renew_days) of its end.
+    one run, all or nothing. Every host must first answer over SSH (all hosts at once; a refused connection fails at
+    once). The new material is staged in C(certs/rotation/) beside the old; each host gets its new certificate and must
+    answer over TLS with the new client certificate; only then does the store switch, keeping the old CA and client
+    certificate in C(certs/backup-<UTC time>/) (RV(ca_backup)). If a host fails, the hosts that had switched are put
+    back, the store is left as it was, and the task fails listing RV(failed_machines) (unless O(allow_partial=true)).
+  - Machines of driver V(none) registered with the engine's own CA and client certificate are left alone (RV(skipped_machines)).
+  - Without O(force=true) it rotates only when the CA or client certificate is within O(renew_days) of its end.
 author:
   - dockyard.machine developers (@dockyard)
 extends_documentation_fragment:
@@ -68,6 +73,22 @@ options:
     description: Seconds to wait for SSH on each host.
     type: float
     default: 120
+  ssh_config:
+    description:
+      - An SSH client configuration file for the SSH connections of O(action=regenerate) and O(action=rotate) (C(ssh -F)),
+        for example one an AWX credential injects. Without it, C(ssh) reads C(~/.ssh/config).
+      - The configuration a machine's record names (from the O(dockyard.machine.docker_machine#module:generic.ssh_config)
+        of an earlier task) is used only when it is passed here again (a record, which a shared store or a bundle may
+        have written, never chooses what C(ssh) runs on this controller).
+    type: path
+  allow_partial:
+    description:
+      - With O(action=rotate), switch the store even when some hosts cannot be reached or do not answer with their new
+        certificate. Those hosts keep their old certificates and their machine folder keeps the old client files, so
+        C(env) still works for them, until O(action=regenerate) with O(force=true) re-issues them over SSH.
+      - They are listed in RV(failed_machines), and the task does not fail.
+    type: bool
+    default: false
 seealso:
   - module: dockyard.machine.docker_machine
 """
@@ -122,12 +143,23 @@ certificates:
       elements: dict
 failed_machines:
   description:
-    - The machines that could not be re-issued when O(action=rotate) fails. Its own key, because Ansible
-      sets C(failed) on every failed task.
-  returned: when O(action=rotate) failed for some machines
+    - The machines that O(action=rotate) could not re-issue (unreachable over SSH, or no answer over TLS with the new
+      certificate). Its own key, because Ansible sets C(failed) on every failed task.
+  returned: when O(action=rotate) ran, and when it failed for some machines
   type: list
   elements: str
   sample: [web2]
+skipped_machines:
+  description: The machines O(action=rotate) left alone because they use their own CA (driver V(none)).
+  returned: when O(action=rotate) ran
+  type: list
+  elements: str
+  sample: [registered1]
+ca_backup:
+  description: The folder that keeps the CA and client certificate the rotation replaced.
+  returned: when O(action=rotate) switched the store
+  type: str
+  sample: /home/ops/.docker/machine/certs/backup-20261203T101500Z
 steps:
   description: What changed (or would), each prefixed with the machine's name where it concerns one.
   returned: always
@@ -140,7 +172,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.dockyard.machine.plugins.module_utils._common import STORE_ARGS, fail_from, require_cryptography, store_from
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import MachineError
-from ansible_collections.dockyard.machine.plugins.module_utils._machine import MachineManager, Outcome
+from ansible_collections.dockyard.machine.plugins.module_utils._machine import MachineManager, Outcome, RotationOutcome
 
 
 def main() -> None:
@@ -154,12 +186,14 @@ def main() -> None:
             renew_days=dict(type="int", default=30),
             key_type=dict(type="str", choices=["rsa", "ecdsa"], default="rsa"),
             timeout=dict(type="float", default=120),
+            allow_partial=dict(type="bool", default=False),
+            ssh_config=dict(type="path"),
         ),
         supports_check_mode=True,
     )
     require_cryptography(module)
     params = module.params
-    manager = MachineManager(store_from(module, must_exist=True), check_mode=module.check_mode)
+    manager = MachineManager(store_from(module, must_exist=True), check_mode=module.check_mode, ssh_config=params["ssh_config"] or "")
     names = params["names"] or None
     try:
         if params["action"] == "regenerate":
@@ -167,7 +201,13 @@ def main() -> None:
                 names, ip_address=params["ip_address"], force=params["force"], renew_days=params["renew_days"], timeout=params["timeout"]
             )
         elif params["action"] == "rotate":
-            outcome = manager.rotate(key_type=params["key_type"], force=params["force"], renew_days=params["renew_days"], timeout=params["timeout"])
+            outcome = manager.rotate(
+                key_type=params["key_type"],
+                force=params["force"],
+                renew_days=params["renew_days"],
+                timeout=params["timeout"],
+                allow_partial=params["allow_partial"],
+            )
         else:
             outcome = Outcome(status="checked")
         report = manager.certificate_report(names, renew_days=params["renew_days"])
@@ -175,7 +215,12 @@ def main() -> None:
         fail_from(module, error)
     for warning in outcome.warnings:
         module.warn(warning)
-    module.exit_json(changed=outcome.changed, steps=outcome.steps, certificates=report)
+    result = dict(changed=outcome.changed, steps=outcome.steps, certificates=report)
+    if isinstance(outcome, RotationOutcome):
+        result.update(failed_machines=outcome.failed_machines, skipped_machines=outcome.skipped_machines)
+        if outcome.ca_backup:
+            result["ca_backup"] = outcome.ca_backup
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -23,10 +23,10 @@ description:
     C(docker) binary is needed.
   - With O(unset=true) it returns the text that removes the variables again, like C(docker-machine env -u),
     and with O(docker_context=true) removes the machine's context.
-  - The last two lines of RV(script) are the original's usage hint. They name the command that gives this
-    result with this collection (C(ansible localhost -m dockyard.machine.docker_machine_env -a name=NAME)),
-    as the original named C(docker-machine env NAME). That command prints JSON, not a script; to load the
-    variables into a shell, write RV(script) to a file and source it.
+  - The last two lines of RV(script) are the original's usage hint. They name the command that prints the
+    same script in a shell, C(dockyard-machine env NAME) (with C(--shell), C(--no-proxy), C(-u) and
+    C(-s STORE) as needed), as the original named C(docker-machine env NAME). The C(dockyard-machine)
+    command comes with this collection; the README says how to put it on E(PATH).
 author:
   - dockyard.machine developers (@dockyard)
 extends_documentation_fragment:
@@ -198,7 +198,7 @@ script:
     export DOCKER_CERT_PATH="/home/me/.docker/machine/machines/web1"
     export DOCKER_MACHINE_NAME="web1"
     # Run this command to configure your shell:
-    # eval $(ansible localhost -m dockyard.machine.docker_machine_env -a name=web1)
+    # eval $(dockyard-machine env web1)
 docker:
   description:
     - Connection options for every C(community.docker) module; use the whole dictionary as

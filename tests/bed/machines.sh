@@ -103,8 +103,13 @@ relay_container() { echo "dockyard-$1-relay"; }
 exists() { docker container inspect "$1" >/dev/null 2>&1; }
 
 bed_network() {
-    docker network inspect "$BED_NETWORK" >/dev/null 2>&1 \
-        || docker network create --label "$BED_LABEL" "$BED_NETWORK" >/dev/null
+    # Docker lets two networks share a name, and then refuses to use either ("ambiguous"): builds and
+    # starts that run side by side create it under one lock.
+    (
+        flock -w 120 8 || die "another process held $BED_NETWORK's lock for 2 minutes"
+        docker network inspect "$BED_NETWORK" >/dev/null 2>&1 \
+            || docker network create --label "$BED_LABEL" "$BED_NETWORK" >/dev/null
+    ) 8>"${TMPDIR:-/tmp}/dockyard-bed-network.lock"
 }
 
 check_ip() {

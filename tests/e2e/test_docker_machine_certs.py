@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from ansible_collections.dockyard.machine.tests.e2e.conftest import docker_cli, recap, run_playbook
-from ansible_collections.dockyard.machine.tests.support import bed
+from ansible_collections.dockyard.machine.tests.support import bed, return_docs
 
 # A container image built inside the machine from its own /usr/bin/sleep: no registry needed.
 TINY_IMAGE = (
@@ -79,25 +79,70 @@ def test_regenerate_keeps_containers_running_and_follows_a_new_address(bed_key, 
             bed.stop_machine("cert1")
 
 
-def test_rotate_issues_a_new_ca_and_every_machine_follows(bed_key, tmp_path):
+def _pem_files(store: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(store)): p.read_bytes() for p in sorted(store.rglob("*.pem"))}
+
+
+def test_rotate_is_all_or_nothing_and_leaves_the_engines_own_certificates_alone(bed_key, engine_store, tmp_path):
     key, pub = bed_key
     machines = [bed.start_machine(name, "bookworm-docker", ip, pub) for name, ip in (("rot1", "127.0.0.53"), ("rot2", "127.0.0.54"))]
     try:
         store, results = tmp_path / "store", tmp_path / "result.json"
         envs = {m.name: _create(store, m.name, m.ip, key, results)["env"] for m in machines}
-        old_ca = (store / "certs" / "ca.pem").read_bytes()
+        # A machine of driver none that brought its engine's own CA and client certificate.
+        own = engine_store.root / "certs"
+        registered = run_playbook("machine.yml", {
+            "machine": "own", "store_path": str(store), "machine_driver": "none", "results_file": str(results),
+            "none_driver": {"url": engine_store.engine.url, "ca_cert": str(own / "ca.pem"), "client_cert": str(own / "cert.pem"),
+                            "client_key": str(own / "key.pem")},
+        })
+        assert registered.returncode == 0, registered.stdout + registered.stderr
+        envs["own"] = json.loads(results.read_text())["env"]
         not_due = _certs(store, results, certs_action="rotate")[0]
         assert recap(not_due.stdout)["changed"] == 0
+
+        before = _pem_files(store)
         done, result = _certs(store, results, certs_action="rotate", force=True)
         assert recap(done.stdout)["changed"] == 1, done.stdout
-        assert (store / "certs" / "ca.pem").read_bytes() != old_ca
+        rotated = result
+        after = _pem_files(store)
+        assert after["certs/ca.pem"] != before["certs/ca.pem"]
         assert {"rot1: server certificate", "rot2: server certificate"} <= set(result["steps"])
+        assert result["failed_machines"] == [] and result["skipped_machines"] == ["own"]
+        backup = Path(result["ca_backup"])
+        assert backup.parent == store / "certs" and (backup / "ca.pem").read_bytes() == before["certs/ca.pem"]
+        assert {k: v for k, v in after.items() if k.startswith("machines/own/")} == {k: v for k, v in before.items() if k.startswith("machines/own/")}
+        for name in ("rot1", "rot2", "own"):
+            answered = docker_cli(envs[name], "version", "--format", "{{.Server.Version}}")
+            assert answered.returncode == 0, (name, answered.stderr)
         for machine in machines:
-            assert (store / "machines" / machine.name / "ca.pem").read_bytes() == (store / "certs" / "ca.pem").read_bytes()
-            assert docker_cli(envs[machine.name], "version", "--format", "{{.Server.Version}}").returncode == 0
+            assert after["machines/%s/ca.pem" % machine.name] == after["certs/ca.pem"]
             verify = subprocess.run(["openssl", "verify", "-CAfile", str(store / "certs" / "ca.pem"), str(store / "machines" / machine.name / "server.pem")],
                                     capture_output=True, text=True, check=False)
             assert verify.returncode == 0, verify.stdout + verify.stderr
+
+        # rot2 goes away: a rotation now changes nothing, and says so at once instead of waiting out the timeout.
+        bed.stop_machine("rot2")
+        before = _pem_files(store)
+        started = time.monotonic()
+        refused, result = _certs(store, results, certs_action="rotate", force=True, expect_failure=True)
+        elapsed = time.monotonic() - started
+        print("rotation refused with one host down, whole ansible-playbook run: %.1f s" % elapsed)
+        assert result["failed"] is True and result["failed_machines"] == ["rot2"] and result["changed"] is False, result
+        assert "Nothing was rotated" in result["msg"] and "allow_partial=true" in result["msg"]
+        assert elapsed < 30, "the timeout is 60 s per host; a refused connection must fail at once"
+        assert _pem_files(store) == before
+        assert docker_cli(envs["rot1"], "version", "--format", "{{.Server.Version}}").returncode == 0
+
+        # With allow_partial the others switch; rot2 keeps its old files until it is re-issued.
+        done, result = _certs(store, results, certs_action="rotate", force=True, allow_partial=True)
+        assert recap(done.stdout)["changed"] == 1 and result["failed_machines"] == ["rot2"]
+        after = _pem_files(store)
+        assert after["certs/ca.pem"] != before["certs/ca.pem"] and after["machines/rot1/ca.pem"] == after["certs/ca.pem"]
+        assert after["machines/rot2/ca.pem"] == before["machines/rot2/ca.pem"]
+        assert docker_cli(envs["rot1"], "version", "--format", "{{.Server.Version}}").returncode == 0
+        assert "rot2 was not re-issued" in done.stdout + done.stderr
+        assert return_docs.compare("docker_machine_certs", [rotated, result]) == (set(), set(), set())
     finally:
         if not os.environ.get("DOCKYARD_KEEP_MACHINES"):
             for machine in machines:

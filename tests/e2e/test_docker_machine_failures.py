@@ -13,7 +13,7 @@ import pytest
 
 from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineStore
 from ansible_collections.dockyard.machine.tests.e2e.conftest import PLAYBOOKS, REPO, docker_cli, recap, run_playbook
-from ansible_collections.dockyard.machine.tests.support import bed
+from ansible_collections.dockyard.machine.tests.support import bed, return_docs
 from ansible_collections.dockyard.machine.tests.support.silent_port import silent_port
 
 
@@ -124,7 +124,9 @@ def test_a_machine_moves_to_another_store_and_is_reached_from_there(bed_key, tmp
         moved = run_playbook("move_store.yml", extra)
         assert moved.returncode == 0, moved.stdout + moved.stderr
         assert "correct horse" not in moved.stdout
-        env_b = json.loads(results.read_text())
+        returned = json.loads(results.read_text())
+        env_b = returned["env_b"]
+        assert return_docs.compare("docker_machine_bundle", [returned["exported"], returned["imported"]]) == (set(), set(), set())
         assert env_b["env"]["DOCKER_CERT_PATH"] == str(store_b / "machines" / "mover")
         assert env_b["docker_version"]
         assert docker_cli(env_b["env"], "version", "--format", "{{.Server.Version}}").stdout.strip() == env_b["docker_version"]

@@ -129,6 +129,16 @@ def test_ssh_config_and_jump_hosts_are_honoured(bed_key, tmp_path):
         # The bastion really carried the connection: its sshd logged the forwarding.
         journal = bastion.exec("journalctl", "-u", "ssh", "--no-pager").stdout
         assert "Accepted publickey for root" in journal
+        # The record notes the configuration, but a later task that does not pass it does not use it (a shared
+        # store must not choose what ssh runs here): without it there is no key, and the login is refused at once.
+        unpassed = {k: v for k, v in extra.items() if k != "generic"}
+        started = time.monotonic()
+        refused = run_playbook("machine.yml", dict(unpassed, machine_state="restarted"))
+        assert refused.returncode != 0 and "Permission denied" in refused.stdout, refused.stdout
+        assert "did not pass" in refused.stdout + refused.stderr and str(ssh_config) in refused.stdout + refused.stderr
+        assert time.monotonic() - started < 45, "a settled host that refuses the login must not be retried for the whole timeout"
+        passed = run_playbook("machine.yml", dict(extra, machine_state="restarted"))
+        assert passed.returncode == 0 and recap(passed.stdout)["changed"] == 1, passed.stdout + passed.stderr
         # Without that configuration the same task cannot log in (no key anywhere else).
         bare = dict(extra, store_path=str(tmp_path / "store2"), generic={"ip_address": target.ip})
         again = run_playbook("machine.yml", bare)

@@ -6,13 +6,15 @@
 
 from __future__ import annotations
 
+import typing as t
+
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec2 import AmazonEC2Driver
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.base import Driver
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.generic import GenericDriver
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.none import NoneDriver
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import DriverError
 
-__all__ = ["DRIVERS", "add_driver_options", "get_driver"]
+__all__ = ["DRIVERS", "add_driver_options", "get_driver", "task_ssh_config"]
 
 DRIVERS: dict[str, type[Driver]] = {cls.name: cls for cls in (GenericDriver, NoneDriver, AmazonEC2Driver)}
 
@@ -34,3 +36,15 @@ def add_driver_options(argument_spec: dict) -> dict:
         if cls.option_spec:
             argument_spec[name] = {"type": "dict", "options": cls.option_spec}
     return argument_spec
+
+
+def task_ssh_config(params: t.Mapping[str, t.Any]) -> str:
+    """The SSH client configuration (ssh -F) a task passed in its driver's options; empty when none.
+
+    Only this one is used: the copy a record keeps in its sidecar never chooses what ssh runs.
+    """
+    for name in DRIVERS:
+        options = params.get(name)
+        if isinstance(options, dict) and options.get("ssh_config"):
+            return str(options["ssh_config"])
+    return ""

@@ -79,6 +79,10 @@ class Driver:
         """Files to copy into the machine folder: {destination path: (source path, mode)}."""
         return {}
 
+    def recorded_options(self, record: MachineRecord) -> dict[str, t.Any]:
+        """The driver's options that give ``record`` back (``docker-machine provision`` re-applies them)."""
+        raise DriverError("Machines of driver %s cannot be provisioned again from their record." % self.name, machine=record.name)
+
     def auth_paths(self, name: str, root: str, options: t.Mapping[str, t.Any]) -> dict[str, str]:
         """AuthOptions paths that differ from the store's defaults (the original's --tls-* flags)."""
         return {}

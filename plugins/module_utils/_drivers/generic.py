@@ -62,6 +62,22 @@ class GenericDriver(Driver):
         section["SSHKey"] = os.path.abspath(key) if key else ""
         return section
 
+    def recorded_options(self, record: MachineRecord) -> dict[str, t.Any]:
+        # The user's key where the record says it was, else the copy in the machine folder.
+        key = str(record.driver.get("SSHKey") or "")
+        if not key or not os.path.isfile(key):
+            key = record.ssh_key_path if record.ssh_key_path and os.path.isfile(record.ssh_key_path) else ""
+        return {
+            "ip_address": record.ip_address,
+            "ssh_user": record.ssh_user,
+            "ssh_key": key or None,
+            "ssh_port": record.ssh_port,
+            "engine_port": self.engine_port(record),
+            "proxy_jump": record.sidecar.get("ProxyJump") or None,
+            # Never the SSHConfig the record notes: a record does not choose what ssh runs (the task passes it).
+            "ssh_config": None,
+        }
+
     def local_files(self, name: str, root: str, options: t.Mapping[str, t.Any]) -> dict[str, tuple[str, int]]:
         key = options.get("ssh_key")
         if not key:

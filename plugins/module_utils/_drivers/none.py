@@ -72,6 +72,15 @@ class NoneDriver(Driver):
                 raise DriverError("File %s does not exist. Fix option none.%s." % (checked[key], key), option="none." + key)
         return checked
 
+    def recorded_options(self, record: MachineRecord) -> dict[str, t.Any]:
+        options: dict[str, t.Any] = {"url": self.url(record)}
+        auth = record.auth_options
+        # The engine's own client files, when the record points at copies in its folder rather than at the store's.
+        if auth.get("CaCertPath") and os.path.dirname(auth["CaCertPath"]) != auth.get("CertDir"):
+            for option, key in (("ca_cert", "CaCertPath"), ("client_cert", "ClientCertPath"), ("client_key", "ClientKeyPath")):
+                options[option] = auth.get(key)
+        return options
+
     def driver_section(self, name: str, root: str, options: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
         host, port = split_url(options["url"])
         section = base_fields(name, root, ip_address="%s:%d" % (host, port))

@@ -46,3 +46,25 @@ class TranscriptRunner:
 
     def finished(self) -> bool:
         return not self.steps
+
+
+@dataclass
+class HostsRunner:
+    """An SSH runner for several hosts at once: each host (the word after ``--``) answers from its own transcript.
+
+    Hosts worked in parallel interleave their commands; per host, the order is still checked.
+    A host mapped to ``None`` refuses every connection, as a stopped machine does.
+    """
+
+    hosts: dict[str, TranscriptRunner | None]
+    refused: list[str] = field(default_factory=list)
+
+    def __call__(self, argv: t.Sequence[str], stdin: bytes | None, timeout: float) -> tuple[int, bytes, bytes]:
+        host = argv[list(argv).index("--") + 1]
+        transcript = self.hosts[host]
+        if transcript is None:
+            self.refused.append(host)
+            return 255, b"", b"ssh: connect to host %s port 22: Connection refused\r\n" % host.encode()
+        if "-O" in argv:  # closing the control master
+            return 0, b"", b""
+        return transcript(argv, stdin, timeout)

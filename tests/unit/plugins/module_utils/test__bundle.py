@@ -598,3 +598,48 @@ def test_export_carries_no_credential_of_any_driver(store_a: MachineStore, fixtu
     config.write_text(json.dumps(doc))
     data = gzip.decompress(_bundle.export_bundle(store_a, ["m1"]))
     assert b"do-token-leak" not in data
+
+
+def _pax_chain(count: int, good: list[tuple[tarfile.TarInfo, bytes]], machines: list[str]) -> bytes:
+    """A good bundle whose second member is preceded by ``count`` extended (PAX) headers in a row."""
+    raw = bytearray(gzip.decompress(_craft(good, machines)))
+    # The manifest is the first member: its header block and its data, rounded up to whole blocks.
+    manifest_size = int(raw[124:136].rstrip(b"\0 ").decode(), 8)
+    at = 512 + -(-manifest_size // 512) * 512
+    record = b"20 comment=chained\n"
+    header = tarfile.TarInfo("././@PaxHeader")
+    header.type, header.size = tarfile.XHDTYPE, len(record)
+    block = header.tobuf(format=tarfile.USTAR_FORMAT) + record.ljust(512, b"\0")
+    return gzip.compress(bytes(raw[:at]) + block * count + bytes(raw[at:]))
+
+
+def test_a_chain_of_extended_headers_is_refused_not_a_crash(store_a: MachineStore, root_b: Path) -> None:
+    good = _good(store_a)
+    # The crafting is sound: one extended header before a member is an ordinary PAX archive.
+    assert _bundle.import_bundle(MachineStore(str(root_b)), _pax_chain(1, good, ["m1"])).imported == ["m1"]
+    shutil.rmtree(root_b)
+    with pytest.raises(StoreError, match="extended headers in a row") as raised:
+        _bundle.import_bundle(MachineStore(str(root_b)), _pax_chain(400, good, ["m1"]))
+    assert "Nothing was imported" in raised.value.msg
+    assert not root_b.exists()
+
+
+def test_engine_settings_that_run_programs_are_not_imported(store_a: MachineStore, root_b: Path) -> None:
+    """dockerd flags and environment from a bundle would run programs as root on the host at the next re-issue."""
+    record = store_a.load("m1")
+    engine = record.config["HostOptions"]["EngineOptions"]
+    engine.update(
+        ArbitraryFlags=["add-runtime=evil=/tmp/evil", "userland-proxy-path=/tmp/evil"],
+        Env=["LD_PRELOAD=/tmp/evil.so", "HTTP_PROXY=http://user:s3cret@proxy:3128"],
+        InstallURL="https://evil.example/install.sh",
+        Labels=["env=prod"],
+    )
+    store_a.save(record)
+    report = _bundle.import_bundle(MachineStore(str(root_b)), _bundle.export_bundle(store_a, ["m1"]))
+    imported = json.loads((root_b / "machines" / "m1" / "config.json").read_text())["HostOptions"]["EngineOptions"]
+    assert imported["ArbitraryFlags"] == [] and imported["Env"] == [] and imported["InstallURL"] == "https://get.docker.com"
+    assert imported["Labels"] == ["env=prod"]  # data, not a program: kept
+    warning = next(w for w in report.warnings if "run programs" in w)
+    assert "add-runtime" in warning and "LD_PRELOAD" in warning and "HTTP_PROXY" in warning and "InstallURL" in warning
+    assert "s3cret" not in warning and "/tmp/evil" not in warning
+    assert "engine.options" in warning and "engine.env" in warning

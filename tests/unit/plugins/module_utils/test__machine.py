@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import shutil
 import stat
 import subprocess
+import time
+import typing as t
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -16,7 +19,7 @@ from ansible_collections.dockyard.machine.plugins.module_utils._errors import Ce
 from ansible_collections.dockyard.machine.plugins.module_utils._machine import EngineSpec, MachineManager, MachineSpec
 from ansible_collections.dockyard.machine.plugins.module_utils._provision import EngineInstall
 from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineStore
-from ansible_collections.dockyard.machine.tests.unit.plugins.module_utils.fakes import Step, TranscriptRunner
+from ansible_collections.dockyard.machine.tests.unit.plugins.module_utils.fakes import HostsRunner, Step, TranscriptRunner
 
 
 def _mode(path) -> int:
@@ -287,3 +290,179 @@ def test_bad_engine_values_are_refused_before_the_store_or_host_is_touched(tmp_p
         )
     assert info.value.details["option"] == option
     assert runner.calls == [] and not (tmp_path / "store").exists()
+
+
+# --- rotate: all or nothing, in parallel, with a backup, leaving user-supplied certificates alone -------------
+
+
+class RotationEngine:
+    """The TLS check's stand-in: engines in ``reject`` refuse the rotation's new client certificate."""
+
+    def __init__(self, reject: t.Iterable[str] = ()) -> None:
+        self.reject = set(reject)
+        self.calls: list[tuple[str, str]] = []
+
+    def __call__(self, url, tls, timeout):
+        staged = "%srotation%s" % (os.sep, os.sep) in tls.ca
+        self.calls.append((url, "new" if staged else "old"))
+        if staged and url in self.reject:
+            raise EngineError('There was an error validating certificates for host "%s": bad certificate' % url)
+        return {"Version": "26.1.5"}
+
+
+def _two_machines(tmp_path) -> MachineStore:
+    store = MachineStore(str(tmp_path / "store"))
+    for name, ip in (("web1", "127.0.0.9"), ("web2", "127.0.0.10")):
+        spec = _spec(tmp_path, name=name, driver_options=dict(_spec(tmp_path).driver_options, ip_address=ip))
+        MachineManager(store, ssh_runner=TranscriptRunner(_host_with_docker(True)), engine_probe=FakeEngine(), org_user="ops").present(spec)
+    return store
+
+
+def _files(store: MachineStore) -> dict[str, bytes]:
+    """Every certificate and key of the store, by path."""
+    found = {}
+    for folder, dummy, names in os.walk(store.root):
+        for name in names:
+            if name.endswith(".pem"):
+                found[os.path.relpath(os.path.join(folder, name), store.root)] = open(os.path.join(folder, name), "rb").read()
+    return found
+
+
+def _rotation_host() -> TranscriptRunner:
+    """A host that answers the pre-flight login and one provisioning with new files."""
+    return TranscriptRunner([Step(r"^true$"), *_host_with_docker(True)])
+
+
+def test_rotate_with_a_stopped_host_fails_at_once_and_changes_nothing(tmp_path):
+    store = _two_machines(tmp_path)
+    before = _files(store)
+    runner = HostsRunner({"127.0.0.9": TranscriptRunner([Step(r"^true$")]), "127.0.0.10": None})
+    started = time.monotonic()
+    with pytest.raises(CertError) as info:
+        MachineManager(store, ssh_runner=runner, engine_probe=RotationEngine(), org_user="ops").rotate(force=True, timeout=60)
+    assert time.monotonic() - started < 10, "a refused connection must not be retried for the whole timeout"
+    assert runner.refused == ["127.0.0.10"]
+    assert info.value.details["failed_machines"] == ["web2"] and info.value.details["changed"] is False
+    assert "Nothing was rotated" in info.value.msg and "allow_partial=true" in info.value.msg
+    assert _files(store) == before
+    assert sorted(os.listdir(store.certs_dir)) == ["ca-key.pem", "ca.pem", "cert.pem", "key.pem"]
+
+
+def test_rotate_puts_back_the_hosts_that_switched_when_one_does_not_answer_with_its_new_certificate(tmp_path):
+    store = _two_machines(tmp_path)
+    before = _files(store)
+    # web1 switches, answers, and is put back: a second provisioning with its old files.
+    web1 = TranscriptRunner([Step(r"^true$"), *_host_with_docker(True), *_host_with_docker(True)])
+    web2 = _rotation_host()
+    web2.steps.extend(_host_with_docker(True))  # web2 had switched too (its files were written): it is put back as well
+    engine = RotationEngine(reject={"tcp://127.0.0.10:2376"})
+    manager = MachineManager(store, ssh_runner=HostsRunner({"127.0.0.9": web1, "127.0.0.10": web2}), engine_probe=engine, org_user="ops")
+    with pytest.raises(CertError) as info:
+        manager.rotate(force=True, timeout=5)
+    assert info.value.details["failed_machines"] == ["web2"] and info.value.details["changed"] is True
+    assert "put back" in info.value.msg
+    assert web1.finished() and web2.finished()
+    assert ("tcp://127.0.0.9:2376", "old") in engine.calls  # checked over TLS with the store's own client certificate after
+    assert _files(store) == before
+    # What web1 was put back on is its own old server certificate and the store's CA.
+    put_back = [stdin for argv, stdin in web1.calls[-12:] if stdin]
+    assert before["machines/web1/server.pem"] in put_back and before["certs/ca.pem"] in put_back
+
+
+def test_rotate_switches_every_host_keeps_a_dated_backup_and_leaves_own_certificates_alone(tmp_path):
+    store = _two_machines(tmp_path)
+    own = {}
+    for name in ("ca.pem", "cert.pem", "key.pem"):
+        own[name] = ("engine's own %s\n" % name).encode()
+        (tmp_path / ("own-" + name)).write_bytes(own[name])
+    registered = MachineSpec(
+        name="reg",
+        driver="none",
+        driver_options={
+            "url": "tcp://127.0.0.1:2376",
+            "ca_cert": str(tmp_path / "own-ca.pem"),
+            "client_cert": str(tmp_path / "own-cert.pem"),
+            "client_key": str(tmp_path / "own-key.pem"),
+        },
+    )
+    MachineManager(store, ssh_runner=TranscriptRunner([]), engine_probe=FakeEngine()).present(registered)
+    before = _files(store)
+    now = datetime(2026, 12, 3, 10, 15, 0, tzinfo=timezone.utc)
+    runner = HostsRunner({"127.0.0.9": _rotation_host(), "127.0.0.10": _rotation_host()})
+    outcome = MachineManager(store, ssh_runner=runner, engine_probe=RotationEngine(), org_user="ops", now=now).rotate(force=True, timeout=5)
+    assert outcome.changed and outcome.failed_machines == [] and outcome.skipped_machines == ["reg"]
+    assert set(outcome.steps) == {"ca", "client", "web1: server certificate", "web2: server certificate"}
+    assert any("reg" in w and "left as they are" in w for w in outcome.warnings)
+    after = _files(store)
+    assert after["certs/ca.pem"] != before["certs/ca.pem"]
+    backup = os.path.join(store.certs_dir, "backup-20261203T101500Z")
+    assert outcome.ca_backup == backup
+    for name in ("ca.pem", "ca-key.pem", "cert.pem", "key.pem"):
+        assert after[os.path.join("certs", "backup-20261203T101500Z", name)] == before[os.path.join("certs", name)]
+    assert _mode(os.path.join(backup, "ca-key.pem")) == 0o600
+    for name in ("web1", "web2"):
+        assert after["machines/%s/ca.pem" % name] == after["certs/ca.pem"]
+        _certs.verify_signed_by(after["machines/%s/server.pem" % name], after["certs/ca.pem"], now=now)
+    for name, data in own.items():
+        assert after["machines/reg/%s" % name] == data
+    assert not os.path.exists(os.path.join(store.certs_dir, "rotation"))
+
+
+def test_rotate_with_allow_partial_switches_the_others_and_the_failed_keep_working_files(tmp_path):
+    store = _two_machines(tmp_path)
+    before = _files(store)
+    runner = HostsRunner({"127.0.0.9": _rotation_host(), "127.0.0.10": None})
+    outcome = MachineManager(store, ssh_runner=runner, engine_probe=RotationEngine(), org_user="ops").rotate(force=True, timeout=5, allow_partial=True)
+    assert outcome.changed and outcome.failed_machines == ["web2"]
+    assert outcome.steps == ["ca", "client", "web1: server certificate"]
+    assert any("web2 was not re-issued" in w and "action=regenerate" in w for w in outcome.warnings)
+    after = _files(store)
+    assert after["certs/ca.pem"] != before["certs/ca.pem"] and after["machines/web1/ca.pem"] == after["certs/ca.pem"]
+    # web2's folder still holds the client files its engine trusts, so its env keeps working until regenerate.
+    assert {k: v for k, v in after.items() if k.startswith("machines/web2/")} == {k: v for k, v in before.items() if k.startswith("machines/web2/")}
+    assert MachineManager(store).certificate_report(["web2"])["machines"][0]["needs_reissue"] is True
+
+
+def test_an_interrupted_rotation_is_not_overwritten(tmp_path):
+    store = _two_machines(tmp_path)
+    os.makedirs(os.path.join(store.certs_dir, "rotation"))
+    with pytest.raises(CertError) as info:
+        MachineManager(store, ssh_runner=HostsRunner({}), org_user="ops").rotate(force=True)
+    assert "interrupted" in info.value.msg and "action=regenerate" in info.value.msg
+
+
+def test_a_store_copied_next_to_the_original_reissues_into_its_own_files(tmp_path):
+    store_a = MachineStore(str(tmp_path / "store-a"))
+    MachineManager(store_a, ssh_runner=TranscriptRunner(_host_with_docker(True)), engine_probe=FakeEngine(), org_user="ops").present(_spec(tmp_path))
+    shutil.copytree(tmp_path / "store-a", tmp_path / "store-b", symlinks=True)
+    a_files = _files(store_a)
+    store_b = MachineStore(str(tmp_path / "store-b"))
+    done = MachineManager(store_b, ssh_runner=TranscriptRunner(_host_with_docker(True)), engine_probe=FakeEngine(), org_user="ops").regenerate(
+        ["web1"], force=True, timeout=5
+    )
+    assert done.changed
+    assert _files(store_a) == a_files  # the original store is never written for the copy
+    assert _files(store_b)["machines/web1/server.pem"] != a_files["machines/web1/server.pem"]
+    saved = json.loads((tmp_path / "store-b" / "machines" / "web1" / "config.json").read_text())
+    assert saved["HostOptions"]["AuthOptions"]["ServerCertPath"] == str(tmp_path / "store-b" / "machines" / "web1" / "server.pem")
+
+
+def test_a_recorded_ssh_config_is_never_used_unless_the_task_passes_it(tmp_path):
+    """A shared store's sidecar naming an ssh config (whose ProxyCommand would run here) does not reach ssh -F."""
+    store = MachineStore(str(tmp_path / "store"))
+    MachineManager(store, ssh_runner=TranscriptRunner(_host_with_docker(True)), engine_probe=FakeEngine(), org_user="ops").present(_spec(tmp_path))
+    hostile = tmp_path / "hostile_config"
+    hostile.write_text("Host *\n  ProxyCommand touch %s\n" % (tmp_path / "ran"))
+    sidecar_path = tmp_path / "store" / "machines" / "web1" / "dockyard-machine.json"
+    sidecar = json.loads(sidecar_path.read_text())
+    sidecar["SSHConfig"] = str(hostile)
+    sidecar_path.write_text(json.dumps(sidecar))
+    runner = TranscriptRunner([Step(r"^true$"), Step(r"systemctl is-active --quiet docker\.service", rc=0)])
+    outcome = MachineManager(store, ssh_runner=runner, engine_probe=FakeEngine(), org_user="ops").power("web1", "started")
+    assert all("-F" not in argv and str(hostile) not in argv for argv, dummy in runner.calls)
+    assert any(str(hostile) in w and "did not pass" in w for w in outcome.warnings)
+    # Passed by the task, the same file is used.
+    runner = TranscriptRunner([Step(r"^true$"), Step(r"systemctl is-active --quiet docker\.service", rc=0)])
+    passed = MachineManager(store, ssh_runner=runner, engine_probe=FakeEngine(), org_user="ops", ssh_config=str(hostile)).power("web1", "started")
+    assert runner.calls[0][0][runner.calls[0][0].index("-F") + 1] == str(hostile)
+    assert not passed.warnings

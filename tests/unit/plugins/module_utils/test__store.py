@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import shutil
 import stat
 from pathlib import Path
 
@@ -383,7 +384,7 @@ def test_save_refuses_a_machine_folder_that_is_a_symlink_out_of_the_store(tmp_pa
     store, elsewhere = _symlinked_machine(tmp_path)
     config = _store.new_config("m1", store.root, "none", {"URL": "tcp://127.0.0.1:2376"})
     record = _store.MachineRecord(name="m1", config=config, sidecar={"Status": "running"})
-    with pytest.raises(StoreError, match="points outside the store") as info:
+    with pytest.raises(StoreError, match="is a symbolic link") as info:
         store.save(record)
     assert os.path.join(store.machines_dir, "m1") in info.value.msg
     assert (elsewhere / "config.json").read_bytes() == b"theirs"
@@ -405,7 +406,7 @@ def test_save_refuses_a_machine_folder_that_is_a_symlink_to_another_machine(tmp_
 
 def test_remove_refuses_a_symlinked_machine_folder_and_deletes_nothing(tmp_path):
     store, elsewhere = _symlinked_machine(tmp_path)
-    with pytest.raises(StoreError, match="points outside the store"):
+    with pytest.raises(StoreError, match="is a symbolic link"):
         store.remove("m1")
     assert sorted(p.name for p in elsewhere.iterdir()) == ["config.json", "dockyard-machine.json"]
     assert os.path.islink(os.path.join(store.machines_dir, "m1"))
@@ -413,9 +414,18 @@ def test_remove_refuses_a_symlinked_machine_folder_and_deletes_nothing(tmp_path)
 
 def test_write_file_refuses_a_symlinked_machine_folder(tmp_path):
     store, elsewhere = _symlinked_machine(tmp_path)
-    with pytest.raises(StoreError, match="points outside the store"):
+    with pytest.raises(StoreError, match="is a symbolic link"):
         store.write_file(os.path.join(store.machine_dir("m1"), "server.pem"), b"x")
     assert not (elsewhere / "server.pem").exists()
+
+
+def test_write_file_outside_the_store_says_what_to_run(tmp_path):
+    store = _store.MachineStore(str(tmp_path / "store"))
+    store.ensure_layout()
+    with pytest.raises(StoreError, match="lies outside the store") as info:
+        store.write_file(str(tmp_path / "server.pem"), b"x")
+    assert "docker_machine with state=present" in info.value.msg
+    assert not (tmp_path / "server.pem").exists()
 
 
 # --- hostile files in a shared or copied store ---------------------------------------------------------
@@ -465,3 +475,32 @@ def test_a_huge_config_json_is_refused_without_reading_it_whole(fixture_store):
         handle.truncate(_store.MAX_FILE_BYTES + 1)
     with pytest.raises(StoreError, match="larger than %d bytes" % _store.MAX_FILE_BYTES):
         _store.MachineStore(str(fixture_store)).load("m1")
+
+
+def test_a_store_copied_while_the_original_still_exists_uses_its_own_files(fixture_store, tmp_path):
+    """cp -a of a store: store B's records resolve to B's files, though A's are still there."""
+    store_a = _store.MachineStore(str(fixture_store))
+    for name in FIXTURE_MACHINES:
+        store_a.save(store_a.load(name))  # A's records name A's files, which exist
+    copy_b = tmp_path / "copy-b"
+    shutil.copytree(fixture_store, copy_b, symlinks=True)
+    store_b = _store.MachineStore(str(copy_b))
+    for name in FIXTURE_MACHINES:
+        record = store_b.load(name)
+        for section, key in PATH_KEYS:
+            value = _section(record.config, section)[key]
+            assert value == str(copy_b) or value.startswith(str(copy_b) + os.sep), (name, section, key, value)
+        assert record.needs_write
+    # The files A has and B lacks are B's to make: the record points into B, never at A's.
+    os.remove(copy_b / "machines" / "m1" / "server.pem")
+    record = store_b.load("m1")
+    assert record.auth_options["ServerCertPath"] == str(copy_b / "machines" / "m1" / "server.pem")
+
+
+def test_a_store_reached_through_a_symbolic_link_is_not_healed(fixture_store, tmp_path):
+    store = _store.MachineStore(str(fixture_store))
+    store.save(store.load("m1"))
+    link = tmp_path / "link-to-store"
+    link.symlink_to(fixture_store)
+    record = _store.MachineStore(str(link)).load("m1")
+    assert record.healed == () and not record.needs_write

@@ -156,7 +156,7 @@ def test_bash_env_of_a_moved_store(store: Path, capsys: pytest.CaptureFixture[st
         'export DOCKER_CERT_PATH="' + machine_dir + '"\n'
         'export DOCKER_MACHINE_NAME="m1"\n'
         "# Run this command to configure your shell: \n"
-        "# eval $(ansible localhost -m dockyard.machine.docker_machine_env -a name=m1)\n"
+        "# eval $(dockyard-machine -s %s env m1)\n" % store
     )
     assert result["docker"] == {
         "docker_host": "tcp://127.0.0.11:2376",
@@ -181,7 +181,7 @@ def test_amazonec2_machine(store: Path, capsys: pytest.CaptureFixture[str]) -> N
     result = run_module({"name": "aws-sandbox", "store_path": str(store), "verify_tls": False, "shell": "tcsh"}, capsys)
     assert result["env"]["DOCKER_HOST"] == "tcp://127.0.5.4:2376"
     assert result["script"].splitlines()[1] == 'setenv DOCKER_HOST "tcp://127.0.5.4:2376";'
-    assert result["script"].splitlines()[-1] == ": eval `ansible localhost -m dockyard.machine.docker_machine_env -a 'name=aws-sandbox shell=tcsh'`"
+    assert result["script"].splitlines()[-1] == ": eval `dockyard-machine -s %s env --shell tcsh aws-sandbox`" % store
 
 
 def test_fish_with_no_proxy(store: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
@@ -191,7 +191,7 @@ def test_fish_with_no_proxy(store: Path, monkeypatch: pytest.MonkeyPatch, capsys
     assert result["env"]["no_proxy"] == "example.com,127.0.0.11"
     lines = result["script"].splitlines()
     assert lines[4] == 'set -gx no_proxy "example.com,127.0.0.11";'
-    assert lines[6] == "# eval (ansible localhost -m dockyard.machine.docker_machine_env -a 'name=m1 shell=fish no_proxy=true')"
+    assert lines[6] == "# eval (dockyard-machine -s %s env --shell fish --no-proxy m1)" % store
 
 
 def test_no_proxy_already_listing_the_ip_is_kept(store: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
@@ -204,7 +204,7 @@ def test_cmd_script(store: Path, capsys: pytest.CaptureFixture[str]) -> None:
     result = run_module({"name": "m1", "store_path": str(store), "verify_tls": False, "shell": "cmd"}, capsys)
     assert result["script"].split("\n")[-3:] == [
         "REM Run this command to configure your shell: ",
-        "REM \t@FOR /f \"tokens=*\" %i IN ('ansible localhost -m dockyard.machine.docker_machine_env -a \"name=m1 shell=cmd\"') DO @%i",
+        "REM \t@FOR /f \"tokens=*\" %%i IN ('dockyard-machine -s %s env --shell cmd m1') DO @%%i" % store,
         "",
     ]
 
@@ -292,7 +292,7 @@ def test_unset_needs_no_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, c
         "unset DOCKER_MACHINE_NAME\n"
         "unset NO_PROXY\n"
         "# Run this command to configure your shell: \n"
-        "# eval $(ansible localhost -m dockyard.machine.docker_machine_env -a 'unset=true no_proxy=true')\n"
+        "# eval $(dockyard-machine env --no-proxy -u)\n"
     )
     assert "env" not in result and "docker" not in result
 
