@@ -49,6 +49,11 @@ def test_roles_converge_a_machine_from_the_inventory_and_a_second_run_changes_no
             assert recap(done.stdout, "role-e2e")["changed"] == 0, done.stdout
         assert recap(again[0].stdout, "localhost")["changed"] == 0, again[0].stdout
 
+        started = machine.exec("docker", "inspect", "-f", "{{.State.StartedAt}}", "web-web-1").stdout
+        restarted = run_playbook(str(REPO / "playbooks" / "deploy_stack.yml"), dict(stack, stack_state="restarted"), inventory=inventory)
+        assert restarted.returncode == 0 and recap(restarted.stdout, "role-e2e")["changed"] > 0, restarted.stdout + restarted.stderr
+        assert machine.exec("docker", "inspect", "-f", "{{.State.StartedAt}}", "web-web-1").stdout != started
+
         ps = machine.exec("docker", "compose", "-p", "web", "ps", "--format", "json")
         (web,) = [json.loads(line) for line in ps.stdout.splitlines() if line.strip()]
         assert web["State"] == "running" and web["Health"] == "healthy"
