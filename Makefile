@@ -31,7 +31,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 # guard (tests/support/netguard/sitecustomize.py) at start-up, children included.
 GUARDED := DOCKYARD_NETGUARD=1 AWS_EC2_METADATA_DISABLED=true PYTHONPATH=$(CURDIR)/tests/support/netguard:$(COLLECTIONS)$${PYTHONPATH:+:$$PYTHONPATH}
 
-.PHONY: venv collection sanity lint unit integration engine images bed-clean bench-inventory bench-cli bench-lifecycle test demo demo-clean
+.PHONY: venv collection sanity lint unit molecule integration engine images bed-clean bench-inventory bench-cli bench-lifecycle test demo demo-clean
 
 # The dockyard-machine command (cli/). Its entry point imports the collection found on PYTHONPATH or
 # ANSIBLE_COLLECTIONS_PATH (this checkout's .build/collections here), so tests run this tree's code.
@@ -109,22 +109,40 @@ integration: venv collection engine images
 	command -v zsh >/dev/null || { apt-get update -q && apt-get install -y -q zsh; }
 	$(GUARDED) python -m pytest -ra tests/e2e
 
+# The roles' Molecule scenarios (converge, idempotence, testinfra verify) on the test bed's images, both at
+# once (their machines, networks and loopback addresses differ); each one's output goes to .build/molecule/.
+MOLECULE_SCENARIOS := docker_host compose_stack
+molecule: venv collection engine
+	bash tests/bed/images.sh build bookworm-docker
+	bash tests/bed/images.sh build trixie-docker
+	mkdir -p $(BUILD)/molecule
+	@pids=(); for role in $(MOLECULE_SCENARIOS); do \
+	  ( start=$$SECONDS; cd roles/$$role && molecule test >$(BUILD)/molecule/$$role.log 2>&1 && rc=0 || rc=$$?; \
+	    echo "molecule $$role: $$((SECONDS - start)) s (exit $$rc, log .build/molecule/$$role.log)"; exit $$rc ) & pids+=($$!); done; \
+	  rc=0; for pid in "$${pids[@]}"; do wait $$pid || rc=1; done; \
+	  if [[ $$rc != 0 ]]; then tail -n 60 $(BUILD)/molecule/*.log; fi; exit $$rc
+
 # In order, stopping at the first failure; the time each step took helps keep CI under its limit.
 test:
-	@for step in sanity lint unit integration; do \
+	@for step in sanity lint unit molecule integration; do \
 	  start=$$SECONDS rc=0; $(MAKE) --no-print-directory $$step || rc=$$?; \
 	  echo "make $$step: $$((SECONDS - start)) s (exit $$rc)"; [[ $$rc == 0 ]] || exit $$rc; done
 
-# The main job: a local machine container (no Docker yet) on 127.0.0.200, then the demo playbook.
-# The machine stays up afterwards so that you can reach it; `make demo-clean` removes it.
+# The main job: a local machine container (Debian 13, no Docker yet) on 127.0.0.200 that also relays the
+# web app's port, the web app's base image on the local engine, then the demo playbook, reading the demo's
+# store through the inventory plugin. The machine stays up afterwards so that you can reach it;
+# `make demo-clean` removes it.
 DEMO := $(BUILD)/demo
+DEMO_PORT := 8080
 demo: venv collection engine
-	bash tests/bed/images.sh build bookworm
+	@echo "demo: machine image (Debian 13, cached once built)"
+	bash tests/bed/images.sh build trixie
+	bash tests/bed/webapp-base.sh dockyard/webapp-base:1
 	mkdir -p $(DEMO)
 	test -f $(DEMO)/id_ed25519 || ssh-keygen -q -t ed25519 -N '' -C dockyard-demo -f $(DEMO)/id_ed25519
 	docker container inspect dockyard-demo >/dev/null 2>&1 || \
-	  { rm -rf $(DEMO)/store; bash tests/bed/machines.sh start demo dockyard/machine:bookworm 127.0.0.200 --key $(DEMO)/id_ed25519.pub; }
-	ansible-playbook playbooks/demo.yml
+	  { rm -rf $(DEMO)/store; bash tests/bed/machines.sh start demo dockyard/machine:trixie 127.0.0.200 --key $(DEMO)/id_ed25519.pub --port $(DEMO_PORT); }
+	MACHINE_STORAGE_PATH=$(DEMO)/store ansible-playbook -i playbooks/inventory/demo.docker_machine.yml playbooks/demo.yml
 
 demo-clean:
 	bash tests/bed/machines.sh stop demo

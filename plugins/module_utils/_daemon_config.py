@@ -31,6 +31,7 @@ __all__ = [
     "REMOTE_SERVER_CERT",
     "REMOTE_SERVER_KEY",
     "DaemonConfig",
+    "dump_daemon_json",
     "merge_daemon_json",
     "render_dropin",
 ]
@@ -156,6 +157,11 @@ def render_dropin(config: DaemonConfig) -> str:
     )
 
 
+def dump_daemon_json(values: t.Mapping[str, t.Any]) -> str:
+    """daemon.json text: two-space indent, sorted keys, final newline (the module and the role write the same bytes)."""
+    return json.dumps(dict(values), indent=2, sort_keys=True) + "\n"
+
+
 def merge_daemon_json(current_text: str, config: DaemonConfig) -> tuple[str, list[str]]:
     """The host's daemon.json with our keys set and conflicting keys removed; also the keys removed.
 
@@ -167,4 +173,4 @@ def merge_daemon_json(current_text: str, config: DaemonConfig) -> tuple[str, lis
     removed = [key for key in CONFLICTING_DAEMON_JSON_KEYS if key in current]
     merged = {k: v for k, v in current.items() if k not in CONFLICTING_DAEMON_JSON_KEYS}
     merged.update(config.daemon_json)
-    return json.dumps(merged, indent=2, sort_keys=True) + "\n", removed
+    return dump_daemon_json(merged), removed

@@ -181,12 +181,15 @@ diagnose() {
     } >&2
 }
 
+# Ports relayed besides 22 and 2376 (start --port, kept by restart-on), for services the machine runs.
 run_relay() {
-    local name=$1 image=$2 ip=$3
+    local name=$1 image=$2 ip=$3 relayed=(22 2376) extra=() port publish=()
+    read -r -a extra <<<"${4:-}"
+    relayed+=("${extra[@]}")
+    for port in "${relayed[@]}"; do publish+=(-p "$ip:$port:$port"); done
     docker run -d --name "$(relay_container "$name")" --label "$BED_LABEL" --label dockyard.bed.role=relay \
-        --label "dockyard.bed.machine=$name" --network "$BED_NETWORK" \
-        -p "$ip:22:22" -p "$ip:2376:2376" \
-        --entrypoint python3 "$image" -c "$BED_RELAY" "$(machine_container "$name")" 22 2376 >/dev/null
+        --label "dockyard.bed.machine=$name" --label "dockyard.bed.ports=${4:-}" --network "$BED_NETWORK" \
+        "${publish[@]}" --entrypoint python3 "$image" -c "$BED_RELAY" "$(machine_container "$name")" "${relayed[@]}" >/dev/null
 }
 
 # Failed units on a degraded machine, for the final line: a hint, not an error.
@@ -208,10 +211,13 @@ abandon_start() {
 }
 
 cmd_start() {
-    local name='' image='' ip='' pubkey=''
+    local name='' image='' ip='' pubkey='' ports=''
     while (($#)); do
         case $1 in
             --key) pubkey=${2:?--key needs a file}; shift 2 ;;
+            --port)
+                [[ ${2:-} =~ ^[0-9]{1,5}$ && $2 -gt 0 && $2 -lt 65536 ]] || die "--port needs a TCP port"
+                ports="${ports:+$ports }$2"; shift 2 ;;
             -*) die "unknown option $1" ;;
             *)
                 if [[ -z $name ]]; then name=$1
@@ -221,7 +227,7 @@ cmd_start() {
                 shift ;;
         esac
     done
-    [[ -n $ip ]] || die "usage: start NAME IMAGE IP [--key PUBKEY_FILE]"
+    [[ -n $ip ]] || die "usage: start NAME IMAGE IP [--key PUBKEY_FILE] [--port PORT]..."
     [[ $name =~ ^[a-zA-Z0-9][a-zA-Z0-9.-]*$ && $name != *-relay ]] || die "bad machine name: $name"
     check_ip "$ip"
     if [[ -n $pubkey ]]; then
@@ -245,7 +251,7 @@ cmd_start() {
         docker exec -i "$machine" sh -c 'umask 077 && mkdir -p /root/.ssh &&
             cat >/root/.ssh/authorized_keys && chmod 700 /root/.ssh && chmod 600 /root/.ssh/authorized_keys' <"$pubkey"
     fi
-    run_relay "$name" "$image" "$ip"
+    run_relay "$name" "$image" "$ip" "$ports"
     local deadline=$((SECONDS + BED_WAIT)) state
     state=$(bed_wait_system "$machine" "$deadline")
     wait_ssh "$name" "$ip" "$pubkey" "$deadline"
@@ -279,15 +285,16 @@ cmd_ip() {
 cmd_restart_on() {
     local name=${1:?usage: restart-on NAME NEWIP} ip=${2:?usage: restart-on NAME NEWIP}
     check_ip "$ip"
-    local machine relay image pubkey started=$SECONDS
+    local machine relay image pubkey ports started=$SECONDS
     machine=$(machine_container "$name")
     relay=$(relay_container "$name")
     exists "$machine" || die "no machine $name"
     image=$(docker container inspect -f '{{.Config.Image}}' "$machine")
     pubkey=$(docker container inspect -f '{{index .Config.Labels "dockyard.bed.key"}}' "$machine")
+    ports=$(docker container inspect -f '{{index .Config.Labels "dockyard.bed.ports"}}' "$relay" 2>/dev/null || true)
     # The old address stops answering before the new one exists, as with a VM that got a new IP.
     docker rm -f "$relay" >/dev/null 2>&1 || true
-    run_relay "$name" "$image" "$ip"
+    run_relay "$name" "$image" "$ip" "$ports"
     local deadline=$((SECONDS + BED_WAIT)) state
     state=$(bed_wait_system "$machine" "$deadline") || { diagnose "$machine"; exit 1; }
     wait_ssh "$name" "$ip" "$pubkey" "$deadline" || { diagnose "$machine"; exit 1; }
@@ -303,7 +310,7 @@ cmd_exec() {
 
 usage() {
     cat >&2 <<'EOF'
-usage: machines.sh start NAME IMAGE IP [--key PUBKEY_FILE]
+usage: machines.sh start NAME IMAGE IP [--key PUBKEY_FILE] [--port PORT]...
        machines.sh stop NAME
        machines.sh rm-all    (every test bed container on this engine, other runs' too)
        machines.sh ip NAME
