@@ -10,6 +10,7 @@ from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import DriverError
 from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineRecord
 
+
 class StubbedDriver(AmazonEC2Driver):
     """The driver with its one seam, ``client``, answering from a Stubber."""
 
