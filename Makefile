@@ -49,6 +49,9 @@ $(VENV_STAMP): $(REQS) $(CONSTRAINTS)
 $(CLI): cli/pyproject.toml $(wildcard cli/dockyard_machine_cli/*.py) | $(VENV_STAMP)
 	$(VENV)/bin/pip install --no-deps --force-reinstall ./cli
 	rm -rf cli/build cli/*.egg-info
+	@# The venv's Python (and so its dockyard-machine) finds this checkout's collection from any folder, not only
+	@# where ansible.cfg names .build/collections: the line `make demo` prints works pasted anywhere.
+	echo $(COLLECTIONS) > "$$($(VENV)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/dockyard-machine-checkout.pth"
 	touch $@
 
 collection:

@@ -284,3 +284,14 @@ def test_completion_in_the_real_shell_offers_commands_flags_and_machine_names(pr
         registered, candidates = lines[0], lines[1:]
         assert "_dockyard_machine" in registered, done.stdout
         assert candidates == expected, (program, words, done.stdout, done.stderr)
+
+
+def test_the_command_make_venv_installed_finds_the_collection_from_any_folder(tmp_path):
+    """The line `make demo` prints is pasted in a new terminal, anywhere: no ansible.cfg, no ANSIBLE_* variables."""
+    store = copy_store(FIXTURE_STORE, tmp_path / "store")
+    program = shutil.which("dockyard-machine")
+    assert program, "dockyard-machine is not on PATH: run `make venv`"
+    env = {"HOME": str(tmp_path), "PATH": "%s:/usr/bin:/bin" % os.path.dirname(program), "SHELL": "/bin/bash"}
+    done = subprocess.run(["dockyard-machine", "-s", str(store), "ip", "m1"], capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path, check=False)
+    assert (done.returncode, done.stderr) == (0, ""), done.stderr
+    assert done.stdout.strip() == json.loads((store / "machines" / "m1" / "config.json").read_text())["Driver"]["IPAddress"]
