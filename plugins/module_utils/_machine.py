@@ -391,10 +391,17 @@ class MachineManager:
         current = self._current_server_pair(cert_path, key_path)
         if not force and current is not None and not server_needs_reissue(current, authority.ca, sans, self.now):
             return current, False
-        pair = _certs.new_server(authority.ca, "%s.%s" % (self.org_user, record.name), sans, key_type=key_type, now=self.now)
-        self.store.write_file(key_path, pair.key_pem, KEY_MODE)
-        self.store.write_file(cert_path, pair.cert_pem, CERT_MODE)
+        pair = self._new_server_pair(record, authority.ca, sans, key_type)
+        self._write_server_pair(record, pair)
         return pair, True
+
+    def _new_server_pair(self, record: MachineRecord, ca: _certs.CertPair, sans: t.Sequence[str], key_type: str) -> _certs.CertPair:
+        return _certs.new_server(ca, "%s.%s" % (self.org_user, record.name), sans, key_type=key_type, now=self.now)
+
+    def _write_server_pair(self, record: MachineRecord, pair: _certs.CertPair) -> None:
+        # Key first: a reader that finds the certificate always finds its key.
+        self.store.write_file(record.auth_options["ServerKeyPath"], pair.key_pem, KEY_MODE)
+        self.store.write_file(record.auth_options["ServerCertPath"], pair.cert_pem, CERT_MODE)
 
     def _server_files(self, record: MachineRecord) -> dict[str, tuple[bytes, int]]:
         """The machine's server certificate and key as they are on disk, to put back after a failed re-issue."""
@@ -817,10 +824,7 @@ class MachineManager:
         ca = _certs.new_ca(self.org_user, key_type=key_type, now=self.now)
         client = _certs.new_client(ca, "%s.<bootstrap>" % self.org_user, key_type=key_type, now=self.now)
         authority = CertificateAuthority(ca=ca, client=client, created=("ca", "client"))
-        servers = {
-            r.name: _certs.new_server(ca, "%s.%s" % (self.org_user, r.name), self.server_sans(r, get_driver(r.driver_name)), key_type=key_type, now=self.now)
-            for r in reachable
-        }
+        servers = {r.name: self._new_server_pair(r, ca, self.server_sans(r, get_driver(r.driver_name)), key_type) for r in reachable}
         self._stage(staging, authority, servers)
         tls = TLSFiles(*(os.path.join(staging, name) for name in ("ca.pem", "cert.pem", "key.pem")))
 
@@ -844,13 +848,12 @@ class MachineManager:
         # 4. The switch: old CA kept as a dated backup, the new material in place, each switched machine's files.
         switched = [r for r in reachable if r.name not in failed]
         with self.store.certs_lock():
-            outcome.ca_backup = self._backup_authority()
+            outcome.ca_backup = self._backup_authority(current)
             _write_pair(self.store, ca, *CA_FILES)
             _write_pair(self.store, client, *CLIENT_FILES)
         for record in switched:
             with self.store.lock(record.name):
-                self.store.write_file(record.auth_options["ServerKeyPath"], servers[record.name].key_pem, KEY_MODE)
-                self.store.write_file(record.auth_options["ServerCertPath"], servers[record.name].cert_pem, CERT_MODE)
+                self._write_server_pair(record, servers[record.name])
                 self._copy_local_files(record.name, {})
                 self._mark_running(record, Outcome())
         for record in follow_store:
@@ -892,17 +895,11 @@ class MachineManager:
 
     def _stage(self, staging: str, authority: CertificateAuthority, servers: t.Mapping[str, _certs.CertPair]) -> None:
         """The new CA, client and server pairs as files in ``staging``: what the hosts switch to is never only in memory."""
-        files = {
-            "ca-key.pem": (authority.ca.key_pem, KEY_MODE),
-            "ca.pem": (authority.ca.cert_pem, CERT_MODE),
-            "key.pem": (authority.client.key_pem, KEY_MODE),
-            "cert.pem": (authority.client.cert_pem, CERT_MODE),
-        }
+        folder = os.path.relpath(staging, self.store.certs_dir)
+        _write_pair(self.store, authority.ca, *("%s/%s" % (folder, name) for name in CA_FILES))
+        _write_pair(self.store, authority.client, *("%s/%s" % (folder, name) for name in CLIENT_FILES))
         for name, pair in servers.items():
-            files["machines/%s/server-key.pem" % name] = (pair.key_pem, KEY_MODE)
-            files["machines/%s/server.pem" % name] = (pair.cert_pem, CERT_MODE)
-        for relative, (data, mode) in files.items():
-            self.store.write_file(os.path.join(staging, relative), data, mode)
+            _write_pair(self.store, pair, "%s/machines/%s/server.pem" % (folder, name), "%s/machines/%s/server-key.pem" % (folder, name))
 
     def _restore_host(self, record: MachineRecord, authority: CertificateAuthority, host: HostWork) -> None:
         """Put a host that switched back on the store's current CA and its own server certificate, and check it over TLS."""
@@ -926,18 +923,17 @@ class MachineManager:
             msg += " Could not put back %s: re-issue them with action=regenerate and force=true." % ", ".join(sorted(not_restored, key=natural_key))
         return CertError(msg, step="rotate", failed_machines=names, changed=changed)
 
-    def _backup_authority(self) -> str:
-        """Copy the store's CA and client pair to ``certs/backup-<UTC time>/``; returns that folder."""
+    def _backup_authority(self, authority: CertificateAuthority) -> str:
+        """Keep the store's CA and client pair (as read from it) in ``certs/backup-<UTC time>/``; returns that folder."""
         stamp = (self.now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
-        folder = os.path.join(self.store.certs_dir, "backup-%s" % stamp)
+        folder = "backup-%s" % stamp
         suffix = 1
-        while os.path.lexists(folder):
+        while os.path.lexists(self.store.cert_path(folder)):
             suffix += 1
-            folder = os.path.join(self.store.certs_dir, "backup-%s-%d" % (stamp, suffix))
-        for name in (*CA_FILES, *CLIENT_FILES):
-            self.store.write_file(os.path.join(folder, name), self.store.read_bytes(self.store.cert_path(name)), KEY_MODE if "key" in name else CERT_MODE)
-        return folder
-
+            folder = "backup-%s-%d" % (stamp, suffix)
+        _write_pair(self.store, authority.ca, *("%s/%s" % (folder, name) for name in CA_FILES))
+        _write_pair(self.store, authority.client, *("%s/%s" % (folder, name) for name in CLIENT_FILES))
+        return self.store.cert_path(folder)
 
 def server_needs_reissue(pair: _certs.CertPair, ca: _certs.CertPair, sans: t.Sequence[str], now: datetime | None) -> bool:
     try:

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers import DRIVERS, get_driver
 from ansible_collections.dockyard.machine.plugins.module_utils._endpoint import endpoint_for
 from ansible_collections.dockyard.machine.plugins.module_utils._engine import engine_version
-from ansible_collections.dockyard.machine.plugins.module_utils._env import EnvRequest, machine_env
+from ansible_collections.dockyard.machine.plugins.module_utils._env import CLI_NAME, EnvRequest, machine_env
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import (
     EngineError,
     InvalidNameError,
@@ -53,7 +53,7 @@ if t.TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["COMMANDS", "Context", "main", "parse_flags", "version_string"]
 
-PROG = "dockyard-machine"
+PROG = CLI_NAME
 DEFAULT_MACHINE = "default"
 LS_FORMAT = "table {{ .Name }}\t{{ .Active }}\t{{ .DriverName}}\t{{ .State }}\t{{ .URL }}\t{{ .Swarm }}\t{{ .DockerVersion }}\t{{ .Error}}"
 LS_HEADERS = {

@@ -108,7 +108,7 @@ class AmazonEC2Driver(Driver):
             instance_id = str(record.driver.get("InstanceId") or "")
             if instance_id:
                 step = "terminate EC2 instance %s" % instance_id
-                self._terminate(client, instance_id, timeout)  # one already gone counts as removed
+                self._terminate(client, instance_id, timeout)
                 removed.append("EC2 instance %s in %s" % (instance_id, region))
             key_name = self._own_key_pair(record)
             if key_name:
@@ -134,19 +134,18 @@ class AmazonEC2Driver(Driver):
         return removed
 
     @staticmethod
-    def _terminate(client: t.Any, instance_id: str, timeout: float) -> bool:
-        """Terminate the instance and wait until EC2 says it is (bounded); False when it was gone already."""
+    def _terminate(client: t.Any, instance_id: str, timeout: float) -> None:
+        """Terminate the instance and wait until EC2 says it is (bounded); one that is gone already is done."""
         from botocore.exceptions import ClientError
 
         try:
             client.terminate_instances(InstanceIds=[instance_id])
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "InvalidInstanceID.NotFound":
-                return False
+                return
             raise
         delay = 2
         client.get_waiter("instance_terminated").wait(InstanceIds=[instance_id], WaiterConfig={"Delay": delay, "MaxAttempts": max(1, int(timeout // delay))})
-        return True
 
     @staticmethod
     def _delete_group_if_unused(client: t.Any, group_id: str, instance_id: str, record: MachineRecord) -> bool:
