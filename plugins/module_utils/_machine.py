@@ -935,6 +935,7 @@ class MachineManager:
         _write_pair(self.store, authority.client, *("%s/%s" % (folder, name) for name in CLIENT_FILES))
         return self.store.cert_path(folder)
 
+
 def server_needs_reissue(pair: _certs.CertPair, ca: _certs.CertPair, sans: t.Sequence[str], now: datetime | None) -> bool:
     try:
         _certs.verify_signed_by(pair.cert_pem, ca.cert_pem, now=now)
