@@ -78,3 +78,150 @@ options:
         description: Key of O(none.client_cert). Copied with mode 0600.
         type: path
 """
+
+    AMAZONEC2 = r"""
+options:
+  amazonec2:
+    description:
+      - Options of the V(amazonec2) driver, an AWS EC2 instance this collection launches (the original's C(--amazonec2-*) flags).
+      - The region, endpoint and credentials are the standard AWS options (O(region), O(endpoint_url), O(access_key),
+        O(secret_key), O(session_token), O(profile)), which C(module_defaults) of C(group/amazon.aws.aws) supply, or the
+        environment's C(AWS_*) variables. They are never written to the store.
+      - Each resource a create makes (key pair, security group, instance, Elastic IP) is recorded in the store before the
+        next one is made. A create that fails at any step can be run again to resume, or removed with O(state=absent),
+        which removes every one of them.
+      - Everything created is tagged C(Name=NAME) and C(dockyard-machine=NAME), plus O(amazonec2.tags); the instance's
+        volumes too.
+    type: dict
+    suboptions:
+      ami:
+        description:
+          - The image to launch. Without it, the newest Ubuntu LTS image of O(amazonec2.ami_owners) for the instance type's
+            architecture (V(x86_64), or V(arm64) for Graviton types such as V(t4g.small)) is looked up at create time.
+        type: str
+      ami_owners:
+        description: Owners whose images the lookup of O(amazonec2.ami) considers; Canonical's account by default.
+        type: list
+        elements: str
+        default: ["099720109477"]
+      instance_type:
+        description: Instance type.
+        type: str
+        default: t3.micro
+      vpc_id:
+        description: VPC to launch in. Without it and without O(amazonec2.subnet_id), the region's default VPC.
+        type: str
+      subnet_id:
+        description:
+          - Subnet to launch in. Without it, the VPC's subnet in O(amazonec2.zone) (its default one when there are several).
+        type: str
+      zone:
+        description: Availability zone, as a letter appended to the region (V(a)) or a full zone name (V(us-east-1a)).
+        type: str
+        default: a
+      security_groups:
+        description:
+          - Names or IDs of existing security groups to use as they are. They are never changed or deleted.
+          - Without them, a group of the machine's own is created with ingress on the SSH port, the engine port (2376) and
+            O(amazonec2.open_ports) from O(amazonec2.security_group_cidrs), and deleted with the machine. The original
+            instead opened a shared C(docker-machine) group to the world.
+        type: list
+        elements: str
+        default: []
+      security_group_cidrs:
+        description:
+          - Source CIDR blocks (IPv4 or IPv6) of the ingress rules of the machine's own security group. Narrow them to
+            your addresses; the engine port only accepts clients with a certificate of the store's CA anyway.
+        type: list
+        elements: str
+        default: ["0.0.0.0/0"]
+      open_ports:
+        description: Further ports to open in the machine's own group, V(PORT) or V(PORT/PROTOCOL) (V(tcp), V(udp)).
+        type: list
+        elements: str
+        default: []
+      elastic_ip:
+        description:
+          - Allocate an Elastic IP for the machine and associate it, so its address (and server certificate) never
+            changes across stop and start. It is released with the machine.
+        type: bool
+        default: false
+      ssh_user:
+        description: SSH user of the image (V(ubuntu) for Ubuntu's).
+        type: str
+        default: ubuntu
+      ssh_port:
+        description: SSH port (also the port of the ingress rule).
+        type: int
+        default: 22
+      ssh_keypath:
+        description:
+          - An existing private key to log in with; copied into the machine folder as C(id_rsa) (0600). Its C(.pub) is
+            imported as the machine's key pair unless O(amazonec2.keypair_name) is set.
+          - Without it, a new key (O(amazonec2.key_type)) is made in the machine folder and imported.
+        type: path
+      keypair_name:
+        description: An existing EC2 key pair whose private key is O(amazonec2.ssh_keypath). It is never deleted.
+        type: str
+      key_type:
+        description: Type of the key made when O(amazonec2.ssh_keypath) is not given.
+        type: str
+        choices: [ed25519, rsa]
+        default: ed25519
+      tags:
+        description: Further tags of the instance, its volumes and everything else the create makes.
+        type: dict
+        default: {}
+      request_spot_instance:
+        description: Launch a one-time spot instance instead of an on-demand one.
+        type: bool
+        default: false
+      spot_price:
+        description: Highest price per hour in US dollars for a spot instance. Without it, the on-demand price is the cap.
+        type: str
+      use_private_address:
+        description: Reach the machine on its private address (the instance still gets a public one when the subnet gives it).
+        type: bool
+        default: false
+      private_address_only:
+        description: Launch without a public address, and reach the machine on its private one.
+        type: bool
+        default: false
+      iam_instance_profile:
+        description: Name of the IAM instance profile to attach.
+        type: str
+      user_data:
+        description: A file (at most 16 KiB) passed to the instance as user data (cloud-init).
+        type: path
+      root_size:
+        description: Size of the root volume in GiB.
+        type: int
+        default: 16
+      volume_type:
+        description: Type of the root volume.
+        type: str
+        default: gp3
+      device_name:
+        description: Device name of the root volume. Without it, the image's own root device name.
+        type: str
+      monitoring:
+        description: CloudWatch detailed monitoring.
+        type: bool
+        default: false
+      use_ebs_optimized_instance:
+        description: Launch an EBS-optimized instance.
+        type: bool
+        default: false
+      metadata_tokens:
+        description:
+          - Whether the instance metadata service needs session tokens (IMDSv2, V(required)) or also answers without them.
+        type: str
+        choices: [required, optional]
+        default: required
+      proxy_jump:
+        description: Jump host(s) for SSH, as C(ssh -J) takes them, for example for O(amazonec2.private_address_only).
+        type: str
+      ssh_config:
+        description: An SSH client configuration file to use instead of C(~/.ssh/config) (C(ssh -F)) in this task.
+        type: path
+"""

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 from ansible_collections.dockyard.machine.plugins.module_utils import _certs
 from ansible_collections.dockyard.machine.plugins.module_utils._daemon_config import DaemonConfig, render_dropin
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers import get_driver
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers.base import HostContext
 from ansible_collections.dockyard.machine.plugins.module_utils._endpoint import endpoint_for
 from ansible_collections.dockyard.machine.plugins.module_utils._engine import TLSFiles, engine_version
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import (
@@ -225,8 +226,11 @@ class MachineManager:
         org_user: str | None = None,
         now: datetime | None = None,
         ssh_config: str = "",
+        cloud_options: t.Mapping[str, t.Any] | None = None,
     ) -> None:
         self.store = store
+        # The task's options for reaching clouds (amazon.aws's region, endpoint_url, credentials ...); held in memory only.
+        self.cloud_options = dict(cloud_options or {})
         # The SSH client configuration (ssh -F) the task passed. A record's own (kept in its sidecar)
         # is never used: a shared store or an imported record must not choose what ssh runs here.
         self.ssh_config = ssh_config
@@ -236,10 +240,13 @@ class MachineManager:
         self.org_user = org_user or _certs.default_org_user()
         self.now = now
 
+    def _driver(self, name: str) -> t.Any:
+        return get_driver(name, self.cloud_options)
+
     # -- present ------------------------------------------------------------------------------------
     def present(self, spec: MachineSpec) -> Outcome:
         validate_name(spec.name)
-        driver = get_driver(spec.driver)
+        driver = self._driver(spec.driver)
         options = driver.validate(spec.driver_options)
         if options.get("ssh_config") and not self.ssh_config:
             self.ssh_config = options["ssh_config"]  # passed by this task, as the driver's option
@@ -287,7 +294,9 @@ class MachineManager:
             sidecar: dict[str, t.Any] = {"Status": "creating"}
         else:
             doc = copy.deepcopy(existing.config)
-            doc["Driver"].update(section)
+            # What the driver learned while it worked (instance IDs, addresses) stays; the options give the rest.
+            learned = set(driver.cloud_fields) & set(doc["Driver"])
+            doc["Driver"].update({k: v for k, v in section.items() if k not in learned})
             doc["HostOptions"].setdefault("EngineOptions", {}).update(engine_options)
             auth = doc["HostOptions"].setdefault("AuthOptions", {})
             auth["ServerCertSANs"] = list(spec.tls_san)
@@ -320,6 +329,8 @@ class MachineManager:
             self.store.save(record)  # intent recorded before anything happens on the host
             try:
                 with self._recording_failure(record):
+                    if driver.creates_hosts:
+                        outcome.steps.extend(driver.ensure_host(record, options, self._host_context(record, spec.timeout)))
                     if self._copy_local_files(spec.name, driver.local_files(spec.name, self.store.root, options)):
                         outcome.steps.append("local files")
                     if driver.needs_ssh:
@@ -331,6 +342,15 @@ class MachineManager:
                     self.store.remove(spec.name)
                 raise
             self._mark_running(record, outcome)
+
+    def _host_context(self, record: MachineRecord, timeout: float) -> HostContext:
+        """What a driver that makes hosts may do to the store: save ``record`` (after each resource), write its files."""
+        return HostContext(
+            machine_dir=self.store.machine_dir(record.name),
+            timeout=timeout,
+            save=lambda: self.store.save(record),
+            write_file=self.store.write_file,
+        )
 
     @contextlib.contextmanager
     def _recording_failure(self, record: MachineRecord) -> t.Iterator[None]:
@@ -491,7 +511,7 @@ class MachineManager:
         and saved, as for every session of ours.
         """
         record = self.store.load(name)
-        driver = get_driver(record.driver_name)
+        driver = self._driver(record.driver_name)
         if not driver.needs_ssh:
             raise DriverError("Machine %s (driver %s) is not reached over SSH." % (name, record.driver_name), machine=name)
         outcome = Outcome()
@@ -521,6 +541,9 @@ class MachineManager:
                 outcome.steps.append("provision")
             return
         authority = _read_authority(self.store)
+        if driver.creates_hosts and not record.driver.get("InstanceId"):
+            outcome.steps.extend(["launch instance", "server certificate", "provision"])
+            return
         if driver.needs_ssh:
             current = self._current_server_pair(record.auth_options["ServerCertPath"], record.auth_options["ServerKeyPath"])
             if current is None or server_needs_reissue(current, authority.ca, self.server_sans(record, driver), self.now):
@@ -540,7 +563,7 @@ class MachineManager:
         It works on records the original wrote: their engine options, SANs and driver fields are the spec.
         """
         record = self.store.load(name)
-        driver = get_driver(record.driver_name)
+        driver = self._driver(record.driver_name)
         engine = record.engine_options
         installed = record.sidecar.get("Engine") or {}
         install_url = str(engine.get("InstallURL") or DEFAULT_INSTALL_URL)
@@ -578,7 +601,7 @@ class MachineManager:
             return Outcome(changed=False, status="absent")
         record = self._load_existing(name)
         outcome = Outcome(changed=True, status="absent", diff={"before": record.redacted() if record else {"Name": name}, "after": {}})
-        driver = get_driver(record.driver_name) if record is not None else None
+        driver = self._driver(record.driver_name) if record is not None else None
         in_cloud = driver.cloud_resources(record) if driver is not None and driver.has_cloud_resources else []
         if in_cloud:
             outcome.steps.append("remove cloud resources")
@@ -626,14 +649,27 @@ class MachineManager:
             outcome.warnings.extend(local.warnings)
 
     # -- power --------------------------------------------------------------------------------------
-    def power(self, name: str, state: str, *, timeout: float = 60.0) -> Outcome:
-        """``started``, ``stopped`` or ``restarted``.  Hosts we do not own (generic) get their engine powered."""
+    def power(self, name: str, state: str, *, timeout: float = 60.0, force: bool = False) -> Outcome:
+        """``started``, ``stopped`` or ``restarted``. Machines whose driver owns the host (EC2) power the host; hosts we
+        do not own (generic) get their engine powered. ``force`` with ``stopped``: a forced stop (the original's kill)."""
         record = self.store.load(name)
-        driver = get_driver(record.driver_name)
+        driver = self._driver(record.driver_name)
         if not driver.needs_ssh and not driver.supports_power:
             raise DriverError("Hosts without a driver cannot be %s (driver %s)." % (state, record.driver_name), machine=name, option="state")
         action = {"started": "start", "stopped": "stop", "restarted": "restart"}[state]
         outcome = Outcome(status=state)
+        if driver.supports_power:
+            self._power_host(record, driver, action, timeout, force, outcome)
+        else:
+            self._power_engine(record, driver, action, state, timeout, outcome)
+        outcome.changed = bool(outcome.steps)
+        if state != "stopped" and not self.check_mode:
+            outcome.docker_version = self._verify_engine(record)
+        endpoint = endpoint_for(self.store, record)
+        outcome.docker, outcome.env, outcome.machine = endpoint.docker_options(), endpoint.env(), record.redacted()
+        return outcome
+
+    def _power_engine(self, record: MachineRecord, driver: t.Any, action: str, state: str, timeout: float, outcome: Outcome) -> None:
         with self._session(record, driver, timeout, outcome, settled=True) as session:
             active = session.run("systemctl is-active --quiet docker.service", step="engine state", check=False).rc == 0
             wanted = {"started": not active, "stopped": active, "restarted": True}[state]
@@ -643,14 +679,34 @@ class MachineManager:
                     units = "docker.service docker.socket" if action == "stop" else "docker.service"
                     session.run("systemctl %s %s" % (action, units), step="%s engine" % action, timeout=timeout + 120)
         if "pin host key" in outcome.steps and not self.check_mode:
-            with self.store.lock(name):
+            with self.store.lock(record.name):
                 self.store.save(record)
-        outcome.changed = bool(outcome.steps)
-        if state != "stopped" and not self.check_mode:
-            outcome.docker_version = self._verify_engine(record)
-        endpoint = endpoint_for(self.store, record)
-        outcome.docker, outcome.env, outcome.machine = endpoint.docker_options(), endpoint.env(), record.redacted()
-        return outcome
+
+    def _power_host(self, record: MachineRecord, driver: t.Any, action: str, timeout: float, force: bool, outcome: Outcome) -> None:
+        """Power the host through its driver. A host that comes back on another address gets the record and a server
+        certificate for that address in this same task (the original needed a manual regenerate-certs)."""
+        if self.check_mode:
+            state = driver.state(record, min(timeout, 30))
+            if {"start": state != "Running", "stop": state != "Stopped" or force, "restart": True}[action]:
+                outcome.steps.append("%s instance" % action)
+            return
+        with self.store.lock(record.name), self._recording_failure(record):
+            previous_ip = record.ip_address
+            if driver.power(record, action, timeout, force=force):
+                outcome.steps.append("%s instance" % action)
+            if action == "stop":
+                record.sidecar["Status"] = "stopped"
+                self.store.save(record)
+                return
+            if record.ip_address != previous_ip:
+                outcome.steps.append("address")
+            # Booting: SSH may refuse for a while (not settled). The server certificate is re-issued when the new
+            # address is not in it; the engine is checked by the caller.
+            authority = _read_authority(self.store)
+            host = HostWork(timeout=timeout, key_type=_certs.inspect_cert(authority.ca.cert_pem).key_type)
+            if "address" in outcome.steps or "start instance" in outcome.steps or "restart instance" in outcome.steps:
+                self._converge_host(record, driver, authority, host, outcome)
+            self._mark_running(record, outcome)
 
     # -- certificates -------------------------------------------------------------------------------
     def certificate_report(self, names: t.Sequence[str] | None = None, *, renew_days: int = 30) -> dict[str, t.Any]:
@@ -677,7 +733,7 @@ class MachineManager:
         return records
 
     def _machine_cert_summary(self, record: MachineRecord, ca: _certs.CertPair | None, window: timedelta) -> dict[str, t.Any]:
-        driver = get_driver(record.driver_name)
+        driver = self._driver(record.driver_name)
         entry: dict[str, t.Any] = {"name": record.name, "driver": record.driver_name, "managed": driver.needs_ssh}
         if not driver.needs_ssh:
             entry["reasons"] = []
@@ -709,7 +765,7 @@ class MachineManager:
         authority = _read_authority(self.store)
         outcome = Outcome(status="regenerated")
         for record in self._records(names):
-            driver = get_driver(record.driver_name)
+            driver = self._driver(record.driver_name)
             if not driver.needs_ssh:
                 outcome.warnings.append("%s (driver %s) has no server certificate of ours; skipped." % (record.name, record.driver_name))
                 continue
@@ -798,7 +854,7 @@ class MachineManager:
         managed: list[MachineRecord] = []
         follow_store: list[MachineRecord] = []  # driver none, using the store's client files
         for record in records:
-            if get_driver(record.driver_name).needs_ssh:
+            if self._driver(record.driver_name).needs_ssh:
                 managed.append(record)
             elif self._brings_own_certificates(record):
                 outcome.skipped_machines.append(record.name)
@@ -824,7 +880,7 @@ class MachineManager:
         ca = _certs.new_ca(self.org_user, key_type=key_type, now=self.now)
         client = _certs.new_client(ca, "%s.<bootstrap>" % self.org_user, key_type=key_type, now=self.now)
         authority = CertificateAuthority(ca=ca, client=client, created=("ca", "client"))
-        servers = {r.name: self._new_server_pair(r, ca, self.server_sans(r, get_driver(r.driver_name)), key_type) for r in reachable}
+        servers = {r.name: self._new_server_pair(r, ca, self.server_sans(r, self._driver(r.driver_name)), key_type) for r in reachable}
         self._stage(staging, authority, servers)
         tls = TLSFiles(*(os.path.join(staging, name) for name in ("ca.pem", "cert.pem", "key.pem")))
 
@@ -833,7 +889,7 @@ class MachineManager:
         applied: list[str] = []
 
         def switch(record: MachineRecord) -> None:
-            driver = get_driver(record.driver_name)
+            driver = self._driver(record.driver_name)
             with self.store.lock(record.name):
                 applied.append(record.name)
                 self._provision(record, driver, ca.cert_pem, servers[record.name], host, Outcome())
@@ -890,7 +946,7 @@ class MachineManager:
         return failures
 
     def _preflight(self, record: MachineRecord, timeout: float) -> None:
-        with self._session(record, get_driver(record.driver_name), timeout, Outcome(), settled=True):
+        with self._session(record, self._driver(record.driver_name), timeout, Outcome(), settled=True):
             pass
 
     def _stage(self, staging: str, authority: CertificateAuthority, servers: t.Mapping[str, _certs.CertPair]) -> None:
@@ -906,7 +962,7 @@ class MachineManager:
         previous = self._current_server_pair(record.auth_options["ServerCertPath"], record.auth_options["ServerKeyPath"])
         if previous is None:
             raise CertError("%s has no server certificate in the store to go back to." % record.name, machine=record.name)
-        self._provision(record, get_driver(record.driver_name), authority.ca.cert_pem, previous, host, Outcome())
+        self._provision(record, self._driver(record.driver_name), authority.ca.cert_pem, previous, host, Outcome())
         self._verify_engine(record)
 
     def _rotation_refused(self, failures: t.Mapping[str, str], what: str, *, changed: bool, not_restored: t.Mapping[str, str] | None = None) -> CertError:

@@ -27,6 +27,9 @@ extends_documentation_fragment:
   - dockyard.machine._store.ATTRIBUTES
   - dockyard.machine._drivers.GENERIC
   - dockyard.machine._drivers.NONE
+  - dockyard.machine._drivers.AMAZONEC2
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
 attributes:
   check_mode:
     description:
@@ -45,8 +48,10 @@ options:
     description:
       - V(present) creates the machine or brings it to the options given.
       - V(absent) removes it from the store (and, with O(cleanup=true), our configuration from its host).
-      - V(started), V(stopped) and V(restarted) power the machine. For V(generic) hosts, which this collection
-        does not own, they start, stop or restart the Docker engine on the host.
+      - V(started), V(stopped) and V(restarted) power the machine. For V(amazonec2) machines they start, stop or reboot the
+        EC2 instance; after a start that gave the instance another address, the record and the server certificate are
+        updated in the same task, so Docker over TLS works right after. For V(generic) hosts, which this collection does
+        not own, they start, stop or restart the Docker engine on the host.
     type: str
     choices: [present, absent, started, stopped, restarted]
     default: present
@@ -55,7 +60,7 @@ options:
       - Where the machine lives. Required with O(state=present).
       - Each driver takes its options from the option of the same name.
     type: str
-    choices: [generic, none]
+    choices: [amazonec2, generic, none]
   engine:
     description: How to install the Docker engine when it is missing, and how to configure it.
     type: dict
@@ -141,6 +146,8 @@ options:
         running, and costing.
       - Without it, such a task fails naming those resources, and the record stays so that a later run can remove them.
       - Like the original's C(rm -f).
+      - With O(state=stopped) on an V(amazonec2) machine, a forced stop (the instance gets no chance to shut down
+        cleanly), like the original's C(kill).
     type: bool
     default: false
   timeout:
@@ -189,6 +196,33 @@ EXAMPLES = r"""
       ca_cert: files/legacy/ca.pem
       client_cert: files/legacy/cert.pem
       client_key: files/legacy/key.pem
+  delegate_to: localhost
+
+- name: An EC2 machine; region and credentials from module_defaults, as for every amazon.aws module
+  dockyard.machine.docker_machine:
+    name: aws1
+    driver: amazonec2
+    amazonec2:
+      instance_type: t3.small
+      subnet_id: subnet-0123456789abcdef0
+      security_group_cidrs: [198.51.100.0/24]
+      open_ports: ["8080"]
+      elastic_ip: true
+      tags: {team: web}
+  module_defaults:
+    group/amazon.aws.aws:
+      region: eu-west-1
+      profile: ops
+  delegate_to: localhost
+
+- name: Stop it (with force, a forced stop); a later state=started updates its address and certificate
+  dockyard.machine.docker_machine:
+    name: aws1
+    state: stopped
+  module_defaults:
+    group/amazon.aws.aws:
+      region: eu-west-1
+      profile: ops
   delegate_to: localhost
 
 - name: Restart the engine of web1
@@ -264,7 +298,7 @@ docker_version:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.dockyard.machine.plugins.module_utils._common import STORE_ARGS, fail_from, require_cryptography, store_from
-from ansible_collections.dockyard.machine.plugins.module_utils._drivers import add_driver_options, task_ssh_config
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers import add_driver_options, cloud_options, task_ssh_config
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import MachineError
 from ansible_collections.dockyard.machine.plugins.module_utils._machine import EngineSpec, MachineManager, MachineSpec
 from ansible_collections.dockyard.machine.plugins.module_utils._provision import INSTALL_SOURCES, EngineInstall
@@ -314,7 +348,7 @@ def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, required_if=[("state", "present", ["driver"])])
     require_cryptography(module)
     params = module.params
-    manager = MachineManager(store_from(module), check_mode=module.check_mode, ssh_config=task_ssh_config(params))
+    manager = MachineManager(store_from(module), check_mode=module.check_mode, ssh_config=task_ssh_config(params), cloud_options=cloud_options(params))
     try:
         if params["state"] == "present":
             spec = MachineSpec(
@@ -331,7 +365,7 @@ def main() -> None:
         elif params["state"] == "absent":
             outcome = manager.absent(params["name"], cleanup=params["cleanup"], timeout=params["timeout"], force=params["force"])
         else:
-            outcome = manager.power(params["name"], params["state"], timeout=params["timeout"])
+            outcome = manager.power(params["name"], params["state"], timeout=params["timeout"], force=params["force"])
     except MachineError as error:
         fail_from(module, error)
     for warning in outcome.warnings:

@@ -14,14 +14,15 @@ from ansible_collections.dockyard.machine.plugins.module_utils._drivers.generic 
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.none import NoneDriver
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import DriverError
 
-__all__ = ["DRIVERS", "add_driver_options", "get_driver", "task_ssh_config"]
+__all__ = ["DRIVERS", "add_driver_options", "cloud_options", "get_driver", "task_ssh_config"]
 
 DRIVERS: dict[str, type[Driver]] = {cls.name: cls for cls in (GenericDriver, NoneDriver, AmazonEC2Driver)}
 
 
-def get_driver(name: str) -> Driver:
+def get_driver(name: str, cloud_options: t.Mapping[str, t.Any] | None = None) -> Driver:
+    """The driver ``name``; ``cloud_options`` are the task's options for its cloud (see ``cloud_options``)."""
     try:
-        return DRIVERS[name]()
+        return DRIVERS[name](cloud_options)
     except KeyError:
         raise DriverError(
             "Driver %r is not supported; the supported drivers are: %s." % (name, ", ".join(sorted(DRIVERS))),
@@ -30,12 +31,21 @@ def get_driver(name: str) -> Driver:
 
 
 def add_driver_options(argument_spec: dict) -> dict:
-    """Add ``driver`` (choices from the registry) and each driver's nested options to a module's spec."""
+    """Add ``driver`` (choices from the registry), each driver's nested options and the top-level options a driver's
+    cloud takes (amazon.aws's region, endpoint_url, credentials ...) to a module's spec."""
     argument_spec["driver"] = {"type": "str", "choices": sorted(n for n, cls in DRIVERS.items() if cls.option_spec)}
     for name, cls in DRIVERS.items():
         if cls.option_spec:
             argument_spec[name] = {"type": "dict", "options": cls.option_spec}
+        for option, spec in cls.task_option_spec().items():
+            argument_spec.setdefault(option, spec)
     return argument_spec
+
+
+def cloud_options(params: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """The task's values of every driver's top-level cloud options (for ``get_driver`` and MachineManager)."""
+    names = {option for cls in DRIVERS.values() for option in cls.task_option_spec()}
+    return {k: params[k] for k in names if params.get(k) is not None}
 
 
 def task_ssh_config(params: t.Mapping[str, t.Any]) -> str:

@@ -2,26 +2,51 @@
 # Copyright (c) dockyard.machine contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # PRIVATE: this module_util is internal to dockyard.machine; its API may change without notice.
-"""AWS EC2 instances (docker-machine's ``amazonec2`` driver): reading records and live state.
+"""AWS EC2 instances (docker-machine's ``amazonec2`` driver): create, power, state and removal.
 
-Credentials always come from the standard AWS chain at call time (environment, profile, instance
-role); the plain-text keys old stores hold are never used or shown.
+Credentials come from the task's standard AWS options or the standard chain at call time (aws_access.py);
+the plain-text keys old stores hold are never used or shown, and none are written.
+
+A create records each cloud resource in the store before it makes the next one (the key pair's and the
+security group's names, the launch's client token, then their IDs), so a create that dies at any step
+leaves a record from which ``absent`` removes all of them, and from which a second run resumes.
 """
 
 from __future__ import annotations
 
+import base64
+import ipaddress
+import os
+import re
+import secrets
 import typing as t
 
-from ansible_collections.dockyard.machine.plugins.module_utils._drivers.base import Driver
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec2_launch import (
+    CANONICAL,
+    LaunchError,
+    find_ami,
+    find_network,
+    ingress_rules,
+    launch_error,
+    missing_rules,
+)
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers.aws_access import DEFAULT_REGION, AwsAccess, api_error_code, task_option_spec
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers.base import Driver, HostContext, base_fields
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import DriverError
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineRecord
 
-__all__ = ["AmazonEC2Driver"]
+__all__ = ["AmazonEC2Driver", "ORIGINAL_SECURITY_GROUP", "OWNER_TAG"]
 
 # The security group the original creates once per VPC and shares between its machines.
 ORIGINAL_SECURITY_GROUP = "docker-machine"
+# Tag on everything a create makes: the machine's name (a lost store can find its resources by it).
+OWNER_TAG = "dockyard-machine"
+# The original's fixed engine port (no option) and swarm-less rule set.
+ENGINE_PORT = 2376
+USER_DATA_LIMIT = 16 * 1024  # EC2's limit for user data before base64
+_PORT = re.compile(r"^(\d{1,5})(?:/(tcp|udp))?$")
 
 # drivers/amazonec2: instance state name -> docker-machine state
 _STATE_MAP = {
@@ -32,6 +57,7 @@ _STATE_MAP = {
     "stopped": "Stopped",
     "terminated": "Error",
 }
+_LIVE = ["pending", "running", "stopping", "stopped", "shutting-down"]
 
 
 class AmazonEC2Driver(Driver):
@@ -39,41 +65,616 @@ class AmazonEC2Driver(Driver):
     needs_ssh = True
     supports_power = True
     has_cloud_resources = True
+    creates_hosts = True
+    default_engine_port = ENGINE_PORT
+    # What a create learns from EC2: a converge keeps these from the record instead of the task's options.
+    cloud_fields = (
+        "IPAddress", "Region", "AMI", "KeyName", "ExistingKey", "InstanceId", "PrivateIPAddress", "SecurityGroupIds",
+        "SecurityGroupNames", "VpcId", "SubnetId", "Zone", "DeviceName", "Endpoint", "SSHKeyPath",
+    )
+
+    # Mirrors --amazonec2-* (reference section 5.3), with better defaults; documented in doc_fragments/_drivers.py.
+    option_spec = {
+        "ami": {"type": "str"},
+        "ami_owners": {"type": "list", "elements": "str", "default": [CANONICAL]},
+        "instance_type": {"type": "str", "default": "t3.micro"},
+        "vpc_id": {"type": "str"},
+        "subnet_id": {"type": "str"},
+        "zone": {"type": "str", "default": "a"},
+        "security_groups": {"type": "list", "elements": "str", "default": []},
+        "security_group_cidrs": {"type": "list", "elements": "str", "default": ["0.0.0.0/0"]},
+        "open_ports": {"type": "list", "elements": "str", "default": []},
+        "elastic_ip": {"type": "bool", "default": False},
+        "ssh_user": {"type": "str", "default": "ubuntu"},
+        "ssh_port": {"type": "int", "default": 22},
+        "ssh_keypath": {"type": "path"},
+        "keypair_name": {"type": "str"},
+        "key_type": {"type": "str", "choices": ["ed25519", "rsa"], "default": "ed25519"},
+        "tags": {"type": "dict", "default": {}},
+        "request_spot_instance": {"type": "bool", "default": False},
+        "spot_price": {"type": "str"},
+        "use_private_address": {"type": "bool", "default": False},
+        "private_address_only": {"type": "bool", "default": False},
+        "iam_instance_profile": {"type": "str"},
+        "user_data": {"type": "path"},
+        "root_size": {"type": "int", "default": 16},
+        "volume_type": {"type": "str", "default": "gp3"},
+        "device_name": {"type": "str"},
+        "monitoring": {"type": "bool", "default": False},
+        "use_ebs_optimized_instance": {"type": "bool", "default": False},
+        "metadata_tokens": {"type": "str", "choices": ["required", "optional"], "default": "required"},
+        "proxy_jump": {"type": "str"},
+        "ssh_config": {"type": "path"},
+    }
+
+    def __init__(self, cloud_options: t.Mapping[str, t.Any] | None = None) -> None:
+        super().__init__(cloud_options)
+        self.access = AwsAccess(cloud_options)
+
+    @classmethod
+    def task_option_spec(cls) -> dict[str, t.Any]:
+        return task_option_spec()
+
+    # -- reading records ----------------------------------------------------------------------------
 
     def engine_port(self, record: MachineRecord) -> int:
-        return 2376  # fixed in the original: no option
+        return ENGINE_PORT  # fixed in the original: no option
 
-    def client(self, record: MachineRecord, timeout: float) -> t.Any:
-        # Imported here: boto3 costs a quarter second, which every listing and inventory run would pay.
+    def _region(self, record: MachineRecord) -> str:
+        return str(record.driver.get("Region") or DEFAULT_REGION)
+
+    def client(self, record: MachineRecord, timeout: float, *, retries: bool = False) -> t.Any:
+        """An EC2 client for the machine's region and endpoint (its record's), with the task's credentials."""
+        return self.access.ec2(self._region(record), str(record.driver.get("Endpoint") or ""), timeout, retries=retries)
+
+    def _describe(self, client: t.Any, record: MachineRecord, instance_id: str) -> dict[str, t.Any] | None:
+        from botocore.exceptions import ClientError
+
         try:
-            import boto3
-            from botocore.config import Config
-        except ImportError:
-            raise DriverError("The amazonec2 driver needs the Python packages boto3 and botocore on the controller.", machine=record.name) from None
-        config = Config(connect_timeout=timeout, read_timeout=timeout, retries={"max_attempts": 1})
-        endpoint = record.driver.get("Endpoint") or None
-        return boto3.client("ec2", region_name=record.driver.get("Region") or "us-east-1", endpoint_url=endpoint, config=config)
+            reply = client.describe_instances(InstanceIds=[instance_id])
+        except ClientError as exc:
+            if api_error_code(exc) == "InvalidInstanceID.NotFound":
+                return None
+            raise
+        for reservation in reply.get("Reservations", []):
+            for instance in reservation.get("Instances", []):
+                return instance
+        return None
 
     def state(self, record: MachineRecord, timeout: float) -> str:
         instance_id = record.driver.get("InstanceId")
         if not instance_id:
             return "Error"
-        client = self.client(record, timeout)
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            reply = client.describe_instances(InstanceIds=[instance_id])
+            instance = self._describe(self.client(record, timeout), record, str(instance_id))
         except (BotoCoreError, ClientError) as exc:
             raise DriverError("Cannot read the state of EC2 instance %s: %s" % (instance_id, exc), machine=record.name) from exc
-        for reservation in reply.get("Reservations", []):
-            for instance in reservation.get("Instances", []):
-                return _STATE_MAP.get(instance.get("State", {}).get("Name", ""), "Error")
-        return "Error"
+        if instance is None:
+            return "Error"
+        return _STATE_MAP.get(instance.get("State", {}).get("Name", ""), "Error")
 
-    # -- cloud resources --
+    @staticmethod
+    def address_of(record: MachineRecord, instance: t.Mapping[str, t.Any]) -> str:
+        """The original's GetIP rule: the private address with private_address_only or use_private_address, else the
+        public one (an Elastic IP when associated)."""
+        if record.driver.get("PrivateIPOnly") or record.driver.get("UsePrivateIP"):
+            return str(instance.get("PrivateIpAddress") or "")
+        return str(instance.get("PublicIpAddress") or "")
 
-    def _region(self, record: MachineRecord) -> str:
-        return str(record.driver.get("Region") or "us-east-1")
+    # -- options and records ------------------------------------------------------------------------
+
+    def validate(self, options: t.Mapping[str, t.Any] | None) -> dict[str, t.Any]:
+        checked = super().validate(options)
+        region, endpoint = self.access.region, self.access.endpoint
+        if not endpoint:
+            import boto3
+
+            known = boto3.session.Session().get_available_regions("ec2")
+            if region not in known:
+                raise DriverError(
+                    "Unknown AWS region %r: fix option region (for example us-east-1), or set option endpoint_url for a region "
+                    "of another EC2-compatible cloud." % region,
+                    option="region",
+                )
+        key = checked.get("ssh_keypath")
+        if checked.get("keypair_name") and not key:
+            raise DriverError("Option amazonec2.keypair_name needs amazonec2.ssh_keypath, the private key of that key pair.", option="amazonec2.ssh_keypath")
+        if key:
+            if not os.path.isfile(key):
+                raise DriverError('SSH key does not exist: "%s". Fix option amazonec2.ssh_keypath.' % key, option="amazonec2.ssh_keypath")
+            if not checked.get("keypair_name") and not os.path.isfile(key + ".pub"):
+                raise DriverError(
+                    'The public half "%s.pub" of amazonec2.ssh_keypath is missing: it is imported as the machine\'s key pair. '
+                    "Create it (ssh-keygen -y -f KEY > KEY.pub) or set amazonec2.keypair_name." % key,
+                    option="amazonec2.ssh_keypath",
+                )
+        for cidr in checked.get("security_group_cidrs") or []:
+            try:
+                ipaddress.ip_network(cidr)
+            except ValueError:
+                raise DriverError("%r is not a CIDR block: fix option amazonec2.security_group_cidrs." % cidr, option="amazonec2.security_group_cidrs") from None
+        for port in checked.get("open_ports") or []:
+            match = _PORT.match(str(port))
+            if not match or not 0 < int(match.group(1)) < 65536:
+                raise DriverError("%r is not PORT or PORT/PROTOCOL (tcp, udp): fix option amazonec2.open_ports." % port, option="amazonec2.open_ports")
+        user_data = checked.get("user_data")
+        if user_data and (not os.path.isfile(user_data) or os.path.getsize(user_data) > USER_DATA_LIMIT):
+            raise DriverError(
+                'User data "%s" must be a file of at most 16 KiB: fix option amazonec2.user_data.' % user_data, option="amazonec2.user_data"
+            )
+        if checked.get("spot_price"):
+            try:
+                float(checked["spot_price"])
+            except ValueError:
+                raise DriverError("%r is not a price in US dollars: fix option amazonec2.spot_price." % checked["spot_price"], option="amazonec2.spot_price") from None
+        if int(checked.get("root_size") or 0) < 1:
+            raise DriverError("amazonec2.root_size is in GiB and must be at least 1.", option="amazonec2.root_size")
+        return checked
+
+    def driver_section(self, name: str, root: str, options: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+        key = options.get("ssh_keypath") or ""
+        section = base_fields(
+            name,
+            root,
+            ssh_user=options.get("ssh_user") or "ubuntu",
+            ssh_port=int(options.get("ssh_port") or 22),
+            ssh_key_path=os.path.join(root, "machines", name, "id_rsa") if key else "",
+        )
+        tags = options.get("tags") or {}
+        section.update(
+            {
+                "Id": "",
+                "AccessKey": "",
+                "SecretKey": "",
+                "SessionToken": "",
+                "Region": self.access.region,
+                "AMI": options.get("ami") or "",
+                "SSHKeyID": 0,
+                "ExistingKey": bool(options.get("keypair_name")),
+                "KeyName": options.get("keypair_name") or "",
+                "InstanceId": "",
+                "InstanceType": options.get("instance_type") or "t3.micro",
+                "PrivateIPAddress": "",
+                "SecurityGroupId": "",
+                "SecurityGroupIds": [],
+                "SecurityGroupName": "",
+                "SecurityGroupNames": list(options.get("security_groups") or []),
+                "SecurityGroupReadOnly": bool(options.get("security_groups")),
+                "OpenPorts": list(options.get("open_ports") or []) or None,
+                "Tags": ",".join("%s,%s" % (k, v) for k, v in sorted(tags.items())),
+                "ReservationId": "",
+                "DeviceName": options.get("device_name") or "",
+                "RootSize": int(options.get("root_size") or 16),
+                "VolumeType": options.get("volume_type") or "gp3",
+                "IamInstanceProfile": options.get("iam_instance_profile") or "",
+                "VpcId": options.get("vpc_id") or "",
+                "SubnetId": options.get("subnet_id") or "",
+                "Zone": options.get("zone") or "a",
+                "RequestSpotInstance": bool(options.get("request_spot_instance")),
+                "SpotPrice": options.get("spot_price") or "",
+                "BlockDurationMinutes": 0,
+                "PrivateIPOnly": bool(options.get("private_address_only")),
+                "UsePrivateIP": bool(options.get("use_private_address")),
+                "UseEbsOptimizedInstance": bool(options.get("use_ebs_optimized_instance")),
+                "Monitoring": bool(options.get("monitoring")),
+                "SSHPrivateKeyPath": os.path.abspath(key) if key else "",
+                "RetryCount": 5,
+                "Endpoint": self.access.endpoint,
+                "DisableSSL": False,
+                "UserDataFile": os.path.abspath(options["user_data"]) if options.get("user_data") else "",
+            }
+        )
+        return section
+
+    def local_files(self, name: str, root: str, options: t.Mapping[str, t.Any]) -> dict[str, tuple[str, int]]:
+        key = options.get("ssh_keypath")
+        if not key:
+            return {}
+        copy = os.path.join(root, "machines", name, "id_rsa")  # the original's name, whatever the key's type
+        files = {copy: (key, 0o600)}
+        if os.path.isfile(key + ".pub"):
+            files[copy + ".pub"] = (key + ".pub", 0o600)
+        return files
+
+    def recorded_options(self, record: MachineRecord) -> dict[str, t.Any]:
+        d = record.driver
+        key = str(d.get("SSHPrivateKeyPath") or "")
+        tags = str(d.get("Tags") or "").split(",") if d.get("Tags") else []
+        return {
+            "ami": d.get("AMI") or None,
+            "ami_owners": [CANONICAL],
+            "instance_type": d.get("InstanceType") or "t3.micro",
+            "vpc_id": d.get("VpcId") or None,
+            "subnet_id": d.get("SubnetId") or None,
+            "zone": d.get("Zone") or "a",
+            "security_groups": [] if not d.get("SecurityGroupReadOnly") else list(d.get("SecurityGroupNames") or []),
+            "security_group_cidrs": ["0.0.0.0/0"],
+            "open_ports": list(d.get("OpenPorts") or []),
+            "elastic_ip": bool(record.sidecar.get("ElasticIp")),
+            "ssh_user": record.ssh_user,
+            "ssh_port": record.ssh_port,
+            "ssh_keypath": key if key and os.path.isfile(key) else None,
+            "keypair_name": d.get("KeyName") if d.get("ExistingKey") else None,
+            "key_type": "ed25519",
+            "tags": dict(zip(tags[0::2], tags[1::2])),
+            "request_spot_instance": bool(d.get("RequestSpotInstance")),
+            "spot_price": d.get("SpotPrice") or None,
+            "use_private_address": bool(d.get("UsePrivateIP")),
+            "private_address_only": bool(d.get("PrivateIPOnly")),
+            "iam_instance_profile": d.get("IamInstanceProfile") or None,
+            "user_data": d.get("UserDataFile") or None,
+            "root_size": int(d.get("RootSize") or 16),
+            "volume_type": d.get("VolumeType") or "gp3",
+            "device_name": d.get("DeviceName") or None,
+            "monitoring": bool(d.get("Monitoring")),
+            "use_ebs_optimized_instance": bool(d.get("UseEbsOptimizedInstance")),
+            "metadata_tokens": "required",
+            "proxy_jump": record.sidecar.get("ProxyJump") or None,
+            "ssh_config": None,
+        }
+
+    # -- create and converge ------------------------------------------------------------------------
+
+    def ensure_host(self, record: MachineRecord, options: t.Mapping[str, t.Any], context: HostContext) -> list[str]:
+        """Bring the machine's instance to running, creating what is missing, each resource recorded before the next.
+
+        Returns the steps taken. The record's address is the instance's current one afterwards (a machine whose
+        address changed gets a new server certificate from the caller, which sees the SANs no longer match).
+        """
+        d = record.driver
+        steps: list[str] = []
+        client = self.client(record, min(context.timeout, 60), retries=True)
+        if not d.get("InstanceId"):
+            found = self._find_launched(client, record)  # a launch whose reply was lost
+            if found:
+                d["InstanceId"] = found
+                context.save()
+        if d.get("InstanceId"):
+            instance = self._converge_instance(client, record, options, context, steps)
+        else:
+            instance = self._create(client, record, options, context, steps)
+        address = self.address_of(record, instance)
+        if not address:
+            raise DriverError(
+                "EC2 instance %s of machine %s has no %s address: set amazonec2.use_private_address to reach it on its private "
+                "one, or launch it in a subnet that gives public addresses." % (d["InstanceId"], record.name, "public"),
+                machine=record.name,
+                step="read address",
+                option="amazonec2.use_private_address",
+            )
+        if address != d.get("IPAddress") or instance.get("PrivateIpAddress", "") != d.get("PrivateIPAddress"):
+            if d.get("IPAddress"):
+                steps.append("address")
+            d["IPAddress"], d["PrivateIPAddress"] = address, str(instance.get("PrivateIpAddress") or "")
+            context.save()
+        return steps
+
+    def _find_launched(self, client: t.Any, record: MachineRecord) -> str:
+        token = record.sidecar.get("ClientToken")
+        if not token:
+            return ""
+        reply = client.describe_instances(Filters=[{"Name": "client-token", "Values": [token]}, {"Name": "instance-state-name", "Values": _LIVE}])
+        return next((i["InstanceId"] for r in reply.get("Reservations", []) for i in r.get("Instances", [])), "")
+
+    def _converge_instance(
+        self, client: t.Any, record: MachineRecord, options: t.Mapping[str, t.Any], context: HostContext, steps: list[str]
+    ) -> dict[str, t.Any]:
+        instance_id = str(record.driver["InstanceId"])
+        try:
+            instance = self._describe(client, record, instance_id)
+        except Exception as exc:
+            raise launch_error(record.name, "read instance", exc) from exc
+        state = (instance or {}).get("State", {}).get("Name", "terminated")
+        if instance is None or state in ("terminated", "shutting-down"):
+            raise DriverError(
+                "EC2 instance %s of machine %s is %s: remove the machine (state=absent) and create it again."
+                % (instance_id, record.name, "gone" if instance is None else state),
+                machine=record.name,
+                step="read instance",
+                option="state",
+            )
+        if state in ("stopped", "stopping"):
+            self._run_power(client, record, "start", context.timeout)
+            steps.append("start instance")
+        if state != "running":
+            instance = self._wait_running(client, record, instance_id, context.timeout)
+        self._ensure_elastic_ip(client, record, options, context, steps)
+        if record.sidecar.get("ElasticIp"):
+            instance = self._describe(client, record, instance_id) or instance
+        return instance
+
+    def _create(self, client: t.Any, record: MachineRecord, options: t.Mapping[str, t.Any], context: HostContext, steps: list[str]) -> dict[str, t.Any]:
+        d, side = record.driver, record.sidecar
+        name = record.name
+        network = find_network(client, name, self._region(record), str(d.get("VpcId") or ""), str(d.get("SubnetId") or ""), str(d.get("Zone") or "a"))
+        image = find_ami(client, name, str(d.get("AMI") or ""), options.get("ami_owners") or [CANONICAL], str(d["InstanceType"]))
+        d.update({"VpcId": network.vpc_id, "SubnetId": network.subnet_id, "Zone": network.zone, "AMI": image["ImageId"]})
+        d["DeviceName"] = d.get("DeviceName") or str(image.get("RootDeviceName") or "/dev/sda1")
+        context.save()
+        self._ensure_key_pair(client, record, options, context, steps)
+        self._ensure_security_groups(client, record, options, network.vpc_id, context, steps)
+        instance_id = self._launch(client, record, options, context)
+        steps.append("launch instance")
+        instance = self._wait_running(client, record, instance_id, context.timeout)
+        self._ensure_elastic_ip(client, record, options, context, steps)
+        if side.get("ElasticIp"):
+            instance = self._describe(client, record, instance_id) or instance
+        return instance
+
+    def _tags(self, record: MachineRecord, extra: t.Mapping[str, t.Any] | None = None) -> list[dict[str, str]]:
+        tags = {"Name": record.name, OWNER_TAG: record.name}
+        raw = str(record.driver.get("Tags") or "").split(",") if record.driver.get("Tags") else []
+        tags.update(dict(zip(raw[0::2], raw[1::2])))
+        tags.update({str(k): str(v) for k, v in (extra or {}).items()})
+        return [{"Key": k, "Value": v} for k, v in tags.items()]
+
+    def _ensure_key_pair(self, client: t.Any, record: MachineRecord, options: t.Mapping[str, t.Any], context: HostContext, steps: list[str]) -> None:
+        d = record.driver
+        step = "key pair"
+        try:
+            if d.get("ExistingKey"):
+                client.describe_key_pairs(KeyNames=[d["KeyName"]])
+                return
+            if not d.get("KeyName"):
+                # A name of its own: the original's plain machine name collided with leftovers (#661).
+                d["KeyName"] = "%s-%s" % (record.name, secrets.token_hex(4))
+                context.save()
+            elif self._key_pair_exists(client, d["KeyName"]):
+                return
+            public = self._public_key(record, options, context)
+            client.import_key_pair(
+                KeyName=d["KeyName"], PublicKeyMaterial=public, TagSpecifications=[{"ResourceType": "key-pair", "Tags": self._tags(record)}]
+            )
+        except LaunchError:
+            raise
+        except Exception as exc:
+            raise launch_error(record.name, step, exc, "amazonec2.keypair_name") from exc
+        steps.append("key pair")
+
+    @staticmethod
+    def _key_pair_exists(client: t.Any, key_name: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            return bool(client.describe_key_pairs(KeyNames=[key_name])["KeyPairs"])
+        except ClientError as exc:
+            if api_error_code(exc) == "InvalidKeyPair.NotFound":
+                return False
+            raise
+
+    def _public_key(self, record: MachineRecord, options: t.Mapping[str, t.Any], context: HostContext) -> bytes:
+        """The public key to import: the user's (ssh_keypath's .pub), else a new key made in the machine folder (0600)."""
+        key = options.get("ssh_keypath")
+        if key:
+            with open(key + ".pub", "rb") as handle:
+                return handle.read(16 * 1024).strip()
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
+        private_path = os.path.join(context.machine_dir, "id_rsa")
+        if os.path.isfile(private_path) and os.path.isfile(private_path + ".pub"):  # made by a create that died later
+            with open(private_path + ".pub", "rb") as handle:
+                return handle.read(16 * 1024).strip()
+        made = ed25519.Ed25519PrivateKey.generate() if options.get("key_type", "ed25519") == "ed25519" else rsa.generate_private_key(65537, 3072)
+        private = made.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption())
+        public = made.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+        context.write_file(private_path, private, 0o600)
+        context.write_file(private_path + ".pub", public + b" " + record.name.encode() + b"\n", 0o600)
+        record.driver["SSHKeyPath"] = private_path
+        context.save()
+        return public
+
+    def _ensure_security_groups(
+        self, client: t.Any, record: MachineRecord, options: t.Mapping[str, t.Any], vpc_id: str, context: HostContext, steps: list[str]
+    ) -> None:
+        """The groups the user named (used as they are, never changed), or one of the machine's own with ingress from
+        ``security_group_cidrs`` on SSH, the engine and ``open_ports`` (the original opened 0.0.0.0/0 on a shared group)."""
+        d, side = record.driver, record.sidecar
+        step = "security group"
+        try:
+            if d.get("SecurityGroupReadOnly"):
+                d["SecurityGroupIds"] = self._group_ids(client, list(d.get("SecurityGroupNames") or []), vpc_id, record.name)
+                context.save()
+                return
+            group_name = side.get("PendingSecurityGroup") or "dockyard-machine-%s-%s" % (record.name, secrets.token_hex(4))
+            if not side.get("PendingSecurityGroup"):
+                side["PendingSecurityGroup"] = group_name
+                context.save()
+            found = client.describe_security_groups(Filters=[{"Name": "group-name", "Values": [group_name]}, {"Name": "vpc-id", "Values": [vpc_id]}])
+            groups = found["SecurityGroups"]
+            if groups:
+                group_id, permissions = groups[0]["GroupId"], groups[0].get("IpPermissions") or []
+            else:
+                group_id = client.create_security_group(
+                    GroupName=group_name,
+                    Description="dockyard.machine %s" % record.name,
+                    VpcId=vpc_id,
+                    TagSpecifications=[{"ResourceType": "security-group", "Tags": self._tags(record)}],
+                )["GroupId"]
+                permissions = []
+                steps.append("security group")
+            side["CreatedSecurityGroups"] = sorted(set(side.get("CreatedSecurityGroups") or []) | {group_id})
+            d["SecurityGroupIds"], d["SecurityGroupNames"] = [group_id], [group_name]
+            context.save()
+            ports = [(record.ssh_port, "tcp"), (ENGINE_PORT, "tcp")]
+            for spec in d.get("OpenPorts") or []:
+                match = _PORT.match(str(spec))
+                if match:
+                    ports.append((int(match.group(1)), match.group(2) or "tcp"))
+            missing = missing_rules(permissions, ingress_rules(ports, options.get("security_group_cidrs") or ["0.0.0.0/0"]))
+            if missing:
+                client.authorize_security_group_ingress(GroupId=group_id, IpPermissions=missing, aws_retry=True)
+        except LaunchError:
+            raise
+        except Exception as exc:
+            raise launch_error(record.name, step, exc, "amazonec2.security_groups") from exc
+
+    @staticmethod
+    def _group_ids(client: t.Any, names: list[str], vpc_id: str, machine: str) -> list[str]:
+        ids = [n for n in names if n.startswith("sg-")]
+        by_name = [n for n in names if not n.startswith("sg-")]
+        if by_name:
+            found = client.describe_security_groups(Filters=[{"Name": "group-name", "Values": by_name}, {"Name": "vpc-id", "Values": [vpc_id]}])
+            named = {g["GroupName"]: g["GroupId"] for g in found["SecurityGroups"]}
+            missing = [n for n in by_name if n not in named]
+            if missing:
+                raise LaunchError(
+                    "Security group %s does not exist in VPC %s: fix option amazonec2.security_groups (names or IDs of existing "
+                    "groups), or leave it empty to have one made for the machine." % (", ".join(missing), vpc_id),
+                    machine=machine,
+                    step="security group",
+                    option="amazonec2.security_groups",
+                )
+            ids += [named[n] for n in by_name]
+        return ids
+
+    def _launch(self, client: t.Any, record: MachineRecord, options: t.Mapping[str, t.Any], context: HostContext) -> str:
+        d, side = record.driver, record.sidecar
+        if not side.get("ClientToken"):
+            # Recorded before the call: a launch whose reply is lost is found again by it (and never made twice).
+            side["ClientToken"] = "dockyard-%s-%s" % (record.name[:40], secrets.token_hex(8))
+            context.save()
+        request: dict[str, t.Any] = {
+            "ImageId": d["AMI"],
+            "InstanceType": d["InstanceType"],
+            "MinCount": 1,
+            "MaxCount": 1,
+            "ClientToken": side["ClientToken"],
+            "KeyName": d["KeyName"],
+            "Placement": {"AvailabilityZone": d["Zone"]},
+            "NetworkInterfaces": [
+                {"DeviceIndex": 0, "SubnetId": d["SubnetId"], "Groups": list(d["SecurityGroupIds"]), "AssociatePublicIpAddress": not d.get("PrivateIPOnly")}
+            ],
+            "BlockDeviceMappings": [
+                {"DeviceName": d["DeviceName"], "Ebs": {"VolumeSize": int(d["RootSize"]), "VolumeType": d["VolumeType"], "DeleteOnTermination": True}}
+            ],
+            "Monitoring": {"Enabled": bool(d.get("Monitoring"))},
+            "EbsOptimized": bool(d.get("UseEbsOptimizedInstance")),
+            "MetadataOptions": {"HttpTokens": options.get("metadata_tokens") or "required", "HttpEndpoint": "enabled"},
+            "TagSpecifications": [{"ResourceType": kind, "Tags": self._tags(record)} for kind in ("instance", "volume")],
+        }
+        if d.get("IamInstanceProfile"):
+            request["IamInstanceProfile"] = {"Name": d["IamInstanceProfile"]}
+        if d.get("UserDataFile"):
+            with open(d["UserDataFile"], "rb") as handle:
+                request["UserData"] = base64.b64encode(handle.read(USER_DATA_LIMIT + 1)).decode()
+        if d.get("RequestSpotInstance"):
+            spot: dict[str, t.Any] = {"SpotInstanceType": "one-time", "InstanceInterruptionBehavior": "terminate"}
+            if d.get("SpotPrice"):
+                spot["MaxPrice"] = str(d["SpotPrice"])
+            request["InstanceMarketOptions"] = {"MarketType": "spot", "SpotOptions": spot}
+        try:
+            reply = client.run_instances(**request)
+        except Exception as exc:
+            raise launch_error(record.name, "launch instance", exc, "amazonec2.instance_type") from exc
+        d["InstanceId"] = reply["Instances"][0]["InstanceId"]
+        context.save()
+        return str(d["InstanceId"])
+
+    def _wait_running(self, client: t.Any, record: MachineRecord, instance_id: str, timeout: float) -> dict[str, t.Any]:
+        from botocore.exceptions import WaiterError
+
+        delay = 2
+        try:
+            client.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig={"Delay": delay, "MaxAttempts": max(1, int(timeout // delay))})
+        except WaiterError as exc:
+            raise DriverError(
+                "EC2 instance %s of machine %s did not reach 'running' within %d s (%s). It is in the record: run again to wait "
+                "longer (option timeout), or state=absent to remove it." % (instance_id, record.name, timeout, exc),
+                machine=record.name,
+                step="wait for running",
+                option="timeout",
+            ) from exc
+        except Exception as exc:
+            raise launch_error(record.name, "wait for running", exc) from exc
+        return self._describe(client, record, instance_id) or {}
+
+    def _ensure_elastic_ip(self, client: t.Any, record: MachineRecord, options: t.Mapping[str, t.Any], context: HostContext, steps: list[str]) -> None:
+        """With option elastic_ip, an address of the machine's own: its certificate never changes across stop and start."""
+        side = record.sidecar
+        if not options.get("elastic_ip") and not side.get("ElasticIp"):
+            return
+        step = "elastic ip"
+        try:
+            if not side.get("ElasticIp"):
+                allocation = client.allocate_address(Domain="vpc", TagSpecifications=[{"ResourceType": "elastic-ip", "Tags": self._tags(record)}])
+                side["ElasticIp"] = {"AllocationId": allocation["AllocationId"], "PublicIp": allocation.get("PublicIp", "")}
+                context.save()
+                steps.append("elastic ip")
+            allocation_id = side["ElasticIp"]["AllocationId"]
+            current = client.describe_addresses(AllocationIds=[allocation_id])["Addresses"]
+            if not current or current[0].get("InstanceId") != record.driver["InstanceId"]:
+                client.associate_address(AllocationId=allocation_id, InstanceId=record.driver["InstanceId"], aws_retry=True)
+        except Exception as exc:
+            raise launch_error(record.name, step, exc, "amazonec2.elastic_ip") from exc
+
+    # -- power --------------------------------------------------------------------------------------
+
+    def power(self, record: MachineRecord, action: str, timeout: float, *, force: bool = False) -> bool:
+        """``start``, ``stop`` or ``restart`` the instance and wait for it; False when it already was so.
+
+        The record's address is refreshed after a start (the caller re-issues the certificate when it changed).
+        """
+        instance_id = str(record.driver.get("InstanceId") or "")
+        if not instance_id:
+            raise DriverError("Machine %s has no EC2 instance in its record: create it first (state=present)." % record.name, machine=record.name, option="state")
+        client = self.client(record, min(timeout, 60), retries=True)
+        try:
+            instance = self._describe(client, record, instance_id)
+        except Exception as exc:
+            raise launch_error(record.name, "read instance", exc) from exc
+        state = (instance or {}).get("State", {}).get("Name", "terminated")
+        if instance is None or state in ("terminated", "shutting-down"):
+            raise DriverError(
+                "EC2 instance %s of machine %s is %s: remove the machine (state=absent)." % (instance_id, record.name, "gone" if instance is None else state),
+                machine=record.name,
+                step="%s instance" % action,
+                option="state",
+            )
+        if (action == "start" and state in ("running", "pending")) or (action == "stop" and state in ("stopped", "stopping") and not force):
+            changed = False
+            if action == "start" and state == "pending":
+                self._wait_running(client, record, instance_id, timeout)
+        else:
+            self._run_power(client, record, action, timeout, force=force)
+            changed = True
+        if action != "stop":
+            current = self._describe(client, record, instance_id) or {}
+            address = self.address_of(record, current)
+            if address:
+                record.driver["IPAddress"], record.driver["PrivateIPAddress"] = address, str(current.get("PrivateIpAddress") or "")
+        return changed
+
+    def _run_power(self, client: t.Any, record: MachineRecord, action: str, timeout: float, *, force: bool = False) -> None:
+        from botocore.exceptions import WaiterError
+
+        instance_id = str(record.driver["InstanceId"])
+        step = "%s instance" % action
+        delay = 2
+        attempts = {"Delay": delay, "MaxAttempts": max(1, int(timeout // delay))}
+        try:
+            if action == "start":
+                client.start_instances(InstanceIds=[instance_id])
+                client.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig=attempts)
+            elif action == "stop":
+                client.stop_instances(InstanceIds=[instance_id], Force=force)
+                client.get_waiter("instance_stopped").wait(InstanceIds=[instance_id], WaiterConfig=attempts)
+            else:
+                client.reboot_instances(InstanceIds=[instance_id])
+        except WaiterError as exc:
+            raise DriverError(
+                "EC2 instance %s of machine %s did not finish '%s' within %d s: run again, or raise option timeout."
+                % (instance_id, record.name, action, timeout),
+                machine=record.name,
+                step=step,
+                option="timeout",
+            ) from exc
+        except Exception as exc:
+            raise launch_error(record.name, step, exc) from exc
+
+    # -- cloud resources ----------------------------------------------------------------------------
 
     def _security_group_ids(self, record: MachineRecord) -> list[str]:
         ids = [str(i) for i in record.driver.get("SecurityGroupIds") or [] if i]
@@ -88,44 +689,66 @@ class AmazonEC2Driver(Driver):
 
     def cloud_resources(self, record: MachineRecord) -> list[str]:
         region = self._region(record)
+        side = record.sidecar
         found = []
         if record.driver.get("InstanceId"):
             found.append("EC2 instance %s" % record.driver["InstanceId"])
+        elif side.get("ClientToken"):
+            found.append("the EC2 instance launched with client token %s, if any" % side["ClientToken"])
         if self._own_key_pair(record):
             found.append("key pair %s" % self._own_key_pair(record))
+        for group_id in side.get("CreatedSecurityGroups") or []:
+            found.append("security group %s" % group_id)
+        if side.get("PendingSecurityGroup") and not side.get("CreatedSecurityGroups"):
+            found.append("security group %s, if it was made" % side["PendingSecurityGroup"])
+        if side.get("ElasticIp"):
+            found.append("Elastic IP %s (%s)" % (side["ElasticIp"].get("PublicIp", ""), side["ElasticIp"]["AllocationId"]))
         return ["%s in %s" % (what, region) for what in found]
 
     def remove_cloud_resources(self, record: MachineRecord, timeout: float) -> list[str]:
-        """Terminate the instance, delete the key pair imported for it, and each of its security groups that we or the
-        original created (ours, or the original's shared ``docker-machine``) once no other instance uses it."""
+        """Terminate the instance, release the Elastic IP, delete the key pair imported for it, and each of its security
+        groups that we or the original created (ours, or the original's shared ``docker-machine``) once no other instance
+        uses it."""
         from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 
         removed: list[str] = []
         region = self._region(record)
+        side = record.sidecar
         step = "connect to EC2"
         try:
             client = self.client(record, min(timeout, 30.0))  # a missing profile fails here
-            instance_id = str(record.driver.get("InstanceId") or "")
+            step = "find the launched instance"
+            instance_id = str(record.driver.get("InstanceId") or "") or self._find_launched(client, record)
             if instance_id:
                 step = "terminate EC2 instance %s" % instance_id
                 self._terminate(client, instance_id, timeout)
                 removed.append("EC2 instance %s in %s" % (instance_id, region))
+            if side.get("ElasticIp"):
+                step = "release Elastic IP %s" % side["ElasticIp"]["AllocationId"]
+                self._release_address(client, side["ElasticIp"]["AllocationId"])
             key_name = self._own_key_pair(record)
             if key_name:
                 step = "delete key pair %s" % key_name
                 client.delete_key_pair(KeyName=key_name)  # no error when it is gone already
                 removed.append("key pair %s in %s" % (key_name, region))
-            for group_id in self._security_group_ids(record):
+            groups = self._security_group_ids(record)
+            if side.get("PendingSecurityGroup") and not side.get("CreatedSecurityGroups"):
+                step = "find security group %s" % side["PendingSecurityGroup"]
+                found = client.describe_security_groups(Filters=[{"Name": "group-name", "Values": [side["PendingSecurityGroup"]]}])["SecurityGroups"]
+                side["CreatedSecurityGroups"] = [g["GroupId"] for g in found]
+                groups += [g["GroupId"] for g in found if g["GroupId"] not in groups]
+            for group_id in groups:
                 step = "delete security group %s" % group_id
                 if self._delete_group_if_unused(client, group_id, instance_id, record):
                     removed.append("security group %s in %s" % (group_id, region))
-        except (BotoCoreError, ClientError, WaiterError) as exc:
+        except (BotoCoreError, ClientError, WaiterError, DriverError) as exc:
             left = [r for r in self.cloud_resources(record) if r not in removed]
             raise DriverError(
                 "Cannot remove the cloud resources of machine %s (step '%s'): %s. Still there: %s. Nothing was removed from the "
-                "store. Give AWS credentials for %s (the environment's AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or "
-                "AWS_PROFILE) and run again, or set option 'force' to remove the record and leave them running (and billed)."
-                % (record.name, step, exc, ", ".join(left) or "nothing else we created", region),
+                "store. Give AWS credentials for %s (options access_key and secret_key or profile, also through module_defaults "
+                "group/amazon.aws.aws, or the environment's AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE) and run "
+                "again, or set option 'force' to remove the record and leave them running (and billed)."
+                % (record.name, step, getattr(exc, "msg", exc), ", ".join(left) or "nothing else we created", region),
                 machine=record.name,
                 step="remove cloud resources",
                 option="force",
@@ -141,11 +764,21 @@ class AmazonEC2Driver(Driver):
         try:
             client.terminate_instances(InstanceIds=[instance_id])
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "InvalidInstanceID.NotFound":
+            if api_error_code(exc) == "InvalidInstanceID.NotFound":
                 return
             raise
         delay = 2
         client.get_waiter("instance_terminated").wait(InstanceIds=[instance_id], WaiterConfig={"Delay": delay, "MaxAttempts": max(1, int(timeout // delay))})
+
+    @staticmethod
+    def _release_address(client: t.Any, allocation_id: str) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            client.release_address(AllocationId=allocation_id)
+        except ClientError as exc:
+            if api_error_code(exc) not in ("InvalidAllocationID.NotFound", "InvalidAddress.NotFound"):
+                raise
 
     @staticmethod
     def _delete_group_if_unused(client: t.Any, group_id: str, instance_id: str, record: MachineRecord) -> bool:
@@ -154,18 +787,13 @@ class AmazonEC2Driver(Driver):
         try:
             groups = client.describe_security_groups(GroupIds=[group_id])["SecurityGroups"]
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "InvalidGroup.NotFound":
+            if api_error_code(exc) == "InvalidGroup.NotFound":
                 return False
             raise
         created = set(record.sidecar.get("CreatedSecurityGroups") or [])
         if not groups or (group_id not in created and groups[0].get("GroupName") != ORIGINAL_SECURITY_GROUP):
             return False  # a group the user gave: never ours to delete
-        users = client.describe_instances(
-            Filters=[
-                {"Name": "instance.group-id", "Values": [group_id]},
-                {"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped", "shutting-down"]},
-            ]
-        )
+        users = client.describe_instances(Filters=[{"Name": "instance.group-id", "Values": [group_id]}, {"Name": "instance-state-name", "Values": _LIVE}])
         if any(i.get("InstanceId") != instance_id for r in users.get("Reservations", []) for i in r.get("Instances", [])):
             return False  # another machine still uses it
         client.delete_security_group(GroupId=group_id)

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import socket
 import typing as t
+from dataclasses import dataclass
 
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import DriverError
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineRecord
 
-__all__ = ["Driver", "STATES", "base_fields", "tcp_reachable"]
+__all__ = ["Driver", "HostContext", "STATES", "base_fields", "tcp_reachable"]
 
 # libmachine/state/state.go
 STATES = ("", "Running", "Paused", "Saved", "Stopped", "Stopping", "Starting", "Error", "Timeout")
@@ -29,6 +30,18 @@ def tcp_reachable(host: str, port: int, timeout: float) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class HostContext:
+    """What a driver that creates hosts may do while it works (it never sees the store itself)."""
+
+    machine_dir: str
+    timeout: float
+    #: Write the record now: called after each cloud resource is known, before the next one is made.
+    save: t.Callable[[], None]
+    #: Write a file in the machine folder (path, bytes, mode), atomically and inside the store.
+    write_file: t.Callable[[str, bytes, int], bool]
+
+
 class Driver:
     """A place where machines live.  Subclasses set the flags and override what they support.
 
@@ -39,7 +52,21 @@ class Driver:
     needs_ssh: t.ClassVar[bool] = True
     supports_power: t.ClassVar[bool] = False
     has_cloud_resources: t.ClassVar[bool] = False
+    #: The driver makes the host itself (a cloud instance) in ``ensure_host``, before it is provisioned over SSH.
+    creates_hosts: t.ClassVar[bool] = False
     default_engine_port: t.ClassVar[int] = 2376
+    #: Fields of the record's Driver section that the driver learns while it works (IDs, addresses): converging an
+    #: existing record keeps them instead of taking them from the task's options.
+    cloud_fields: t.ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, cloud_options: t.Mapping[str, t.Any] | None = None) -> None:
+        """``cloud_options``: the task's options for reaching the driver's cloud (``task_option_spec``), if any."""
+        self.cloud_options = dict(cloud_options or {})
+
+    @classmethod
+    def task_option_spec(cls) -> dict[str, t.Any]:
+        """Top-level options the driver adds to docker_machine (a cloud's standard connection options)."""
+        return {}
 
     def ip(self, record: MachineRecord) -> str:
         """The address the machine is reached at (no network call)."""
@@ -70,6 +97,17 @@ class Driver:
         """Remove what ``cloud_resources`` lists (idempotent: what is gone already counts as removed); returns what was
         removed. Raises DriverError naming what is left when something cannot be removed."""
         return []
+
+    # -- hosts the driver makes (drivers with creates_hosts or supports_power) --
+
+    def ensure_host(self, record: MachineRecord, options: t.Mapping[str, t.Any], context: HostContext) -> list[str]:
+        """Make or start the host so that it answers SSH at ``record``'s address; returns the steps taken."""
+        raise NotImplementedError
+
+    def power(self, record: MachineRecord, action: str, timeout: float, *, force: bool = False) -> bool:
+        """``start``, ``stop`` or ``restart`` the host itself; False when it already was so. A start updates the
+        record's address when it changed."""
+        raise NotImplementedError
 
     # -- creating records (the orchestrator writes them; drivers only say what goes in) --
 
