@@ -77,6 +77,8 @@ sanity: venv $(GET_PIP_CACHE)
 	  if [[ -e $$f || -L $$f ]]; then printf '%s\0' "$$f"; fi; done \
 	  | tar --null -T - -cf - | tar -xf - -C $(SANITY_COPY)
 	git -C $(SANITY_COPY) init -q
+	@# The collections ours imports from (amazon.aws's options and clients), where ansible-test looks for them: next to ours.
+	ln -sfn "$$($(VENV)/bin/python -c 'import ansible_collections.amazon as c; print(list(c.__path__)[0])')" $(BUILD)/sanity/ansible_collections/amazon
 	cd $(SANITY_COPY) && ansible-test sanity --venv --requirements --python 3.11 --color no
 
 lint: venv collection

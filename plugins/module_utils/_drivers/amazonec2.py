@@ -194,7 +194,9 @@ class AmazonEC2Driver(Driver):
             try:
                 ipaddress.ip_network(cidr)
             except ValueError:
-                raise DriverError("%r is not a CIDR block: fix option amazonec2.security_group_cidrs." % cidr, option="amazonec2.security_group_cidrs") from None
+                raise DriverError(
+                    "%r is not a CIDR block: fix option amazonec2.security_group_cidrs." % cidr, option="amazonec2.security_group_cidrs"
+                ) from None
         for port in checked.get("open_ports") or []:
             match = _PORT.match(str(port))
             if not match or not 0 < int(match.group(1)) < 65536:
@@ -208,7 +210,9 @@ class AmazonEC2Driver(Driver):
             try:
                 float(checked["spot_price"])
             except ValueError:
-                raise DriverError("%r is not a price in US dollars: fix option amazonec2.spot_price." % checked["spot_price"], option="amazonec2.spot_price") from None
+                raise DriverError(
+                    "%r is not a price in US dollars: fix option amazonec2.spot_price." % checked["spot_price"], option="amazonec2.spot_price"
+                ) from None
         if int(checked.get("root_size") or 0) < 1:
             raise DriverError("amazonec2.root_size is in GiB and must be at least 1.", option="amazonec2.root_size")
         return checked
@@ -619,7 +623,9 @@ class AmazonEC2Driver(Driver):
         """
         instance_id = str(record.driver.get("InstanceId") or "")
         if not instance_id:
-            raise DriverError("Machine %s has no EC2 instance in its record: create it first (state=present)." % record.name, machine=record.name, option="state")
+            raise DriverError(
+                "Machine %s has no EC2 instance in its record: create it first (state=present)." % record.name, machine=record.name, option="state"
+            )
         client = self.client(record, min(timeout, 60), retries=True)
         try:
             instance = self._describe(client, record, instance_id)
