@@ -15,6 +15,7 @@ from __future__ import annotations
 import typing as t
 
 from ansible.plugins.action import ActionBase
+from ansible.utils.vars import merge_hash
 
 # The group of amazon.aws whose AWS options apply here too.
 AWS_GROUP = "group/amazon.aws.aws"
@@ -47,13 +48,20 @@ def aws_group_defaults(module_defaults: t.Any, given: t.Iterable[str]) -> dict[s
 
 
 class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _requires_connection = True
+    """As ansible.builtin's normal action (check mode, async with ``poll: 0``), with the module's arguments completed."""
+
+    _supports_check_mode = True
+    _supports_async = True
 
     def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
         result = super().run(tmp, task_vars)
         args = dict(self._task.args)
         for name, value in aws_group_defaults(self._task.module_defaults, args).items():
             args[name] = self._templar.template(value)
-        result.update(self._execute_module(module_name="dockyard.machine.docker_machine", module_args=args, task_vars=task_vars))
+        wrap_async = bool(self._task.async_val) and not self._connection.has_native_async
+        result = merge_hash(
+            result, self._execute_module(module_name="dockyard.machine.docker_machine", module_args=args, task_vars=task_vars, wrap_async=wrap_async)
+        )
+        if not wrap_async:
+            self._remove_tmp_path(self._connection._shell.tmpdir)
         return result

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.dockyard.machine.tests.e2e.conftest import docker_cli, recap, run_playbook
+from ansible_collections.dockyard.machine.tests.e2e.conftest import REPO, docker_cli, recap, run_playbook
 from ansible_collections.dockyard.machine.tests.support import bed
 from ansible_collections.dockyard.machine.tests.support.ec2_emulator import REGION, Emulator, emulator
 
@@ -257,3 +257,40 @@ def test_bad_input_names_the_option_and_leaves_nothing(ec2: Emulator, bed_key, t
     if (store / "machines" / "ec2-bad").exists():
         # What stays is a loadable record that absent removes (nothing in the cloud to remove).
         assert _run(ec2, tmp_path, store, "absent", machine="ec2-bad").returncode == 0
+
+
+def test_the_provision_ec2_playbook_makes_n_machines_and_a_second_run_changes_nothing(ec2: Emulator, bed_key, tmp_path: Path) -> None:
+    key, pub = bed_key
+    bed.ensure_images("trixie-docker")
+    cloud = _fresh_cloud(ec2)
+    store = tmp_path / "store"
+    inventory = tmp_path / "machines.docker_machine.yml"
+    inventory.write_text("plugin: dockyard.machine.docker_machine\nstore_path: %s\n" % store)
+    names = ["pe2e-1", "pe2e-2"]
+    survey = {
+        "provision_ec2_prefix": "pe2e", "provision_ec2_count": 2, "provision_ec2_region": REGION, "provision_ec2_endpoint_url": ec2.url,
+        "provision_ec2_ami": cloud.ami, "provision_ec2_subnet_id": cloud.subnet, "provision_ec2_ssh_user": "root",
+        "provision_ec2_ssh_keypath": str(key), "provision_ec2_use_private_address": True, "provision_ec2_timeout": 180,
+        "provision_store_path": str(store), "provision_engine_source": "distro",
+    }
+    # As AWX's Amazon Web Services credential gives them: in the environment.
+    env = dict(NO_AWS_ENV, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(lambda pair: bed.start_machine(pair[0], "trixie-docker", pair[1], pub), zip(names, ["127.0.5.4", "127.0.5.5"])))
+    try:
+        first = run_playbook(str(REPO / "playbooks" / "provision_ec2.yml"), survey, inventory=inventory, env=env)
+        assert first.returncode == 0, first.stdout + first.stderr
+        assert all(recap(first.stdout, n)["failed"] == 0 for n in names)
+        for name in names:
+            version = docker_cli(_tls_env(store, name), "version", "--format", "{{.Server.Version}}")
+            assert version.returncode == 0, (name, version.stderr)
+        second = run_playbook(str(REPO / "playbooks" / "provision_ec2.yml"), survey, inventory=inventory, env=env)
+        assert second.returncode == 0, second.stdout + second.stderr
+        assert all(recap(second.stdout, host)["changed"] == 0 for host in ["localhost", *names]), second.stdout
+        teardown = run_playbook(str(REPO / "playbooks" / "teardown.yml"),
+                                {"teardown_store_path": str(store), "teardown_machines": names}, inventory=inventory, env=dict(env, AWS_DEFAULT_REGION=REGION))
+        assert teardown.returncode == 0, teardown.stdout + teardown.stderr
+        assert ec2.resources() == EMPTY
+    finally:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            list(pool.map(bed.stop_machine, names))
