@@ -20,6 +20,7 @@ from ansible.parsing.dataloader import DataLoader
 from ansible.plugins.loader import init_plugin_loader, inventory_loader
 from ansible.utils.collection_loader import AnsibleCollectionConfig
 
+import ansible_collections
 import ansible_collections.dockyard.machine as collection_package
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import DriverError
 from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineStore
@@ -55,10 +56,15 @@ def plugin_loader() -> None:
     Under plain pytest the collection package may have been imported before Ansible's collection finder
     existed, so it lacks the metadata (meta/runtime.yml) the loader needs; reloading the package through the
     finder adds it without replacing any module object.  Under ``ansible-test units`` both are no-ops.
+    The finder gets every folder that holds collections (this one's, and the amazon.aws ours imports).
     """
     if AnsibleCollectionConfig.collection_finder is None:
-        init_plugin_loader([str(Path(p).parents[2]) for p in collection_package.__path__])
+        init_plugin_loader([str(Path(p).parent) for p in ansible_collections.__path__])
     importlib.reload(collection_package)
+    # Likewise amazon.aws, when a test before this one imported it (the amazonec2 driver's clients).
+    import ansible_collections.amazon.aws as amazon_aws
+
+    importlib.reload(amazon_aws)
 
 
 class Run(t.NamedTuple):
