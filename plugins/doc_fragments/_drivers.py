@@ -224,4 +224,19 @@ options:
       ssh_config:
         description: An SSH client configuration file to use instead of C(~/.ssh/config) (C(ssh -F)) in this task.
         type: path
+      instance_id:
+        description:
+          - Adopt this existing instance instead of launching one, for a machine the store does not know (a store that
+            was lost, or a machine made by another tool). The record is rebuilt from EC2, the server certificate is
+            issued from this store's CA and installed over SSH; running containers keep running.
+          - Needs O(amazonec2.ssh_keypath), the private key of the instance's key pair.
+          - What a create of this collection made for the machine (tagged C(dockyard-machine=NAME)) is removed with it
+            by O(state=absent); the instance is terminated; key pairs and groups of others are never deleted.
+        type: str
+      adopt:
+        description:
+          - Like O(amazonec2.instance_id), with the instance found by its C(Name) tag, which must be the machine's name
+            (this collection and the original tag instances so). Exactly one live instance must have it.
+        type: bool
+        default: false
 """

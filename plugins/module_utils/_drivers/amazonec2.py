@@ -105,6 +105,8 @@ class AmazonEC2Driver(Driver):
         "metadata_tokens": {"type": "str", "choices": ["required", "optional"], "default": "required"},
         "proxy_jump": {"type": "str"},
         "ssh_config": {"type": "path"},
+        "instance_id": {"type": "str"},
+        "adopt": {"type": "bool", "default": False},
     }
 
     def __init__(self, cloud_options: t.Mapping[str, t.Any] | None = None) -> None:
@@ -179,12 +181,18 @@ class AmazonEC2Driver(Driver):
                     option="region",
                 )
         key = checked.get("ssh_keypath")
+        if (checked.get("instance_id") or checked.get("adopt")) and not key:
+            raise DriverError(
+                "Adopting an existing instance needs amazonec2.ssh_keypath: the private key its key pair was made from (for a "
+                "machine this collection made, the machine folder's id_rsa from a backup of the store).",
+                option="amazonec2.ssh_keypath",
+            )
         if checked.get("keypair_name") and not key:
             raise DriverError("Option amazonec2.keypair_name needs amazonec2.ssh_keypath, the private key of that key pair.", option="amazonec2.ssh_keypath")
         if key:
             if not os.path.isfile(key):
                 raise DriverError('SSH key does not exist: "%s". Fix option amazonec2.ssh_keypath.' % key, option="amazonec2.ssh_keypath")
-            if not checked.get("keypair_name") and not os.path.isfile(key + ".pub"):
+            if not (checked.get("keypair_name") or checked.get("instance_id") or checked.get("adopt")) and not os.path.isfile(key + ".pub"):
                 raise DriverError(
                     'The public half "%s.pub" of amazonec2.ssh_keypath is missing: it is imported as the machine\'s key pair. '
                     "Create it (ssh-keygen -y -f KEY > KEY.pub) or set amazonec2.keypair_name." % key,
@@ -335,6 +343,8 @@ class AmazonEC2Driver(Driver):
             if found:
                 d["InstanceId"] = found
                 context.save()
+        if not d.get("InstanceId") and (options.get("instance_id") or options.get("adopt")):
+            self._adopt(client, record, options, context, steps)
         if d.get("InstanceId"):
             instance = self._converge_instance(client, record, options, context, steps)
         else:
@@ -361,6 +371,81 @@ class AmazonEC2Driver(Driver):
             return ""
         reply = client.describe_instances(Filters=[{"Name": "client-token", "Values": [token]}, {"Name": "instance-state-name", "Values": _LIVE}])
         return next((i["InstanceId"] for r in reply.get("Reservations", []) for i in r.get("Instances", [])), "")
+
+    def _adopt(self, client: t.Any, record: MachineRecord, options: t.Mapping[str, t.Any], context: HostContext, steps: list[str]) -> None:
+        """A store that does not know the machine (a lost laptop) takes over its running instance: the record is rebuilt
+        from EC2. What a create of ours made for this machine (tagged with its name) is removed with it later; anything
+        else (a key pair or group of the user's) never is."""
+        d, side = record.driver, record.sidecar
+        wanted = str(options.get("instance_id") or "")
+        step = "adopt instance"
+        try:
+            if wanted:
+                instance = self._describe(client, record, wanted)
+                if instance is None:
+                    raise LaunchError(
+                        "There is no EC2 instance %s in %s: fix option amazonec2.instance_id (or the region)." % (wanted, self._region(record)),
+                        machine=record.name,
+                        step=step,
+                        option="amazonec2.instance_id",
+                    )
+            else:
+                reply = client.describe_instances(Filters=[{"Name": "tag:Name", "Values": [record.name]}, {"Name": "instance-state-name", "Values": _LIVE}])
+                found = [i for r in reply.get("Reservations", []) for i in r.get("Instances", [])]
+                if len(found) != 1:
+                    raise LaunchError(
+                        "%s EC2 instance tagged Name=%s in %s%s: set option amazonec2.instance_id to the one to adopt."
+                        % ("No" if not found else "More than one", record.name, self._region(record),
+                           "" if not found else " (%s)" % ", ".join(sorted(i["InstanceId"] for i in found))),
+                        machine=record.name,
+                        step=step,
+                        option="amazonec2.instance_id",
+                    )
+                instance = found[0]
+            ours = {str(tag.get("Key")): str(tag.get("Value")) for tag in instance.get("Tags") or []}.get(OWNER_TAG) == record.name
+            key_name = str(instance.get("KeyName") or "")
+            key_ours = bool(key_name) and ours and self._tagged_ours(
+                client.describe_key_pairs(KeyNames=[key_name])["KeyPairs"][0].get("Tags"), record.name
+            )
+            groups = instance.get("SecurityGroups") or []
+            created = []
+            if groups:
+                described = client.describe_security_groups(GroupIds=[g["GroupId"] for g in groups])["SecurityGroups"]
+                created = [g["GroupId"] for g in described if self._tagged_ours(g.get("Tags"), record.name)]
+            addresses = client.describe_addresses(Filters=[{"Name": "instance-id", "Values": [instance["InstanceId"]]}])["Addresses"]
+        except LaunchError:
+            raise
+        except Exception as exc:
+            raise launch_error(record.name, step, exc, "amazonec2.instance_id") from exc
+        placement = instance.get("Placement") or {}
+        d.update(
+            {
+                "InstanceId": instance["InstanceId"],
+                "InstanceType": instance.get("InstanceType") or d.get("InstanceType"),
+                "AMI": instance.get("ImageId") or "",
+                "VpcId": instance.get("VpcId") or "",
+                "SubnetId": instance.get("SubnetId") or "",
+                "Zone": placement.get("AvailabilityZone") or d.get("Zone"),
+                "KeyName": key_name,
+                "ExistingKey": not key_ours,  # a key pair that is not ours is never deleted
+                "SecurityGroupIds": [g["GroupId"] for g in groups],
+                "SecurityGroupNames": [g.get("GroupName", "") for g in groups],
+                "SecurityGroupReadOnly": not created,
+                "PrivateIPAddress": str(instance.get("PrivateIpAddress") or ""),
+            }
+        )
+        if created:
+            side["CreatedSecurityGroups"] = created
+        own = [a for a in addresses if self._tagged_ours(a.get("Tags"), record.name)]
+        if own:
+            side["ElasticIp"] = {"AllocationId": own[0]["AllocationId"], "PublicIp": own[0].get("PublicIp", "")}
+        side["Adopted"] = instance["InstanceId"]
+        context.save()
+        steps.append("adopt instance")
+
+    @staticmethod
+    def _tagged_ours(tags: t.Any, name: str) -> bool:
+        return any(tag.get("Key") == OWNER_TAG and tag.get("Value") == name for tag in tags or [])
 
     def _converge_instance(
         self, client: t.Any, record: MachineRecord, options: t.Mapping[str, t.Any], context: HostContext, steps: list[str]
