@@ -291,9 +291,9 @@ def apply_refresh(name: str, hostvars: dict[str, t.Any], outcome: Refreshed, rec
         _with_url(hostvars, "dm_DOCKER_HOST", outcome.url)
     if recorded_address and recorded_address != outcome.address:
         problems.append(
-            "Docker machine %r: its address is now %s, its record says %s; this inventory uses %s. Its server "
-            "certificate may not name the new address: state=started of dockyard.machine.docker_machine updates the "
-            "record and re-issues it." % (name, outcome.address, recorded_address, outcome.address)
+            "Docker machine %r: its address is now %s, its record says %s; this inventory uses %s. The record (the "
+            "inventory does not write it) and the machine's server certificate may still name the old address."
+            % (name, outcome.address, recorded_address, outcome.address)
         )
     return problems
 
