@@ -138,8 +138,9 @@ options:
     type: bool
     default: true
 notes:
-  - With O(cache) enabled, the host variables (with the states, when checked) are cached; the next run takes
-    them from the cache without reading the store, until O(cache_timeout) passes or C(--flush-cache) is given.
+  - With O(cache) enabled, the host variables (with the states and the refreshed addresses, when asked) are
+    cached; the next run takes them from the cache without reading the store, until O(cache_timeout) passes or
+    C(--flush-cache) is given.
     A cache entry written for another O(store_path), O(live_state) or O(ec2_refresh) setting is not used.
   - To add SSH options of your own, extend the plugin's value in O(compose) (see the examples); replacing
     C(ansible_ssh_common_args) drops the pinned host keys.

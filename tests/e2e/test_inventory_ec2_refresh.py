@@ -18,15 +18,14 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.dockyard.machine.tests.conftest import FIXTURE_STORE, copy_store
-from ansible_collections.dockyard.machine.tests.e2e.test_inventory_cli import (  # noqa: F401 - collections_path is a fixture
-    ansible_inventory,
-    collections_path,
-    write_config,
-)
+from ansible_collections.dockyard.machine.tests.e2e import test_inventory_cli as cli_tests
+from ansible_collections.dockyard.machine.tests.e2e.test_inventory_cli import ansible_inventory, write_config
 from ansible_collections.dockyard.machine.tests.support.ec2_emulator import CREDENTIALS, REGION, Emulator, emulator
 from ansible_collections.dockyard.machine.tests.support.silent_port import silent_port
 from ansible_collections.dockyard.machine.tests.support.tls_engine import free_loopback_port
 
+# A collections folder holding this checkout as dockyard.machine (a fixture).
+collections_path = cli_tests.collections_path
 # What the records say before the refresh: an address no instance of the emulator has.
 STALE_ADDRESS = "127.0.5.14"
 
@@ -47,7 +46,10 @@ def _launch(ec2: Emulator, count: int, *, public: bool = False) -> list[dict[str
     vpcs = client.describe_vpcs(Filters=[{"Name": "cidr", "Values": ["127.0.0.0/16"]}])["Vpcs"]
     vpc = vpcs[0]["VpcId"] if vpcs else client.create_vpc(CidrBlock="127.0.0.0/16")["Vpc"]["VpcId"]
     subnets = client.describe_subnets(Filters=[{"Name": "cidr-block", "Values": ["127.0.5.0/28"]}])["Subnets"]
-    subnet = subnets[0]["SubnetId"] if subnets else client.create_subnet(VpcId=vpc, CidrBlock="127.0.5.0/28", AvailabilityZone=REGION + "a")["Subnet"]["SubnetId"]
+    if subnets:
+        subnet = subnets[0]["SubnetId"]
+    else:
+        subnet = client.create_subnet(VpcId=vpc, CidrBlock="127.0.5.0/28", AvailabilityZone=REGION + "a")["Subnet"]["SubnetId"]
     network = {"DeviceIndex": 0, "SubnetId": subnet, "AssociatePublicIpAddress": public}
     launched = client.run_instances(ImageId="ami-1e749f67", MinCount=count, MaxCount=count, NetworkInterfaces=[network])
     return launched["Instances"]
@@ -95,7 +97,8 @@ def test_refresh_reads_state_and_address_of_every_machine_in_one_call(ec2: Emula
     address = private[0]["PrivateIpAddress"]
     assert address.startswith("127.0.5.") and address != STALE_ADDRESS
     assert (running["docker_machine_state"], running["ansible_host"], running["docker_machine_url"]) == ("Running", address, "tcp://%s:2376" % address)
-    assert running["docker_machine_docker"]["docker_host"] == running["docker_machine_env"]["DOCKER_HOST"] == running["dm_DOCKER_HOST"] == "tcp://%s:2376" % address
+    url = "tcp://%s:2376" % address
+    assert running["docker_machine_docker"]["docker_host"] == running["docker_machine_env"]["DOCKER_HOST"] == running["dm_DOCKER_HOST"] == url
     stopped = hosts["web-2"]
     assert (stopped["docker_machine_state"], stopped["ansible_host"]) == ("Stopped", private[1]["PrivateIpAddress"])
     assert hosts["web-3"]["docker_machine_state"] == "Error" and "terminated" in hosts["web-3"]["docker_machine_state_error"]

@@ -12,12 +12,11 @@ from botocore.stub import Stubber
 
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec2_refresh import PAGE_SIZE
 from ansible_collections.dockyard.machine.plugins.plugin_utils import _inventory
-from ansible_collections.dockyard.machine.tests.unit.plugins.inventory.test_docker_machine import (  # noqa: F401 - plugin_loader is a fixture
-    PLUGIN,
-    inventory_loader,
-    plugin_loader,
-    run_plugin,
-)
+from ansible_collections.dockyard.machine.tests.unit.plugins.inventory import test_docker_machine as plugin_tests
+from ansible_collections.dockyard.machine.tests.unit.plugins.inventory.test_docker_machine import PLUGIN, inventory_loader, run_plugin
+
+# The module-scoped fixture that lets Ansible's plugin loader find this collection.
+plugin_loader = plugin_tests.plugin_loader
 
 # What the fixture store's aws-sandbox record holds.
 INSTANCE = "i-98e1d95081bb710d5"
@@ -53,12 +52,13 @@ def ec2(monkeypatch: pytest.MonkeyPatch) -> t.Iterator[OneRegion]:
 def test_the_refreshed_address_replaces_the_recorded_one_everywhere(fixture_store: Path, tmp_path: Path, ec2: OneRegion) -> None:
     run = run_plugin(tmp_path, fixture_store, ec2_refresh=True, ec2_refresh_timeout=4)
     ec2.stub.assert_no_pending_responses()
-    assert [(region, endpoint) for region, endpoint, _ in ec2.asked] == [("us-east-1", ENDPOINT)] and ec2.asked[0][2] <= 4
+    assert [(region, endpoint) for region, endpoint, _timeout in ec2.asked] == [("us-east-1", ENDPOINT)] and ec2.asked[0][2] <= 4
     aws = run.hostvars("aws-sandbox")
     url = "tcp://127.0.5.9:2376"
     assert aws["ansible_host"] == "127.0.5.9", "UsePrivateIP: the private address, not the public one"
     assert aws["docker_machine_state"] == "Running" and "docker_machine_state_error" not in aws
-    assert (aws["docker_machine_url"], aws["docker_machine_docker"]["docker_host"], aws["docker_machine_env"]["DOCKER_HOST"], aws["dm_DOCKER_HOST"]) == (url,) * 4
+    urls = (aws["docker_machine_url"], aws["docker_machine_docker"]["docker_host"], aws["docker_machine_env"]["DOCKER_HOST"], aws["dm_DOCKER_HOST"])
+    assert urls == (url,) * 4
     for name in ("m1", "m2"):  # generic machines: not asked, as without the option
         assert "docker_machine_state" not in run.hostvars(name)
     assert len(run.warnings) == 1 and "aws-sandbox" in run.warnings[0] and RECORDED in run.warnings[0] and "127.0.5.9" in run.warnings[0]
