@@ -31,7 +31,7 @@ from ansible_collections.dockyard.machine.plugins.module_utils._errors import Dr
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineRecord
 
-__all__ = ["IDS_PER_CALL", "PAGE_SIZE", "instance_address", "refresh_machines"]
+__all__ = ["IDS_PER_CALL", "PAGE_SIZE", "instance_address", "record_endpoint", "refresh_machines"]
 
 #: Values EC2 accepts in one filter.
 IDS_PER_CALL = 200
@@ -55,6 +55,20 @@ def instance_address(driver_section: t.Mapping[str, t.Any], instance: t.Mapping[
 
 def _where(region: str, endpoint: str | None) -> str:
     return "%s at %s" % (region, endpoint) if endpoint else region
+
+
+def record_endpoint(driver_section: t.Mapping[str, t.Any], override: str | None = None) -> str | None:
+    """The EC2 endpoint URL for a record: the override, else its ``Endpoint``; None for AWS's regional default.
+
+    The original took a bare host (``ec2.example.com:8773``) there, with HTTPS unless ``DisableSSL``
+    (``--amazonec2-insecure-transport``); boto3 wants a URL, so the scheme is added the same way.
+    """
+    endpoint = override or str(driver_section.get("Endpoint") or "")
+    if not endpoint:
+        return None
+    if "://" not in endpoint:
+        endpoint = ("http://" if driver_section.get("DisableSSL") else "https://") + endpoint
+    return endpoint
 
 
 def _real_client_factory(settings: RefreshSettings) -> t.Callable[[str, str | None, float], t.Any]:
@@ -203,7 +217,7 @@ def refresh_machines(records: t.Sequence[MachineRecord], settings: RefreshSettin
             )
             continue
         region = str(record.driver.get("Region") or DEFAULT_REGION)
-        endpoint = settings.endpoint_url or str(record.driver.get("Endpoint") or "") or None
+        endpoint = record_endpoint(record.driver, settings.endpoint_url)
         groups.setdefault((region, endpoint), []).append(record)
     if not groups:
         return report
@@ -242,8 +256,9 @@ def refresh_machines(records: t.Sequence[MachineRecord], settings: RefreshSettin
         thread = threading.Thread(target=work, name="dockyard-ec2-refresh-%s" % key[0], daemon=True)
         thread.start()
         threads.append(thread)
+    give_up = deadline + GRACE_SECONDS
     for thread in threads:
-        thread.join(max(0.0, deadline - time.monotonic()) + GRACE_SECONDS)
+        thread.join(max(0.0, give_up - time.monotonic()))
 
     with lock:
         finished = dict(results)

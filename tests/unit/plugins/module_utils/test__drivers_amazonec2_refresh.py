@@ -10,7 +10,7 @@ import pytest
 from botocore.stub import Stubber
 
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers import batch_refresher
-from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec2_refresh import IDS_PER_CALL, PAGE_SIZE, refresh_machines
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec2_refresh import IDS_PER_CALL, PAGE_SIZE, record_endpoint, refresh_machines
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.batch import RefreshSettings
 from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineRecord
 from ansible_collections.dockyard.machine.tests.support.silent_port import silent_port
@@ -183,19 +183,34 @@ def test_the_endpoint_option_replaces_every_record_endpoint() -> None:
     assert list(ec2.calls) == [("us-east-1", override)] and report.calls == 1
 
 
+@pytest.mark.parametrize(
+    ("driver", "override", "expected"),
+    [
+        ({"Endpoint": ""}, None, None),
+        ({"Endpoint": "http://127.0.0.1:5055"}, None, "http://127.0.0.1:5055"),
+        ({"Endpoint": "ec2.example.test:8773"}, None, "https://ec2.example.test:8773"),
+        ({"Endpoint": "ec2.example.test:8773", "DisableSSL": True}, None, "http://ec2.example.test:8773"),
+        ({"Endpoint": "http://127.0.0.1:5055"}, "http://127.0.0.1:7000", "http://127.0.0.1:7000"),
+    ],
+)
+def test_record_endpoint_follows_the_original(driver: dict[str, t.Any], override: str | None, expected: str | None) -> None:
+    assert record_endpoint(driver, override) == expected
+
+
 def test_a_silent_endpoint_is_a_timeout_within_the_bound(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     """A real boto3 client (no stub) against a port that accepts and never answers: no retries, no hang."""
     for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_CONFIG_FILE": str(tmp_path / "none"),
                         "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none")}.items():
         monkeypatch.setenv(name, value)
-    with silent_port() as port:
-        endpoint = "http://127.0.0.1:%d" % port
+    with silent_port() as port, silent_port() as other_port:
+        endpoint, other = "http://127.0.0.1:%d" % port, "http://127.0.0.1:%d" % other_port
+        records = [_record("slow-%d" % i, endpoint=endpoint) for i in range(3)] + [_record("far", region="eu-west-1", endpoint=other)]
         started = time.monotonic()
-        report = refresh_machines([_record("slow-%d" % i, endpoint=endpoint) for i in range(3)], RefreshSettings(timeout=1.0))
+        report = refresh_machines(records, RefreshSettings(timeout=1.0))
         elapsed = time.monotonic() - started
-    assert elapsed < 2.5, "the refresh took %.1f s with a 1 s bound" % elapsed
-    assert {r.state for r in report.machines.values()} == {"Timeout"}
-    assert len(report.warnings) == 1 and endpoint in report.warnings[0]
+    assert elapsed < 2.5, "the refresh of two silent regions took %.1f s with a 1 s bound for both" % elapsed
+    assert {r.state for r in report.machines.values()} == {"Timeout"} and len(report.machines) == 4
+    assert len(report.warnings) == 2 and endpoint in report.warnings[0] + report.warnings[1] and other in report.warnings[0] + report.warnings[1]
 
 
 def test_a_dead_endpoint_is_an_error_at_once(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
