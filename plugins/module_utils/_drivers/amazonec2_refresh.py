@@ -31,7 +31,7 @@ from ansible_collections.dockyard.machine.plugins.module_utils._errors import Dr
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineRecord
 
-__all__ = ["IDS_PER_CALL", "PAGE_SIZE", "instance_address", "record_endpoint", "refresh_machines"]
+__all__ = ["IDS_PER_CALL", "PAGE_SIZE", "record_endpoint", "refresh_machines"]
 
 #: Values EC2 accepts in one filter.
 IDS_PER_CALL = 200
@@ -44,13 +44,6 @@ GRACE_SECONDS = 0.25
 _DRIVER = AmazonEC2Driver()
 
 GroupKey = t.Tuple[str, t.Optional[str]]
-
-
-def instance_address(driver_section: t.Mapping[str, t.Any], instance: t.Mapping[str, t.Any]) -> str:
-    """The original's GetIP: the private IP when the record says UsePrivateIP or PrivateIPOnly, else the public IP."""
-    if driver_section.get("UsePrivateIP") or driver_section.get("PrivateIPOnly"):
-        return str(instance.get("PrivateIpAddress") or "")
-    return str(instance.get("PublicIpAddress") or "")
 
 
 def _where(region: str, endpoint: str | None) -> str:
@@ -163,7 +156,7 @@ def _outcome(record: MachineRecord, instance_id: str, instance: t.Mapping[str, t
         return refreshed
     if state == "Error":
         refreshed.error = "EC2 instance %s is in the unknown state %r" % (instance_id, ec2_state)
-    address = instance_address(record.driver, instance)
+    address = AmazonEC2Driver.address_of(record, instance)  # the original's GetIP rule
     if address:
         moved = dataclasses.replace(record, config=dict(record.config, Driver=dict(record.driver, IPAddress=address)))
         refreshed.address = address

@@ -9,6 +9,7 @@ import shlex
 import shutil
 import socket
 import stat
+import sys
 import time
 import typing as t
 from pathlib import Path
@@ -55,9 +56,14 @@ def plugin_loader() -> None:
     Under plain pytest the collection package may have been imported before Ansible's collection finder
     existed, so it lacks the metadata (meta/runtime.yml) the loader needs; reloading the package through the
     finder adds it without replacing any module object.  Under ``ansible-test units`` both are no-ops.
+    The same goes for every other collection imported before (amazon.aws, which the amazonec2 driver imports):
+    without its metadata, later tests in this process could not import its modules any more.
     """
     if AnsibleCollectionConfig.collection_finder is None:
         init_plugin_loader([str(Path(p).parents[2]) for p in collection_package.__path__])
+    for name, module in list(sys.modules.items()):
+        if name.startswith("ansible_collections.") and name.count(".") == 2 and not name.startswith("ansible_collections.ansible."):
+            importlib.reload(module)
     importlib.reload(collection_package)
 
 
