@@ -9,7 +9,7 @@ amazonec2 record per instance into a temporary store (shaped as the original's c
 private address), and lists the store with the docker_machine inventory plugin three ways:
 
 - ``ec2_refresh: true``  (state and address from batched DescribeInstances calls)
-- ``live_state: true``   (the per-machine state check: one DescribeInstances per machine)
+- ``live_state: true``   (the per-machine state check: one DescribeInstances per machine; state_timeout 30)
 - neither                (the store only: no API call)
 
 It prints the EC2 API calls the emulator received per run (counted by moto's request recorder, not by the
@@ -47,7 +47,7 @@ PLUGIN = "dockyard.machine.docker_machine"
 SUBNET = "127.0.8.0/24"  # moto hands out .4, .5, ...: room for 250 instances
 MODES = {
     "ec2_refresh": {"ec2_refresh": True},
-    "live_state": {"live_state": True},
+    "live_state": {"live_state": True, "state_timeout": 30},  # each machine's own call: generous, so none is Timeout
     "store only": {},
 }
 
