@@ -31,7 +31,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 # guard (tests/support/netguard/sitecustomize.py) at start-up, children included.
 GUARDED := DOCKYARD_NETGUARD=1 AWS_EC2_METADATA_DISABLED=true PYTHONPATH=$(CURDIR)/tests/support/netguard:$(COLLECTIONS)$${PYTHONPATH:+:$$PYTHONPATH}
 
-.PHONY: venv collection sanity lint unit molecule integration engine images bed-clean bench-inventory bench-cli bench-lifecycle bench-ec2 test demo demo-clean
+.PHONY: venv collection sanity lint unit molecule integration engine images bed-clean bench-inventory bench-cli bench-lifecycle bench-ec2 bench-inventory-ec2 test demo demo-clean
 
 # The dockyard-machine command (cli/). Its entry point imports the collection found on PYTHONPATH or
 # ANSIBLE_COLLECTIONS_PATH (this checkout's .build/collections here), so tests run this tree's code.
@@ -97,6 +97,11 @@ images: engine
 # Benchmarks print figures; they are not tests.
 bench-inventory: venv collection
 	$(GUARDED) python bench/inventory_bench.py
+
+# EC2 API calls and wall time of ansible-inventory over 100 amazonec2 machines in the EC2 emulator: ec2_refresh
+# (batched) next to live_state (one call per machine) and the store alone.
+bench-inventory-ec2: venv collection
+	$(GUARDED) python bench/inventory_ec2_refresh_bench.py
 
 # dockyard-machine ls / env -u next to the modules, over a 1,000-machine store.
 bench-cli: venv collection

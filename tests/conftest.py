@@ -4,10 +4,28 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
+CHECKOUT = Path(__file__).resolve().parents[1]
+
+
+def _drop_other_checkouts() -> None:
+    """Keep only this checkout's copy of the collection importable.
+
+    A virtualenv shared by git worktrees names one checkout's ``.build/collections`` in a ``.pth`` file; from
+    another worktree, ``ansible_collections.dockyard.machine`` would then span two folders, which Ansible's
+    collection loader refuses ("this loader requires exactly one path to search").
+    """
+    for entry in list(sys.path):
+        other = Path(entry or ".", "ansible_collections", "dockyard", "machine")
+        if other.is_dir() and other.resolve() != CHECKOUT:
+            sys.path.remove(entry)
+
+
+_drop_other_checkouts()
 FIXTURE_STORE = Path(__file__).parent / "fixtures" / "docker-machine-store"
 # Where the original tool wrote that store; every path inside its config.json files starts here.
 FIXTURE_ROOT = "/home/operator/.docker/machine"

@@ -14,7 +14,7 @@ description:
   - Lists every machine of a docker-machine store (the original tool's C(~/.docker/machine), or one written by
     this collection) as an inventory host, with its SSH connection variables and its Docker TLS settings.
   - Reads the store's C(machines/*/config.json) files directly. It needs neither the archived C(docker-machine)
-    binary nor any network access, unless O(live_state) is enabled.
+    binary nor any network access, unless O(live_state) or O(ec2_refresh) is enabled.
   - A store copied to another folder or computer works as it is; recorded paths pointing at the old location
     are resolved to the same files under the store's current location.
   - A machine whose record cannot be read (malformed or half-written C(config.json), missing C(config.json),
@@ -42,7 +42,8 @@ description:
     C(ansible_ssh_common_args); your own SSH host key checking applies to them.
   - With O(live_state), also C(docker_machine_state) (one of C(Running), C(Stopped), C(Starting), C(Stopping),
     C(Error), C(Timeout) ...) and, when the check failed, C(docker_machine_state_error). Without O(live_state)
-    these variables are not set at all (test them with C(is defined)).
+    these variables are not set at all (test them with C(is defined)), except for the machines O(ec2_refresh)
+    refreshes.
   - The configuration file must be named C(docker_machine.yml) or end with C(.docker_machine.yml)
     (or C(.yaml)).
 extends_documentation_fragment:
@@ -75,6 +76,50 @@ options:
       - When V(false), no network connection is made and C(docker_machine_state) is not set.
     type: bool
     default: false
+  ec2_refresh:
+    description:
+      - Refresh the state and the address of every C(amazonec2) machine from the EC2 API, in batches, instead of
+        trusting the address its record holds (a stopped and started instance usually has a new public IP).
+      - The instances are described with one C(DescribeInstances) call per region and endpoint (the record's
+        C(Region) and C(Endpoint), or O(aws_endpoint_url)) and per 200 machines, never one call per machine; the
+        regions are asked in parallel, and everything is bounded by O(ec2_refresh_timeout).
+      - The state goes in C(docker_machine_state), as with O(live_state) (which then no longer asks these machines
+        one by one). The address, the private IP when the record says C(UsePrivateIP) or C(PrivateIPOnly), else the
+        public IP (the original's rule), replaces C(ansible_host) and the Docker URL (C(docker_machine_url),
+        C(docker_machine_docker.docker_host), C(docker_machine_env.DOCKER_HOST), C(dm_DOCKER_HOST)) for this run.
+        The store is not written; a warning says when the address differs from the record's.
+      - An instance that gives no address (a stopped instance has no public IP) keeps the recorded one.
+      - An instance that is terminated or not found any more is C(Error), with C(docker_machine_state_error) and a
+        warning naming the machine and the instance; a region that cannot be asked (no credentials, endpoint down)
+        gives C(Error) or C(Timeout) for its machines and one warning. The inventory is listed anyway.
+      - Credentials come from the standard AWS chain on the controller (E(AWS_ACCESS_KEY_ID) and
+        E(AWS_SECRET_ACCESS_KEY), E(AWS_PROFILE), the shared credentials files, an instance role) or
+        O(aws_profile); the keys old records hold are never used. No credential becomes a host variable.
+      - With C(ansible-inventory -vvv), the number of EC2 API calls per region is shown.
+    type: bool
+    default: false
+    version_added: 0.1.0
+  ec2_refresh_timeout:
+    description:
+      - Seconds the whole O(ec2_refresh) may take, every region and page together. Each call is bounded by it
+        (connect and read timeouts) and never retried; the machines of a region that has not answered by then are
+        C(Timeout).
+    type: float
+    default: 10
+    version_added: 0.1.0
+  aws_profile:
+    description:
+      - The AWS profile (from the shared credentials and config files) O(ec2_refresh) uses.
+      - When not set, the standard AWS chain chooses (E(AWS_PROFILE), then the environment's keys, the default
+        profile, an instance role).
+    type: str
+    version_added: 0.1.0
+  aws_endpoint_url:
+    description:
+      - The EC2 API endpoint O(ec2_refresh) calls for every machine, instead of the C(Endpoint) each record
+        names (empty in records of machines on AWS itself, whose regional endpoint is then used).
+    type: str
+    version_added: 0.1.0
   state_timeout:
     description:
       - Seconds one machine's state check may take; a machine that has not answered by then is C(Timeout).
@@ -93,9 +138,10 @@ options:
     type: bool
     default: true
 notes:
-  - With O(cache) enabled, the host variables (with the states, when checked) are cached; the next run takes
-    them from the cache without reading the store, until O(cache_timeout) passes or C(--flush-cache) is given.
-    A cache entry written for another O(store_path) or O(live_state) setting is not used.
+  - With O(cache) enabled, the host variables (with the states and the refreshed addresses, when asked) are
+    cached; the next run takes them from the cache without reading the store, until O(cache_timeout) passes or
+    C(--flush-cache) is given.
+    A cache entry written for another O(store_path), O(live_state) or O(ec2_refresh) setting is not used.
   - To add SSH options of your own, extend the plugin's value in O(compose) (see the examples); replacing
     C(ansible_ssh_common_args) drops the pinned host keys.
   - With O(cache), the cached C(ansible_ssh_common_args) name the known-hosts file written when the cache was filled.
@@ -130,6 +176,14 @@ compose:
   ansible_ssh_common_args: "ansible_ssh_common_args | default('') ~ ' -o ProxyJump=bastion.example.com'"
 
 ---
+# amazonec2 machines with their current state and address from the EC2 API (one call per region), only running ones
+plugin: dockyard.machine.docker_machine
+ec2_refresh: true
+ec2_refresh_timeout: 5
+running_required: true
+aws_profile: ops
+
+---
 # Cache the listing between runs (ansible-inventory --flush-cache rereads the store)
 plugin: dockyard.machine.docker_machine
 cache: true
@@ -147,8 +201,11 @@ cache_timeout: 600
 #       delegate_to: localhost
 """
 
+import typing as t
+
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers.batch import RefreshSettings
 from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineStore, resolve_store_path
 from ansible_collections.dockyard.machine.plugins.plugin_utils._inventory import (
     StoreScan,
@@ -169,6 +226,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     # Seam: how a machine's live state is asked (record, timeout) -> state.  Tests put a fake here.
     state_probe = staticmethod(driver_state)
+    # Seam: how cloud API clients are made for ec2_refresh, (region, endpoint_url, timeout) -> client; None: boto3.
+    cloud_client_factory: t.Callable[[str, str | None, float], t.Any] | None = None
 
     def verify_file(self, path):
         if not super().verify_file(path):
@@ -186,18 +245,34 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if timeout is None or timeout <= 0:
             raise AnsibleParserError("Option 'state_timeout' must be a positive number of seconds, got %r." % (timeout,))
 
+        refresh = None
+        if self.get_option("ec2_refresh"):
+            refresh_timeout = self.get_option("ec2_refresh_timeout")
+            if refresh_timeout is None or refresh_timeout <= 0:
+                raise AnsibleParserError("Option 'ec2_refresh_timeout' must be a positive number of seconds, got %r." % (refresh_timeout,))
+            refresh = RefreshSettings(
+                timeout=float(refresh_timeout),
+                profile=self.get_option("aws_profile") or None,
+                endpoint_url=self.get_option("aws_endpoint_url") or None,
+                client_factory=self.cloud_client_factory,
+            )
+
         caching = bool(self.get_option("cache"))
         cache_key = self.get_cache_key(path) if caching else None
         scan = None
         if caching and cache:
             try:
-                scan = cached_scan(self._cache[cache_key], store_path=store.root, live_state=check_state)
+                scan = cached_scan(self._cache[cache_key], store_path=store.root, live_state=check_state, cloud_refresh=refresh is not None)
             except KeyError:
                 scan = None
             if scan is not None:
                 self.display.vvv("%s: %d hosts from the inventory cache" % (self.NAME, len(scan.hosts)))
         if scan is None:
-            scan = scan_store(store, live_state=check_state, state_timeout=float(timeout), state_probe=self.state_probe)
+            scan = scan_store(store, live_state=check_state, state_timeout=float(timeout), state_probe=self.state_probe, refresh=refresh)
+            if refresh is not None:
+                self.display.vvv("%s: EC2 refresh: %d API call(s)" % (self.NAME, scan.refresh_calls))
+                for line in scan.refresh_details:
+                    self.display.vvv("%s: %s" % (self.NAME, line))
             for warning in scan.warnings:
                 self.display.warning(warning)
             if caching:

@@ -32,13 +32,15 @@ from urllib.parse import urlsplit
 
 from ansible.utils.unsafe_proxy import wrap_var
 
-from ansible_collections.dockyard.machine.plugins.module_utils._drivers import get_driver
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers import batch_refresher, get_driver
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers.batch import RefreshReport
 from ansible_collections.dockyard.machine.plugins.module_utils._endpoint import endpoint_for
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import MachineError
 from ansible_collections.dockyard.machine.plugins.module_utils._machine import HOST_KEY_ALIAS
 from ansible_collections.dockyard.machine.plugins.module_utils._store import FILE_MODE, atomic_write
 
 if t.TYPE_CHECKING:  # pragma: no cover
+    from ansible_collections.dockyard.machine.plugins.module_utils._drivers.batch import Refreshed, RefreshSettings
     from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineRecord, MachineStore
 
 __all__ = [
@@ -47,6 +49,7 @@ __all__ = [
     "MAX_STATE_WORKERS",
     "StateProbe",
     "StoreScan",
+    "apply_refresh",
     "cached_scan",
     "driver_group_name",
     "driver_state",
@@ -57,6 +60,7 @@ __all__ = [
     "parse_pair_tags",
     "pinned_host_keys",
     "probe_states",
+    "refresh_in_batches",
     "scan_store",
     "write_known_hosts",
 ]
@@ -248,6 +252,52 @@ def driver_state(record: MachineRecord, timeout: float) -> str:
     return get_driver(record.driver_name).state(record, timeout)
 
 
+def refresh_in_batches(records: t.Sequence[MachineRecord], settings: RefreshSettings) -> RefreshReport:
+    """Ask every driver that has a batch refresher about its machines at once; the others are left out of the report."""
+    by_driver: dict[str, list[MachineRecord]] = {}
+    for record in records:
+        if batch_refresher(record.driver_name) is not None:
+            by_driver.setdefault(record.driver_name, []).append(record)
+    report = RefreshReport()
+    for driver_name, members in by_driver.items():
+        refresher = batch_refresher(driver_name)
+        if refresher is not None:
+            report.merge(refresher(members, settings))
+    return report
+
+
+def _with_url(value: t.Any, key: str, url: str) -> None:
+    if isinstance(value, dict) and key in value:
+        value[key] = url
+
+
+def apply_refresh(name: str, hostvars: dict[str, t.Any], outcome: Refreshed, recorded_address: str) -> list[str]:
+    """Put what the cloud said into one machine's host variables; returns the warnings worth showing.
+
+    The state goes in ``docker_machine_state`` (with ``docker_machine_state_error``); a new address replaces
+    ``ansible_host`` and the Docker URL everywhere it appears.  The store is not written.
+    """
+    problems: list[str] = []
+    hostvars["docker_machine_state"] = outcome.state
+    if outcome.error:
+        hostvars["docker_machine_state_error"] = " ".join(outcome.error.split())
+    if not outcome.address:
+        return problems
+    hostvars["ansible_host"] = outcome.address
+    if outcome.url and "docker_machine_url" in hostvars:
+        hostvars["docker_machine_url"] = outcome.url
+        _with_url(hostvars.get("docker_machine_docker"), "docker_host", outcome.url)
+        _with_url(hostvars.get("docker_machine_env"), "DOCKER_HOST", outcome.url)
+        _with_url(hostvars, "dm_DOCKER_HOST", outcome.url)
+    if recorded_address and recorded_address != outcome.address:
+        problems.append(
+            "Docker machine %r: its address is now %s, its record says %s; this inventory uses %s. The record (the "
+            "inventory does not write it) and the machine's server certificate may still name the old address."
+            % (name, outcome.address, recorded_address, outcome.address)
+        )
+    return problems
+
+
 def probe_states(
     records: t.Sequence[MachineRecord],
     probe: StateProbe,
@@ -306,22 +356,35 @@ class StoreScan:
     live_state: bool
     hosts: dict[str, dict[str, t.Any]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    #: Whether the machines of drivers with a batch refresher were refreshed from their cloud.
+    cloud_refresh: bool = False
+    #: What the cloud refresh cost (API calls, one line per region); not cached.
+    refresh_calls: int = 0
+    refresh_details: list[str] = field(default_factory=list)
 
     def payload(self) -> dict[str, t.Any]:
         """The plain-data form written to the inventory cache."""
-        return {"format": CACHE_FORMAT, "store_path": self.store_path, "live_state": self.live_state, "hosts": self.hosts}
+        return {
+            "format": CACHE_FORMAT,
+            "store_path": self.store_path,
+            "live_state": self.live_state,
+            "cloud_refresh": self.cloud_refresh,
+            "hosts": self.hosts,
+        }
 
 
-def cached_scan(payload: t.Any, *, store_path: str, live_state: bool) -> StoreScan | None:
+def cached_scan(payload: t.Any, *, store_path: str, live_state: bool, cloud_refresh: bool = False) -> StoreScan | None:
     """The scan a cache entry holds, or None when it was written for another store, setting or format."""
     if not isinstance(payload, t.Mapping) or payload.get("format") != CACHE_FORMAT:
         return None
     if payload.get("store_path") != store_path or bool(payload.get("live_state")) != live_state:
         return None
+    if bool(payload.get("cloud_refresh")) != cloud_refresh:
+        return None
     hosts = payload.get("hosts")
     if not isinstance(hosts, t.Mapping) or not all(isinstance(v, t.Mapping) for v in hosts.values()):
         return None
-    return StoreScan(store_path=store_path, live_state=live_state, hosts={str(k): dict(v) for k, v in hosts.items()})
+    return StoreScan(store_path=store_path, live_state=live_state, cloud_refresh=cloud_refresh, hosts={str(k): dict(v) for k, v in hosts.items()})
 
 
 def _skip_message(store: MachineStore, name: str, error: Exception, path: str | None = None) -> str:
@@ -342,13 +405,18 @@ def scan_store(
     state_timeout: float = 5.0,
     state_probe: StateProbe = driver_state,
     max_workers: int = MAX_STATE_WORKERS,
+    refresh: RefreshSettings | None = None,
 ) -> StoreScan:
     """Read every machine once; a record that cannot be read is skipped with a warning, never fatal.
 
     With ``live_state`` each machine's driver is asked for its state (in parallel) and the answer goes in
     ``docker_machine_state`` (plus ``docker_machine_state_error`` when the check failed).
+
+    With ``refresh``, the machines of drivers that have a batch refresher get their state and current address
+    from their cloud in a few batched calls instead (bounded by ``refresh.timeout``); with ``live_state`` the
+    other machines are still asked one by one.
     """
-    scan = StoreScan(store_path=store.root, live_state=live_state)
+    scan = StoreScan(store_path=store.root, live_state=live_state, cloud_refresh=refresh is not None)
     if not os.path.isdir(store.machines_dir):
         # Most often a typo in store_path or MACHINE_STORAGE_PATH: say so instead of listing nothing silently.
         scan.warnings.append("The docker-machine store %s has no machines folder (%s); no hosts listed." % (store.root, store.machines_dir))
@@ -380,9 +448,21 @@ def scan_store(
         if known_hosts:
             for name in pins:
                 scan.hosts[name]["ansible_ssh_common_args"] = host_key_ssh_args(known_hosts, HOST_KEY_ALIAS % name)
-    if live_state:
-        states = probe_states(described, state_probe, state_timeout, max_workers)
+    refreshed: set[str] = set()
+    if refresh is not None:
+        report = refresh_in_batches(described, refresh)
+        scan.refresh_calls = report.calls
+        scan.refresh_details = list(report.details)
+        scan.warnings.extend(report.warnings)
         for record in described:
+            outcome = report.machines.get(record.name)
+            if outcome is not None:
+                scan.warnings.extend(apply_refresh(record.name, scan.hosts[record.name], outcome, record.ip_address))
+                refreshed.add(record.name)
+    if live_state:
+        to_probe = [record for record in described if record.name not in refreshed]
+        states = probe_states(to_probe, state_probe, state_timeout, max_workers)
+        for record in to_probe:
             state, error = states[record.name]
             scan.hosts[record.name]["docker_machine_state"] = state
             if error:

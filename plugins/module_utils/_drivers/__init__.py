@@ -9,14 +9,18 @@ from __future__ import annotations
 import typing as t
 
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec2 import AmazonEC2Driver
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec2_refresh import refresh_machines as refresh_amazonec2
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.base import Driver
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers.batch import BatchRefresher
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.generic import GenericDriver
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.none import NoneDriver
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import DriverError
 
-__all__ = ["DRIVERS", "add_driver_options", "cloud_options", "get_driver", "task_ssh_config"]
+__all__ = ["BATCH_REFRESHERS", "DRIVERS", "add_driver_options", "batch_refresher", "cloud_options", "get_driver", "task_ssh_config"]
 
 DRIVERS: dict[str, type[Driver]] = {cls.name: cls for cls in (GenericDriver, NoneDriver, AmazonEC2Driver)}
+# Drivers that can describe many machines in one cloud call (see batch.py).
+BATCH_REFRESHERS: dict[str, BatchRefresher] = {AmazonEC2Driver.name: refresh_amazonec2}
 
 
 def get_driver(name: str, cloud_options: t.Mapping[str, t.Any] | None = None) -> Driver:
@@ -28,6 +32,11 @@ def get_driver(name: str, cloud_options: t.Mapping[str, t.Any] | None = None) ->
             "Driver %r is not supported; the supported drivers are: %s." % (name, ", ".join(sorted(DRIVERS))),
             option="driver",
         ) from None
+
+
+def batch_refresher(name: str) -> BatchRefresher | None:
+    """The batch refresher of driver ``name``; None when its machines are only asked one by one."""
+    return BATCH_REFRESHERS.get(name)
 
 
 def add_driver_options(argument_spec: dict) -> dict:

@@ -70,14 +70,15 @@ def _options(**extra: t.Any) -> dict[str, t.Any]:
     return options
 
 
-def _instance(state: dict[str, t.Any] = RUNNING, **extra: t.Any) -> dict[str, t.Any]:
-    instance = {"InstanceId": "i-1", "State": state, "PrivateIpAddress": "10.0.0.4"}
+def _instance(state: dict[str, t.Any] | None = None, **extra: t.Any) -> dict[str, t.Any]:
+    instance = {"InstanceId": "i-1", "State": state or RUNNING, "PrivateIpAddress": "10.0.0.4"}
     instance.update(extra)
     return {"Reservations": [{"Instances": [instance]}]}
 
 
 def _stub_launch(stub: Stubber, *, elastic_ip: bool = False) -> None:
-    stub.add_response("describe_subnets", {"Subnets": [{"SubnetId": "subnet-1", "VpcId": "vpc-1", "AvailabilityZone": "us-east-1a"}]}, {"SubnetIds": ["subnet-1"]})
+    subnet = {"SubnetId": "subnet-1", "VpcId": "vpc-1", "AvailabilityZone": "us-east-1a"}
+    stub.add_response("describe_subnets", {"Subnets": [subnet]}, {"SubnetIds": ["subnet-1"]})
     stub.add_response("describe_images", {"Images": [{"ImageId": "ami-1", "RootDeviceName": "/dev/xvda"}]}, {"ImageIds": ["ami-1"]})
     stub.add_response("import_key_pair", {"KeyName": "k"}, {"KeyName": ANY, "PublicKeyMaterial": ANY, "TagSpecifications": ANY})
     stub.add_response("describe_security_groups", {"SecurityGroups": []}, {"Filters": ANY})
