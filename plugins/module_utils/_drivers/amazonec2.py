@@ -70,7 +70,7 @@ class AmazonEC2Driver(Driver):
     # What a create learns from EC2: a converge keeps these from the record instead of the task's options.
     cloud_fields = (
         "IPAddress", "Region", "AMI", "KeyName", "ExistingKey", "InstanceId", "PrivateIPAddress", "SecurityGroupIds",
-        "SecurityGroupNames", "VpcId", "SubnetId", "Zone", "DeviceName", "Endpoint", "SSHKeyPath",
+        "SecurityGroupNames", "SecurityGroupReadOnly", "VpcId", "SubnetId", "Zone", "DeviceName", "Endpoint", "SSHKeyPath", "InstanceType",
     )
 
     # Mirrors --amazonec2-* (reference section 5.3), with better defaults; documented in doc_fragments/_drivers.py.
@@ -407,7 +407,9 @@ class AmazonEC2Driver(Driver):
             key_ours = bool(key_name) and ours and self._tagged_ours(
                 client.describe_key_pairs(KeyNames=[key_name])["KeyPairs"][0].get("Tags"), record.name
             )
-            groups = instance.get("SecurityGroups") or []
+            groups = list(instance.get("SecurityGroups") or [])
+            for interface in instance.get("NetworkInterfaces") or []:  # EC2 lists them here too; some clouds only here
+                groups += [g for g in interface.get("Groups") or [] if g["GroupId"] not in {x["GroupId"] for x in groups}]
             created = []
             if groups:
                 described = client.describe_security_groups(GroupIds=[g["GroupId"] for g in groups])["SecurityGroups"]

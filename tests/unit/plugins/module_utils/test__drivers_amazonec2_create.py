@@ -288,3 +288,27 @@ def test_group_amazon_aws_defaults_fill_only_aws_options_the_task_lacks() -> Non
     ]
     assert aws_group_defaults(module_defaults, {"name": "web1", "aws_secret_key": "mine"}) == {"region": "eu-central-1", "access_key": "AKIA"}
     assert aws_group_defaults(None, {}) == {}
+
+
+def test_adopting_an_instance_of_another_tool_never_claims_its_key_pair_or_group(tmp_path) -> None:
+    driver = StubbedDriver()
+    options = _options(ami=None, subnet_id=None, instance_id="i-7", ssh_keypath=str(tmp_path / "key"))
+    record = _new_record(driver, options)
+    foreign = {
+        "InstanceId": "i-7", "State": RUNNING, "PrivateIpAddress": "10.0.0.7", "PublicIpAddress": "198.51.100.7", "InstanceType": "m5.large",
+        "ImageId": "ami-7", "VpcId": "vpc-7", "SubnetId": "subnet-7", "Placement": {"AvailabilityZone": "us-east-1b"}, "KeyName": "team-key",
+        "SecurityGroups": [{"GroupId": "sg-team", "GroupName": "team"}], "Tags": [{"Key": "Name", "Value": "web1"}],
+    }
+    driver.stub.add_response("describe_instances", {"Reservations": [{"Instances": [foreign]}]}, {"InstanceIds": ["i-7"]})
+    driver.stub.add_response("describe_security_groups", {"SecurityGroups": [{"GroupId": "sg-team", "GroupName": "team", "Tags": []}]},
+                             {"GroupIds": ["sg-team"]})
+    driver.stub.add_response("describe_addresses", {"Addresses": []}, {"Filters": [{"Name": "instance-id", "Values": ["i-7"]}]})
+    driver.stub.add_response("describe_instances", {"Reservations": [{"Instances": [foreign]}]}, {"InstanceIds": ["i-7"]})
+    with driver.stub:
+        steps = driver.ensure_host(record, options, Recorder(record, tmp_path).context)
+    driver.stub.assert_no_pending_responses()  # no key pair, group or instance was made
+    assert steps == ["adopt instance"]
+    d = record.driver
+    assert (d["InstanceId"], d["InstanceType"], d["Zone"], d["KeyName"], d["IPAddress"]) == ("i-7", "m5.large", "us-east-1b", "team-key", "10.0.0.7")
+    assert d["ExistingKey"] is True and d["SecurityGroupReadOnly"] is True and "CreatedSecurityGroups" not in record.sidecar
+    assert driver.cloud_resources(record) == ["EC2 instance i-7 in us-east-1"]  # absent terminates it, and deletes nothing of theirs
