@@ -15,6 +15,7 @@ inventory run imports the drivers, and most never call AWS.
 
 from __future__ import annotations
 
+import threading
 import typing as t
 
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import DriverError
@@ -22,6 +23,11 @@ from ansible_collections.dockyard.machine.plugins.module_utils._errors import Dr
 __all__ = ["AwsAccess", "DEFAULT_REGION", "api_error_code", "task_option_spec"]
 
 DEFAULT_REGION = "us-east-1"  # the original's default
+
+# Clients made in this process, by what they were made from: a listing asks many machines of one region, and making a
+# client costs more than the call (boto3 clients are safe to share between threads).
+_CLIENTS: dict[tuple[t.Any, ...], t.Any] = {}
+_CLIENTS_LOCK = threading.Lock()
 
 # Attempts of amazon.aws's jittered backoff for throttling and eventual consistency (the original's --amazonec2-retries).
 RETRIES = 5
@@ -89,6 +95,15 @@ class AwsAccess:
         With ``retries``, calls made with ``aws_retry=True`` back off on throttling and on resources EC2 does
         not show yet (amazon.aws's jittered backoff).
         """
+        key = (region or self.region, endpoint or self.endpoint, round(timeout, 3), retries, tuple(sorted((k, repr(v)) for k, v in self.options.items())))
+        with _CLIENTS_LOCK:
+            if key in _CLIENTS:
+                return _CLIENTS[key]
+        client = self._new_ec2(region, endpoint, timeout, retries=retries)
+        with _CLIENTS_LOCK:
+            return _CLIENTS.setdefault(key, client)
+
+    def _new_ec2(self, region: str, endpoint: str, timeout: float, *, retries: bool) -> t.Any:
         try:
             import botocore.config
             import botocore.exceptions
