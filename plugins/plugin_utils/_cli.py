@@ -98,6 +98,25 @@ OPTION_FLAGS = {
     "generic.ssh_port": "--generic-ssh-port",
     "generic.engine_port": "--generic-engine-port",
     "none.url": "--url",
+    "region": "--amazonec2-region",
+    "endpoint_url": "--amazonec2-endpoint",
+    "access_key": "--amazonec2-access-key",
+    "secret_key": "--amazonec2-secret-key",
+    "amazonec2.ami": "--amazonec2-ami",
+    "amazonec2.subnet_id": "--amazonec2-subnet-id",
+    "amazonec2.vpc_id": "--amazonec2-vpc-id",
+    "amazonec2.zone": "--amazonec2-zone",
+    "amazonec2.instance_type": "--amazonec2-instance-type",
+    "amazonec2.ssh_keypath": "--amazonec2-ssh-keypath",
+    "amazonec2.keypair_name": "--amazonec2-keypair-name",
+    "amazonec2.security_groups": "--amazonec2-security-group",
+    "amazonec2.security_group_cidrs": "--amazonec2-security-group-cidr",
+    "amazonec2.open_ports": "--amazonec2-open-port",
+    "amazonec2.elastic_ip": "--amazonec2-elastic-ip",
+    "amazonec2.spot_price": "--amazonec2-spot-price",
+    "amazonec2.user_data": "--amazonec2-userdata",
+    "amazonec2.root_size": "--amazonec2-root-size",
+    "amazonec2.use_private_address": "--amazonec2-use-private-address",
     "engine.version": "--engine-install-url",
     "engine.labels": "--engine-label",
     "engine.env": "--engine-env",
@@ -111,7 +130,7 @@ OPTION_FLAGS = {
     "path": "the bundle file argument",
     "force": "-f",
 }
-_OPTION_WORDS = re.compile(r"\b[Oo]ptions? '?([a-z][a-z_]*(?:\.[a-z_]+)?)'?")
+_OPTION_WORDS = re.compile(r"\b[Oo]ptions? '?([a-z][a-z0-9_]*(?:\.[a-z0-9_]+)?)'?")
 
 
 class CLIError(Exception):
@@ -636,10 +655,10 @@ def cmd_version(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
 # rm / power / certificates ---------------------------------------------------------------------------
 
 
-def _manager(ctx: Context) -> t.Any:
+def _manager(ctx: Context, cloud_options: t.Mapping[str, t.Any] | None = None) -> t.Any:
     from ansible_collections.dockyard.machine.plugins.module_utils._machine import MachineManager
 
-    return MachineManager(ctx.store)
+    return MachineManager(ctx.store, cloud_options=cloud_options)
 
 
 def cmd_rm(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
@@ -707,7 +726,7 @@ def _power(action: str) -> t.Callable[[Context, dict[str, t.Any], list[str]], in
             except MachineError as exc:
                 errors.append(flagged(exc.msg))
                 continue
-            if end_state and not any(step.endswith(" engine") for step in outcome.steps):
+            if end_state and not any(step.endswith((" engine", " instance")) for step in outcome.steps):
                 errors.append("Machine %s is already %s." % (go_quote(record.name), end_state))
                 continue
             if action != "restart":
@@ -722,11 +741,23 @@ def _power(action: str) -> t.Callable[[Context, dict[str, t.Any], list[str]], in
 
 
 def cmd_kill(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
+    """A forced stop where the driver powers the host (EC2); the original's messages elsewhere."""
     errors = []
+    manager = _manager(ctx)
     for record in _targets(ctx, args):
         ctx.out("Killing %s..." % go_quote(record.name))
-        errors.append("hosts without a driver cannot be killed" if record.driver_name == "none" else "%s driver does not support kill" % record.driver_name)
-    raise CLIError("\n".join(errors))
+        if not get_driver(record.driver_name).supports_power:
+            errors.append("hosts without a driver cannot be killed" if record.driver_name == "none" else "%s driver does not support kill" % record.driver_name)
+            continue
+        try:
+            manager.power(record.name, "stopped", force=True)
+        except MachineError as exc:
+            errors.append(flagged(exc.msg))
+            continue
+        ctx.out("Machine %s was killed." % go_quote(record.name))
+    if errors:
+        raise CLIError("\n".join(errors))
+    return 0
 
 
 def cmd_provision(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
@@ -872,6 +903,40 @@ DRIVER_FLAGS = {
         Flag(("generic-ssh-port",), "int", "SSH port", 22, "GENERIC_SSH_PORT"),
     ),
     "none": (Flag(("url",), "string", "URL of host when no driver is selected", ""),),
+    # The original's --amazonec2-* flags (reference 5.3) and environment variables; the keys are used for this
+    # command only and never written to the store. Ours besides: --amazonec2-elastic-ip, --amazonec2-security-group-cidr.
+    "amazonec2": (
+        Flag(("amazonec2-access-key",), "string", "AWS Access Key", "", "AWS_ACCESS_KEY_ID"),
+        Flag(("amazonec2-secret-key",), "string", "AWS Secret Key", "", "AWS_SECRET_ACCESS_KEY"),
+        Flag(("amazonec2-session-token",), "string", "AWS Session Token", "", "AWS_SESSION_TOKEN"),
+        Flag(("amazonec2-ami",), "string", "AWS machine image (default: the newest Ubuntu LTS, looked up now)", "", "AWS_AMI"),
+        Flag(("amazonec2-region",), "string", "AWS region", "us-east-1", "AWS_DEFAULT_REGION"),
+        Flag(("amazonec2-vpc-id",), "string", "AWS VPC id", "", "AWS_VPC_ID"),
+        Flag(("amazonec2-zone",), "string", "AWS zone for instance (i.e. a,b,c,d,e)", "a", "AWS_ZONE"),
+        Flag(("amazonec2-subnet-id",), "string", "AWS VPC subnet id", "", "AWS_SUBNET_ID"),
+        Flag(("amazonec2-security-group",), "slice", "Existing AWS security groups to use, never changed (default: one of the machine's own)"),
+        Flag(("amazonec2-security-group-cidr",), "slice", "Source CIDR blocks of the machine's own security group (default 0.0.0.0/0)"),
+        Flag(("amazonec2-open-port",), "slice", "Make the specified port number accessible from the Internet"),
+        Flag(("amazonec2-tags",), "string", "AWS Tags (e.g. key1,value1,key2,value2)", "", "AWS_TAGS"),
+        Flag(("amazonec2-instance-type",), "string", "AWS instance type", "t3.micro", "AWS_INSTANCE_TYPE"),
+        Flag(("amazonec2-device-name",), "string", "AWS root device name (default: the image's)", "", "AWS_DEVICE_NAME"),
+        Flag(("amazonec2-root-size",), "int", "AWS root disk size (in GB)", 16, "AWS_ROOT_SIZE"),
+        Flag(("amazonec2-volume-type",), "string", "Amazon EBS volume type", "gp3", "AWS_VOLUME_TYPE"),
+        Flag(("amazonec2-iam-instance-profile",), "string", "AWS IAM Instance Profile", "", "AWS_INSTANCE_PROFILE"),
+        Flag(("amazonec2-ssh-user",), "string", "Set the name of the ssh user", "ubuntu", "AWS_SSH_USER"),
+        Flag(("amazonec2-ssh-port",), "int", "Set the ssh port", 22, "AWS_SSH_PORT"),
+        Flag(("amazonec2-ssh-keypath",), "string", "SSH Key for Instance", "", "AWS_SSH_KEYPATH"),
+        Flag(("amazonec2-keypair-name",), "string", "AWS keypair to use; requires --amazonec2-ssh-keypath", "", "AWS_KEYPAIR_NAME"),
+        Flag(("amazonec2-request-spot-instance",), "bool", "Set this flag to request spot instance"),
+        Flag(("amazonec2-spot-price",), "string", "AWS spot instance bid price (in dollar)", ""),
+        Flag(("amazonec2-private-address-only",), "bool", "Only use a private IP address"),
+        Flag(("amazonec2-use-private-address",), "bool", "Force the usage of private IP address"),
+        Flag(("amazonec2-monitoring",), "bool", "Set this flag to enable CloudWatch monitoring"),
+        Flag(("amazonec2-use-ebs-optimized-instance",), "bool", "Create an EBS optimized instance"),
+        Flag(("amazonec2-elastic-ip",), "bool", "Give the machine an Elastic IP: its address and certificate never change"),
+        Flag(("amazonec2-endpoint",), "string", "Optional endpoint URL (hostname only or fully qualified URI)", "", "AWS_ENDPOINT"),
+        Flag(("amazonec2-userdata",), "string", "path to file with cloud-init user data", "", "AWS_USERDATA"),
+    ),
 }
 
 
@@ -886,7 +951,51 @@ def _driver_lookup(args: t.Sequence[str], environ: t.Mapping[str, str]) -> str:
     return environ.get("MACHINE_DRIVER") or "virtualbox"
 
 
+def _aws_options(opts: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """The standard AWS options (as docker_machine takes them) from create's --amazonec2-* flags: memory only."""
+    return {
+        key: opts[flag]
+        for key, flag in (
+            ("region", "amazonec2-region"), ("endpoint_url", "amazonec2-endpoint"), ("access_key", "amazonec2-access-key"),
+            ("secret_key", "amazonec2-secret-key"), ("session_token", "amazonec2-session-token"),
+        )
+        if opts.get(flag)
+    }
+
+
 def _driver_options(driver: str, opts: dict[str, t.Any]) -> dict[str, t.Any]:
+    if driver == "amazonec2":
+        tags = [p for p in (opts["amazonec2-tags"] or "").split(",") if p] if opts["amazonec2-tags"] else []
+        if len(tags) % 2:
+            raise CLIError("Error setting machine configuration from flags provided: --amazonec2-tags takes key,value pairs (an even count)")
+        key = os.path.expanduser(opts["amazonec2-ssh-keypath"]) if opts["amazonec2-ssh-keypath"] else None
+        return {
+            "ami": opts["amazonec2-ami"] or None,
+            "instance_type": opts["amazonec2-instance-type"] or "t3.micro",
+            "vpc_id": opts["amazonec2-vpc-id"] or None,
+            "subnet_id": opts["amazonec2-subnet-id"] or None,
+            "zone": opts["amazonec2-zone"] or "a",
+            "security_groups": list(opts["amazonec2-security-group"]),
+            "security_group_cidrs": list(opts["amazonec2-security-group-cidr"]) or ["0.0.0.0/0"],
+            "open_ports": list(opts["amazonec2-open-port"]),
+            "elastic_ip": bool(opts["amazonec2-elastic-ip"]),
+            "ssh_user": opts["amazonec2-ssh-user"] or "ubuntu",
+            "ssh_port": opts["amazonec2-ssh-port"],
+            "ssh_keypath": key,
+            "keypair_name": opts["amazonec2-keypair-name"] or None,
+            "tags": dict(zip(tags[0::2], tags[1::2])),
+            "request_spot_instance": bool(opts["amazonec2-request-spot-instance"]),
+            "spot_price": opts["amazonec2-spot-price"] or None,
+            "use_private_address": bool(opts["amazonec2-use-private-address"]),
+            "private_address_only": bool(opts["amazonec2-private-address-only"]),
+            "iam_instance_profile": opts["amazonec2-iam-instance-profile"] or None,
+            "user_data": os.path.expanduser(opts["amazonec2-userdata"]) if opts["amazonec2-userdata"] else None,
+            "root_size": opts["amazonec2-root-size"],
+            "volume_type": opts["amazonec2-volume-type"] or "gp3",
+            "device_name": opts["amazonec2-device-name"] or None,
+            "monitoring": bool(opts["amazonec2-monitoring"]),
+            "use_ebs_optimized_instance": bool(opts["amazonec2-use-ebs-optimized-instance"]),
+        }
     if driver == "generic":
         if not opts["generic-ip-address"]:
             raise CLIError("Error setting machine configuration from flags provided: generic driver requires the --generic-ip-address option")
@@ -935,6 +1044,7 @@ def cmd_create(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
     spec = MachineSpec(name=name, driver=driver, driver_options=options, engine=engine, tls_san=tuple(opts["tls-san"]))
     # The original checks the none driver's --url with the flags, and the generic driver's key in its
     # pre-create check (after the CA exists; exit 3); the same checks here are the driver's own.
+    cloud = _aws_options(opts) if driver == "amazonec2" else {}
     if driver == "none":
         try:
             get_driver(driver).validate(options)
@@ -948,11 +1058,11 @@ def cmd_create(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
             ctx.out("Creating client certificate: %s" % store.cert_path("cert.pem"))
         ctx.out("Running pre-create checks...")
         try:
-            get_driver(driver).validate(options)
+            get_driver(driver, cloud).validate(options)
         except MachineError as exc:
             raise CLIError("Error with pre-create check: %s" % go_quote(flagged(exc.msg)), code=3) from None
         ctx.out("Creating machine...")
-        _manager(ctx).present(spec)
+        _manager(ctx, cloud).present(spec)
     except MachineError as exc:
         message = flagged(exc.msg)
         if not os.path.isdir(os.path.join(store.machines_dir, name)):
@@ -1072,7 +1182,7 @@ def complete(words: t.Sequence[str], environ: t.Mapping[str, str]) -> list[str]:
     command = COMMANDS.get(before[index])
     if command is None:
         return []
-    flags = command.flags + (DRIVER_FLAGS["generic"] + DRIVER_FLAGS["none"] if command.name == "create" else ())
+    flags = command.flags + (tuple(f for group in DRIVER_FLAGS.values() for f in group) if command.name == "create" else ())
     previous = before[-1] if len(before) > index + 1 else ""
     by_name = {n: f for f in flags for n in f.names}
     prev_flag = by_name.get(previous.lstrip("-").split("=", 1)[0]) if previous.startswith("-") and "=" not in previous else None

@@ -294,3 +294,44 @@ def test_the_provision_ec2_playbook_makes_n_machines_and_a_second_run_changes_no
     finally:
         with ThreadPoolExecutor(max_workers=2) as pool:
             list(pool.map(bed.stop_machine, names))
+
+
+def test_the_command_line_creates_stops_starts_kills_and_removes_an_ec2_machine(ec2: Emulator, bed_key, tmp_path: Path) -> None:
+    """``dockyard-machine create -d amazonec2`` with the original's flags, then the commands its users type."""
+    from ansible_collections.dockyard.machine.tests.e2e.test_cli import dm, shell
+
+    key, pub = bed_key
+    cloud = _fresh_cloud(ec2)
+    store = tmp_path / "store"
+    name = "ec2-cli"
+    aws = dict(NO_AWS_ENV, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
+    bed.start_machine(name, "bookworm-docker", "127.0.5.4", pub)
+    try:
+        bad = dm(store, "create", "-d", "amazonec2", "--amazonec2-endpoint", ec2.url, "--amazonec2-subnet-id", "subnet-0000000000000dead",
+                 "--amazonec2-ami", cloud.ami, "--amazonec2-ssh-keypath", str(key), name, **aws)
+        assert bad.returncode != 0 and "flag --amazonec2-subnet-id" in bad.stderr, bad.stdout + bad.stderr
+        assert dm(store, "rm", "-y", name, **aws).returncode == 0 and ec2.resources() == EMPTY
+
+        created = dm(store, "create", "-d", "amazonec2", "--amazonec2-endpoint", ec2.url, "--amazonec2-subnet-id", cloud.subnet,
+                     "--amazonec2-ami", cloud.ami, "--amazonec2-use-private-address", "--amazonec2-ssh-user", "root",
+                     "--amazonec2-ssh-keypath", str(key), "--amazonec2-tags", "team,web", name, **aws)
+        assert created.returncode == 0, created.stdout + created.stderr
+        assert "testing" not in (store / "machines" / name / "config.json").read_text()
+        used = shell(store, 'eval "$(dockyard-machine env %s)" && docker version --format "{{.Server.Version}}"' % name)
+        assert used.returncode == 0 and used.stdout.strip(), used.stdout + used.stderr
+        assert dm(store, "status", name, **aws).stdout.strip() == "Running"
+
+        stopped = dm(store, "stop", name, **aws)
+        assert stopped.returncode == 0 and 'Machine "%s" was stopped.' % name in stopped.stdout, stopped.stdout + stopped.stderr
+        assert dm(store, "status", name, **aws).stdout.strip() == "Stopped"
+        started = dm(store, "start", name, **aws)
+        assert started.returncode == 0 and 'Machine "%s" was started.' % name in started.stdout, started.stdout + started.stderr
+        killed = dm(store, "kill", name, **aws)
+        assert killed.returncode == 0 and 'Machine "%s" was killed.' % name in killed.stdout, killed.stdout + killed.stderr
+        assert dm(store, "status", name, **aws).stdout.strip() == "Stopped"
+
+        removed = dm(store, "rm", "-y", name, **aws)
+        assert removed.returncode == 0, removed.stdout + removed.stderr
+        assert ec2.resources() == EMPTY
+    finally:
+        bed.stop_machine(name)

@@ -655,7 +655,7 @@ def test_module_messages_name_the_flags() -> None:
         (["rm", "-y", "m"], ["m1", "m2"]),
         (["env", "--shell", "f"], ["fish"]),
         (["env", "--u"], ["--unset"]),
-        (["create", "-d", ""], ["generic", "none"]),
+        (["create", "-d", ""], ["generic", "none", "amazonec2"]),
         (["create", "--generic-ip"], ["--generic-ip-address"]),
         (["create", "x"], []),
         (["scp", "m"], ["m1:", "m2:"]),
