@@ -134,7 +134,7 @@ def five_in_one_play(ec2: Emulator, calls: Calls, work: Path, key: Path, pub: Pa
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--runs", type=int, default=3, help="creates of each kind (median printed)")
     args = parser.parse_args()
     bed.ensure_images(IMAGE)
