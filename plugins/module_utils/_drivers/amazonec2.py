@@ -486,13 +486,44 @@ class AmazonEC2Driver(Driver):
         context.save()
         self._ensure_key_pair(client, record, options, context, steps)
         self._ensure_security_groups(client, record, options, network.vpc_id, context, steps)
-        instance_id = self._launch(client, record, options, context)
+        try:
+            instance_id = self._launch(client, record, options, context)
+        except LaunchError as exc:
+            # EC2 refused the launch (capacity, quota, a bad parameter): no instance exists, so what was made for it
+            # goes too, and the failure leaves nothing in EC2.
+            exc.msg = "%s %s" % (exc.msg, self._undo_before_launch(client, record, context))
+            exc.args = (exc.msg,)
+            raise
         steps.append("launch instance")
         instance = self._wait_running(client, record, instance_id, context.timeout)
         self._ensure_elastic_ip(client, record, options, context, steps)
         if side.get("ElasticIp"):
             instance = self._describe(client, record, instance_id) or instance
         return instance
+
+    def _undo_before_launch(self, client: t.Any, record: MachineRecord, context: HostContext) -> str:
+        """Delete the key pair and security group made for a launch that EC2 refused; returns what to tell the user."""
+        d, side = record.driver, record.sidecar
+        left = []
+        if self._find_launched(client, record):
+            return "An instance was launched after all: run the task again to resume, or state=absent to remove it."
+        key_name = self._own_key_pair(record)
+        try:
+            if key_name:
+                client.delete_key_pair(KeyName=key_name)
+                d["KeyName"] = ""
+            for group_id in list(side.get("CreatedSecurityGroups") or []):
+                client.delete_security_group(GroupId=group_id, aws_retry=True)
+                side["CreatedSecurityGroups"].remove(group_id)
+                d["SecurityGroupIds"] = [g for g in d.get("SecurityGroupIds") or [] if g != group_id]
+            side.pop("PendingSecurityGroup", None)
+            side.pop("ClientToken", None)
+        except Exception as exc:  # what is left stays in the record, for absent
+            left.append(str(exc))
+        context.save()
+        if left:
+            return "Removing the key pair and security group made for it failed (%s): state=absent removes them." % left[0]
+        return "The key pair and security group made for it were removed: nothing was left in EC2."
 
     def _tags(self, record: MachineRecord, extra: t.Mapping[str, t.Any] | None = None) -> list[dict[str, str]]:
         tags = {"Name": record.name, OWNER_TAG: record.name}

@@ -312,3 +312,43 @@ def test_adopting_an_instance_of_another_tool_never_claims_its_key_pair_or_group
     assert (d["InstanceId"], d["InstanceType"], d["Zone"], d["KeyName"], d["IPAddress"]) == ("i-7", "m5.large", "us-east-1b", "team-key", "10.0.0.7")
     assert d["ExistingKey"] is True and d["SecurityGroupReadOnly"] is True and "CreatedSecurityGroups" not in record.sidecar
     assert driver.cloud_resources(record) == ["EC2 instance i-7 in us-east-1"]  # absent terminates it, and deletes nothing of theirs
+
+
+def test_a_refused_launch_removes_the_key_pair_and_group_made_for_it(tmp_path) -> None:
+    driver = StubbedDriver()
+    options = _options()
+    record = _new_record(driver, options)
+    stub = driver.stub
+    stub.add_response("describe_subnets", {"Subnets": [{"SubnetId": "subnet-1", "VpcId": "vpc-1", "AvailabilityZone": "us-east-1a"}]}, {"SubnetIds": ["subnet-1"]})
+    stub.add_response("describe_images", {"Images": [{"ImageId": "ami-1", "RootDeviceName": "/dev/xvda"}]}, {"ImageIds": ["ami-1"]})
+    stub.add_response("import_key_pair", {"KeyName": "k"}, {"KeyName": ANY, "PublicKeyMaterial": ANY, "TagSpecifications": ANY})
+    stub.add_response("describe_security_groups", {"SecurityGroups": []}, {"Filters": ANY})
+    stub.add_response("create_security_group", {"GroupId": "sg-9"}, {"GroupName": ANY, "Description": ANY, "VpcId": "vpc-1", "TagSpecifications": ANY})
+    stub.add_response("authorize_security_group_ingress", {}, {"GroupId": "sg-9", "IpPermissions": ANY})
+    stub.add_client_error("run_instances", service_error_code="VcpuLimitExceeded", service_message="quota")
+    stub.add_response("describe_instances", {"Reservations": []}, {"Filters": ANY})
+    stub.add_response("delete_key_pair", {}, {"KeyName": ANY})
+    stub.add_response("delete_security_group", {}, {"GroupId": "sg-9"})
+    with stub, pytest.raises(DriverError) as info:
+        driver.ensure_host(record, options, Recorder(record, tmp_path).context)
+    stub.assert_no_pending_responses()
+    assert info.value.step == "launch instance" and info.value.details["option"] == "amazonec2.instance_type"
+    assert "vCPU quota" in info.value.msg and "nothing was left in EC2" in info.value.msg
+    assert driver.cloud_resources(record) == []
+
+
+def test_a_start_with_an_elastic_ip_keeps_the_address_and_without_one_takes_the_new_one(tmp_path) -> None:
+    for elastic, public_after, expected in ((True, "198.51.100.1", "198.51.100.1"), (False, "203.0.113.77", "203.0.113.77")):
+        driver = StubbedDriver()
+        record = _new_record(driver, _options(use_private_address=False))
+        record.driver.update(InstanceId="i-1", IPAddress="198.51.100.1")
+        if elastic:
+            record.sidecar["ElasticIp"] = {"AllocationId": "eipalloc-1", "PublicIp": "198.51.100.1"}
+        stopped = _instance({"Name": "stopped", "Code": 80})
+        driver.stub.add_response("describe_instances", stopped, {"InstanceIds": ["i-1"]})
+        driver.stub.add_response("start_instances", {"StartingInstances": []}, {"InstanceIds": ["i-1"]})
+        driver.stub.add_response("describe_instances", _instance(), {"InstanceIds": ["i-1"]})  # the waiter
+        driver.stub.add_response("describe_instances", _instance(PublicIpAddress=public_after), {"InstanceIds": ["i-1"]})
+        with driver.stub:
+            assert driver.power(record, "start", timeout=4) is True
+        assert record.ip_address == expected
