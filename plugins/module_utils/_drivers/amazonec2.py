@@ -21,8 +21,11 @@ import re
 import secrets
 import typing as t
 
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec2_adopt import adopt_instance
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec2_launch import (
     CANONICAL,
+    LIVE_STATES,
+    OWNER_TAG,
     LaunchError,
     find_ami,
     find_network,
@@ -41,8 +44,6 @@ __all__ = ["AmazonEC2Driver", "ORIGINAL_SECURITY_GROUP", "OWNER_TAG"]
 
 # The security group the original creates once per VPC and shares between its machines.
 ORIGINAL_SECURITY_GROUP = "docker-machine"
-# Tag on everything a create makes: the machine's name (a lost store can find its resources by it).
-OWNER_TAG = "dockyard-machine"
 # The original's fixed engine port (no option) and swarm-less rule set.
 ENGINE_PORT = 2376
 USER_DATA_LIMIT = 16 * 1024  # EC2's limit for user data before base64
@@ -57,7 +58,6 @@ _STATE_MAP = {
     "stopped": "Stopped",
     "terminated": "Error",
 }
-_LIVE = ["pending", "running", "stopping", "stopped", "shutting-down"]
 
 
 class AmazonEC2Driver(Driver):
@@ -369,85 +369,20 @@ class AmazonEC2Driver(Driver):
         token = record.sidecar.get("ClientToken")
         if not token:
             return ""
-        reply = client.describe_instances(Filters=[{"Name": "client-token", "Values": [token]}, {"Name": "instance-state-name", "Values": _LIVE}])
+        reply = client.describe_instances(Filters=[{"Name": "client-token", "Values": [token]}, {"Name": "instance-state-name", "Values": LIVE_STATES}])
         return next((i["InstanceId"] for r in reply.get("Reservations", []) for i in r.get("Instances", [])), "")
 
     def _adopt(self, client: t.Any, record: MachineRecord, options: t.Mapping[str, t.Any], context: HostContext, steps: list[str]) -> None:
-        """A store that does not know the machine (a lost laptop) takes over its running instance: the record is rebuilt
-        from EC2. What a create of ours made for this machine (tagged with its name) is removed with it later; anything
-        else (a key pair or group of the user's) never is."""
-        d, side = record.driver, record.sidecar
-        wanted = str(options.get("instance_id") or "")
-        step = "adopt instance"
-        try:
-            if wanted:
-                instance = self._describe(client, record, wanted)
-                if instance is None:
-                    raise LaunchError(
-                        "There is no EC2 instance %s in %s: fix option amazonec2.instance_id (or the region)." % (wanted, self._region(record)),
-                        machine=record.name,
-                        step=step,
-                        option="amazonec2.instance_id",
-                    )
-            else:
-                reply = client.describe_instances(Filters=[{"Name": "tag:Name", "Values": [record.name]}, {"Name": "instance-state-name", "Values": _LIVE}])
-                found = [i for r in reply.get("Reservations", []) for i in r.get("Instances", [])]
-                if len(found) != 1:
-                    raise LaunchError(
-                        "%s EC2 instance tagged Name=%s in %s%s: set option amazonec2.instance_id to the one to adopt."
-                        % ("No" if not found else "More than one", record.name, self._region(record),
-                           "" if not found else " (%s)" % ", ".join(sorted(i["InstanceId"] for i in found))),
-                        machine=record.name,
-                        step=step,
-                        option="amazonec2.instance_id",
-                    )
-                instance = found[0]
-            ours = {str(tag.get("Key")): str(tag.get("Value")) for tag in instance.get("Tags") or []}.get(OWNER_TAG) == record.name
-            key_name = str(instance.get("KeyName") or "")
-            key_ours = bool(key_name) and ours and self._tagged_ours(
-                client.describe_key_pairs(KeyNames=[key_name])["KeyPairs"][0].get("Tags"), record.name
-            )
-            groups = list(instance.get("SecurityGroups") or [])
-            for interface in instance.get("NetworkInterfaces") or []:  # EC2 lists them here too; some clouds only here
-                groups += [g for g in interface.get("Groups") or [] if g["GroupId"] not in {x["GroupId"] for x in groups}]
-            created = []
-            if groups:
-                described = client.describe_security_groups(GroupIds=[g["GroupId"] for g in groups])["SecurityGroups"]
-                created = [g["GroupId"] for g in described if self._tagged_ours(g.get("Tags"), record.name)]
-            addresses = client.describe_addresses(Filters=[{"Name": "instance-id", "Values": [instance["InstanceId"]]}])["Addresses"]
-        except LaunchError:
-            raise
-        except Exception as exc:
-            raise launch_error(record.name, step, exc, "amazonec2.instance_id") from exc
-        placement = instance.get("Placement") or {}
-        d.update(
-            {
-                "InstanceId": instance["InstanceId"],
-                "InstanceType": instance.get("InstanceType") or d.get("InstanceType"),
-                "AMI": instance.get("ImageId") or "",
-                "VpcId": instance.get("VpcId") or "",
-                "SubnetId": instance.get("SubnetId") or "",
-                "Zone": placement.get("AvailabilityZone") or d.get("Zone"),
-                "KeyName": key_name,
-                "ExistingKey": not key_ours,  # a key pair that is not ours is never deleted
-                "SecurityGroupIds": [g["GroupId"] for g in groups],
-                "SecurityGroupNames": [g.get("GroupName", "") for g in groups],
-                "SecurityGroupReadOnly": not created,
-                "PrivateIPAddress": str(instance.get("PrivateIpAddress") or ""),
-            }
-        )
-        if created:
-            side["CreatedSecurityGroups"] = created
-        own = [a for a in addresses if self._tagged_ours(a.get("Tags"), record.name)]
-        if own:
-            side["ElasticIp"] = {"AllocationId": own[0]["AllocationId"], "PublicIp": own[0].get("PublicIp", "")}
-        side["Adopted"] = instance["InstanceId"]
+        """A store that does not know the machine (a lost laptop) takes over its running instance (amazonec2_adopt.py)."""
+        adoption = adopt_instance(client, record.name, self._region(record), str(options.get("instance_id") or ""))
+        record.driver.update(adoption.driver_fields)
+        if adoption.created_groups:
+            record.sidecar["CreatedSecurityGroups"] = list(adoption.created_groups)
+        if adoption.elastic_ip:
+            record.sidecar["ElasticIp"] = dict(adoption.elastic_ip)
+        record.sidecar["Adopted"] = adoption.driver_fields["InstanceId"]
         context.save()
         steps.append("adopt instance")
-
-    @staticmethod
-    def _tagged_ours(tags: t.Any, name: str) -> bool:
-        return any(tag.get("Key") == OWNER_TAG and tag.get("Value") == name for tag in tags or [])
 
     def _converge_instance(
         self, client: t.Any, record: MachineRecord, options: t.Mapping[str, t.Any], context: HostContext, steps: list[str]
@@ -917,7 +852,7 @@ class AmazonEC2Driver(Driver):
         created = set(record.sidecar.get("CreatedSecurityGroups") or [])
         if not groups or (group_id not in created and groups[0].get("GroupName") != ORIGINAL_SECURITY_GROUP):
             return False  # a group the user gave: never ours to delete
-        users = client.describe_instances(Filters=[{"Name": "instance.group-id", "Values": [group_id]}, {"Name": "instance-state-name", "Values": _LIVE}])
+        users = client.describe_instances(Filters=[{"Name": "instance.group-id", "Values": [group_id]}, {"Name": "instance-state-name", "Values": LIVE_STATES}])
         if any(i.get("InstanceId") != instance_id for r in users.get("Reservations", []) for i in r.get("Instances", [])):
             return False  # another machine still uses it
         client.delete_security_group(GroupId=group_id)

@@ -18,6 +18,8 @@ from ansible_collections.dockyard.machine.plugins.module_utils._errors import Dr
 
 __all__ = [
     "CANONICAL",
+    "LIVE_STATES",
+    "OWNER_TAG",
     "LaunchError",
     "Network",
     "arm_instance_type",
@@ -27,6 +29,10 @@ __all__ = [
     "newest_lts_image",
 ]
 
+# Tag on everything a create makes: the machine's name (a lost store finds its resources by it).
+OWNER_TAG = "dockyard-machine"
+# Instance states in which an instance exists (and costs).
+LIVE_STATES = ["pending", "running", "stopping", "stopped", "shutting-down"]
 # Canonical's account: the owner of the official Ubuntu images.
 CANONICAL = "099720109477"
 # ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-20240423

@@ -319,7 +319,8 @@ def test_a_refused_launch_removes_the_key_pair_and_group_made_for_it(tmp_path) -
     options = _options()
     record = _new_record(driver, options)
     stub = driver.stub
-    stub.add_response("describe_subnets", {"Subnets": [{"SubnetId": "subnet-1", "VpcId": "vpc-1", "AvailabilityZone": "us-east-1a"}]}, {"SubnetIds": ["subnet-1"]})
+    subnet = {"SubnetId": "subnet-1", "VpcId": "vpc-1", "AvailabilityZone": "us-east-1a"}
+    stub.add_response("describe_subnets", {"Subnets": [subnet]}, {"SubnetIds": ["subnet-1"]})
     stub.add_response("describe_images", {"Images": [{"ImageId": "ami-1", "RootDeviceName": "/dev/xvda"}]}, {"ImageIds": ["ami-1"]})
     stub.add_response("import_key_pair", {"KeyName": "k"}, {"KeyName": ANY, "PublicKeyMaterial": ANY, "TagSpecifications": ANY})
     stub.add_response("describe_security_groups", {"SecurityGroups": []}, {"Filters": ANY})
