@@ -304,7 +304,8 @@ def test_the_command_line_creates_stops_starts_kills_and_removes_an_ec2_machine(
     cloud = _fresh_cloud(ec2)
     store = tmp_path / "store"
     name = "ec2-cli"
-    aws = dict(NO_AWS_ENV, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
+    aws = dict(NO_AWS_ENV)
+    aws.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION})
     bed.start_machine(name, "bookworm-docker", "127.0.5.4", pub)
     try:
         bad = dm(store, "create", "-d", "amazonec2", "--amazonec2-endpoint", ec2.url, "--amazonec2-subnet-id", "subnet-0000000000000dead",
