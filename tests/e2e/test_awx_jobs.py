@@ -149,9 +149,9 @@ def test_deploy_job_twice_then_teardown_job_through_ansible_runner(bed_key, tmp_
         from_project = awx.inventory_update("awx/inventory/project.docker_machine.yml", project_store, tmp_path / "update-project", {})
         for listed in (from_project, awx.inventory_update(source, project, tmp_path / "update-cred", store_cred.env)):
             assert listed["docker_machine_generic"]["hosts"] == ["awx-deploy"]
-            hostvars = listed["_meta"]["hostvars"]["awx-deploy"]
+            hostvars = awx.plain(listed["_meta"]["hostvars"]["awx-deploy"])
             assert hostvars["ansible_host"] == DEPLOY_IP and hostvars["docker_machine_docker"]["docker_host"] == "tcp://%s:2376" % DEPLOY_IP
-        assert from_project["_meta"]["hostvars"]["awx-deploy"]["docker_machine_docker"]["ca_path"].startswith(str(project_store / "docker-machine"))
+        assert awx.plain(from_project["_meta"]["hostvars"]["awx-deploy"])["docker_machine_docker"]["ca_path"].startswith(str(project_store / "docker-machine"))
         assert "label_purpose_awx" not in from_project  # keyed groups are the volume example's
 
         # Teardown: survey answers are text (names separated by blanks).

@@ -159,17 +159,31 @@ def runner_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 def inventory_update(source: str, project: Path, work: Path, envvars: dict[str, str]) -> dict[str, t.Any]:
     """An inventory source from a project (``source_path``), updated: the inventory AWX stores."""
     work.mkdir(parents=True, exist_ok=True)
+    # As AWX does: the listing goes to a file (the command's output holds the warnings too).
+    listing = work / "inventory.json"
     out, err, rc = ansible_runner.run_command(
         executable_cmd="ansible-inventory",
-        cmdline_args=["-i", str(project / source), "--list", "--export"],
+        cmdline_args=["-i", str(project / source), "--list", "--export", "--output", str(listing)],
         private_data_dir=str(work),
-        cwd=str(project),
+        host_cwd=str(project),
         envvars=runner_env(envvars),
         quiet=True,
     )
     if rc != 0:
         raise AssertionError("inventory update failed (rc %s):\n%s\n%s" % (rc, out, err))
-    return json.loads(out)
+    return json.loads(listing.read_text())
+
+
+def plain(value: t.Any) -> t.Any:
+    """An exported inventory's values without the wrappers ansible-inventory's legacy profile writes
+    (``{"__ansible_unsafe": VALUE}``, ``{"__ansible_vault": ...}``), for assertions."""
+    if isinstance(value, dict):
+        if set(value) == {"__ansible_unsafe"}:
+            return plain(value["__ansible_unsafe"])
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value
 
 
 def write_inventory_script(directory: Path, inventory: dict[str, t.Any]) -> Path:
