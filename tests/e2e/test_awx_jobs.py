@@ -84,6 +84,20 @@ def test_credential_types_pass_awx_rules_and_awx_awx_validation(tmp_path):
     assert all("Connection refused" in line for line in failed), done.stdout
 
 
+def test_surveys_ask_for_variables_their_playbooks_read():
+    setup = yaml.safe_load((REPO / "awx" / "setup.yml").read_text())[0]
+    templates = setup["vars"]["dockyard_awx_templates"]
+    assert sorted(p.name for p in (REPO / "awx" / "surveys").glob("*.yml")) == sorted({f for tpl in templates for f in tpl["surveys"]})
+    for template in templates:
+        playbook = REPO / template["playbook"]
+        text = "".join(p.read_text() for p in [playbook, *(playbook.parent / line.split(":", 1)[1].strip()
+                                                         for line in playbook.read_text().splitlines() if "import_playbook:" in line)])
+        for name in template["surveys"]:
+            for variable in awx.check_survey(yaml.safe_load((REPO / "awx" / "surveys" / name).read_text())):
+                assert variable in text, "%s asks for %s, which %s does not read" % (name, variable, template["playbook"])
+    assert subprocess.run(["ansible-playbook", "--syntax-check", "awx/setup.yml"], cwd=REPO, capture_output=True, timeout=120, check=False).returncode == 0
+
+
 def test_docker_tls_credential_reaches_the_engine_with_its_injected_files(engine_store, tmp_path):
     certs = engine_store.root / "certs"
     injected = awx.inject(awx.load_credential_type("docker_tls_endpoint.yml"), {

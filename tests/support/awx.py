@@ -112,6 +112,38 @@ def check_credential_type(definition: dict[str, t.Any]) -> None:
                     raise CredentialTypeError("%s injector %s names file %s that no file injector writes" % (kind, key, wanted))
 
 
+SURVEY_TYPES = ("text", "textarea", "password", "integer", "float", "multiplechoice", "multiselect")
+
+
+def check_survey(survey: dict[str, t.Any]) -> list[str]:
+    """Raise ValueError where AWX would refuse ``survey`` as a job template's survey_spec; its variables."""
+    if not isinstance(survey.get("name"), str) or not isinstance(survey.get("description"), str) or not isinstance(survey.get("spec"), list):
+        raise ValueError("a survey has a name, a description and a spec list")
+    variables = []
+    for question in survey["spec"]:
+        where = question.get("variable")
+        for key in ("question_name", "variable", "type", "required"):
+            if key not in question:
+                raise ValueError("question %s: no %s" % (where, key))
+        if not IDENTIFIER.match(question["variable"]) or question["type"] not in SURVEY_TYPES or not isinstance(question["required"], bool):
+            raise ValueError("question %s: variable, type or required" % where)
+        if question["type"] in ("multiplechoice", "multiselect"):
+            choices = question.get("choices")
+            if not isinstance(choices, list) or not choices:
+                raise ValueError("question %s: choices" % where)
+            if "default" in question and question["default"] not in choices:
+                raise ValueError("question %s: default %r is no choice" % (where, question["default"]))
+        for bound in ("min", "max"):
+            if bound in question and not isinstance(question[bound], int):
+                raise ValueError("question %s: %s" % (where, bound))
+        if question["type"] == "integer" and "default" in question and not question.get("min", 0) <= question["default"] <= question.get("max", 10 ** 9):
+            raise ValueError("question %s: default out of bounds" % where)
+        variables.append(question["variable"])
+    if len(set(variables)) != len(variables):
+        raise ValueError("a variable is asked twice")
+    return variables
+
+
 def inject(definition: dict[str, t.Any], inputs: dict[str, t.Any], directory: Path) -> Injection:
     """Render ``definition``'s injectors with ``inputs`` as AWX does; files go to ``directory``."""
     check_credential_type(definition)
