@@ -8,6 +8,7 @@ machine containers of the test bed; the execution environment of awx/execution-e
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import shutil
@@ -48,6 +49,17 @@ def assert_successful(runner, pdd: Path, ident: str) -> dict[str, dict[str, int]
     assert len(stats) == 1 and stats[0]["event_data"]["changed"] == runner.stats["changed"]
     assert "PLAY RECAP" in stdout
     return recap
+
+
+@pytest.fixture(scope="module", autouse=True)
+def ee_image(tmp_path_factory):
+    """The EE image, built (when its contents changed: a minute or two) while the other tests of this file run."""
+    def build() -> str:
+        bed.ensure_images("trixie")
+        return ee.ensure_ee(work=tmp_path_factory.mktemp("ee"))
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        yield pool.submit(build)
 
 
 @pytest.fixture(autouse=True)
@@ -184,7 +196,7 @@ def _ee_run(image: str, pdd: Path, volume: Path, *argv: str, timeout: float = 60
                            "-w", "/runner/project", image, *argv], capture_output=True, text=True, timeout=timeout, check=False)
 
 
-def test_execution_environment_builds_and_runs_jobs_on_its_own(bed_key, tmp_path):
+def test_execution_environment_builds_and_runs_jobs_on_its_own(bed_key, tmp_path, ee_image):
     key, pub = bed_key
     bed.ensure_images("trixie-docker")
     subprocess.run(["bash", str(REPO / "tests/bed/webapp-base.sh"), BASE_IMAGE], check=True, capture_output=True, timeout=300)
@@ -194,7 +206,8 @@ def test_execution_environment_builds_and_runs_jobs_on_its_own(bed_key, tmp_path
     dockerfile = (context / "Dockerfile").read_text()
     assert "introspect" in dockerfile and "dockyard-docker-cli.sh" in dockerfile
     assert (context / "_build" / "requirements.yml").read_text() == (REPO / "awx/ee/requirements.yml").read_text()
-    image = ee.ensure_ee(work=tmp_path)
+    image = ee_image.result(timeout=1800)
+    assert image == ee.ensure_ee(work=tmp_path)  # current now: the same hash, nothing built again
     # What builder's introspection collected from the collections (ours included) is installed in the image.
     listed = subprocess.run(["docker", "run", "--rm", image, "sh", "-c",
                              "ansible-galaxy collection list --format json; python3 -c 'import cryptography, boto3, docker, requests'; "

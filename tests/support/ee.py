@@ -30,6 +30,7 @@ REPO = Path(__file__).resolve().parents[2]
 DEFINITION = REPO / "awx" / "execution-environment.yml"
 BASE_DIR = REPO / "tests" / "bed" / "ee-base"
 MACHINE_IMAGE = "dockyard/machine:trixie"
+ROOTFS_REPO = "dockyard/ee-rootfs"
 BASE_REPO = "dockyard/ee-base"
 EE_REPO = "dockyard/machine-ee"
 LABEL = "dockyard.ee"
@@ -67,20 +68,42 @@ def _tree_hash(root: Path, skip: tuple[str, ...] = ()) -> str:
     return digest.hexdigest()
 
 
+def _rootfs_image() -> str:
+    """The machine image's files as an image of their own, without its configuration.
+
+    Every image built FROM the machine image would inherit its label dockyard.recipe, and tests/bed/images.sh
+    prunes unused images with that label: the untagged layers of a build running at the same time included.
+    """
+    machine = _run(["docker", "image", "inspect", "-f", "{{.Id}}", MACHINE_IMAGE], timeout=60).strip()
+    ref = "%s:%s" % (ROOTFS_REPO, machine.split(":")[-1][:16])
+    if not _image_exists(ref):
+        container = _run(["docker", "create", MACHINE_IMAGE], timeout=60).strip()
+        try:
+            export = subprocess.Popen(["docker", "export", container], stdout=subprocess.PIPE)
+            imported = subprocess.run(["docker", "import", "-c", "LABEL %s=rootfs" % LABEL, "-", ref], stdin=export.stdout,
+                                      capture_output=True, text=True, timeout=600, check=False)
+            if export.wait(timeout=60) != 0 or imported.returncode != 0:
+                raise EEError("docker export %s | docker import failed: %s" % (MACHINE_IMAGE, imported.stderr))
+        finally:
+            subprocess.run(["docker", "rm", "-f", container], capture_output=True, timeout=60, check=False)
+        _prune(ROOTFS_REPO, ref)
+    return ref
+
+
 def base_image() -> str:
     """``dockyard/ee-base:HASH``, built from the machine image unless it exists.
 
     It trusts this machine's CA certificates (HOST_CA) for pip only (PIP_CERT): the build's pip reaches the
     package index the way this machine does, while the EE's own TLS clients keep the image's CAs.
     """
-    machine = _run(["docker", "image", "inspect", "-f", "{{.Id}}", MACHINE_IMAGE], timeout=60).strip()
+    rootfs = _rootfs_image()
     with tempfile.TemporaryDirectory() as tmp:
         context = Path(tmp) / "base"
         shutil.copytree(BASE_DIR, context)
         shutil.copyfile(HOST_CA, context / "host-ca-certificates.crt")
-        ref = "%s:%s" % (BASE_REPO, hashlib.sha256((_tree_hash(context) + machine).encode()).hexdigest()[:16])
+        ref = "%s:%s" % (BASE_REPO, hashlib.sha256((_tree_hash(context) + rootfs).encode()).hexdigest()[:16])
         if not _image_exists(ref):
-            _run(["docker", "build", "-q", "--label", "%s=base" % LABEL, "--build-arg", "MACHINE_IMAGE=" + MACHINE_IMAGE, "-t", ref, str(context)],
+            _run(["docker", "build", "-q", "--label", "%s=base" % LABEL, "--build-arg", "ROOTFS_IMAGE=" + rootfs, "-t", ref, str(context)],
                  timeout=900)
     _prune(BASE_REPO, ref)
     return ref
