@@ -102,8 +102,8 @@ def test_surveys_ask_for_variables_their_playbooks_read():
     assert sorted(p.name for p in (REPO / "awx" / "surveys").glob("*.yml")) == sorted({f for tpl in templates for f in tpl["surveys"]})
     for template in templates:
         playbook = REPO / template["playbook"]
-        text = "".join(p.read_text() for p in [playbook, *(playbook.parent / line.split(":", 1)[1].strip()
-                                                         for line in playbook.read_text().splitlines() if "import_playbook:" in line)])
+        imported = [playbook.parent / line.split(":", 1)[1].strip() for line in playbook.read_text().splitlines() if "import_playbook:" in line]
+        text = "".join(p.read_text() for p in [playbook, *imported])
         for name in template["surveys"]:
             for variable in awx.check_survey(yaml.safe_load((REPO / "awx" / "surveys" / name).read_text())):
                 assert variable in text, "%s asks for %s, which %s does not read" % (name, variable, template["playbook"])
