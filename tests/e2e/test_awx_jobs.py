@@ -18,8 +18,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ansible_collections.dockyard.machine.tests.conftest import FIXTURE_STORE, copy_store
 from ansible_collections.dockyard.machine.tests.e2e.conftest import REPO
 from ansible_collections.dockyard.machine.tests.support import awx, bed, ee
+from ansible_collections.dockyard.machine.tests.support.ec2_emulator import REGION, emulator
 
 BASE_IMAGE = "role-webapp-base:1"
 # This file's machines: loopback addresses 127.0.0.120-139, container names dockyard-awx-*.
@@ -188,6 +190,52 @@ def test_deploy_job_twice_then_teardown_job_through_ansible_runner(bed_key, tmp_
         assert machine.exec("test", "-e", "/etc/systemd/system/docker.service.d/10-machine.conf").returncode != 0
         after = awx.inventory_update(source, project, tmp_path / "update-after", store_cred.env)
         assert after["_meta"]["hostvars"] == {}
+
+
+def test_teardown_job_with_the_aws_credential_removes_an_ec2_machine_and_its_resources(tmp_path, monkeypatch):
+    # An EE knows no AWS credentials of its own: only what a job's credentials inject.
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    ee_env = {"AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"), "AWS_CONFIG_FILE": str(tmp_path / "none")}
+    with emulator(tmp_path) as ec2:
+        client = ec2.client()
+        vpc = client.create_vpc(CidrBlock="127.0.0.0/16")["Vpc"]["VpcId"]
+        subnet = client.create_subnet(VpcId=vpc, CidrBlock="127.0.5.0/28", AvailabilityZone=REGION + "a")["Subnet"]["SubnetId"]
+        group = client.create_security_group(GroupName="docker-machine", Description="Docker Machine", VpcId=vpc)["GroupId"]
+        client.import_key_pair(KeyName="aws-sandbox", PublicKeyMaterial=b"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHkXyJ3z8Oe3o6s1cJXcR0ZxGEN3yWmQf8D1hPrbu0aT t")
+        instance = client.run_instances(ImageId="ami-1e749f67", MinCount=1, MaxCount=1, KeyName="aws-sandbox", SecurityGroupIds=[group],
+                                        SubnetId=subnet)["Instances"][0]["InstanceId"]
+        # The original tool's record of that machine, in the store on the volume.
+        store = copy_store(FIXTURE_STORE, tmp_path / "volume" / "machine")
+        for other in ("m1", "m2"):
+            shutil.rmtree(store / "machines" / other)
+        record = store / "machines" / "aws-sandbox" / "config.json"
+        doc = json.loads(record.read_text())
+        doc["Driver"].update(InstanceId=instance, KeyName="aws-sandbox", ExistingKey=False, SecurityGroupIds=[group], SecurityGroupNames=["docker-machine"],
+                             VpcId=vpc, SubnetId=subnet, Region=REGION, Endpoint=ec2.url)
+        record.write_text(json.dumps(doc, indent=4))
+        project = awx.project_checkout(tmp_path / "project")
+        store_cred = awx.inject(awx.load_credential_type("machine_store.yml"), {"store_path": str(store)}, tmp_path / "creds")
+        inventory = awx.inventory_update("awx/inventory/credential.docker_machine.yml", project, tmp_path / "update", dict(ee_env, **store_cred.env))
+        assert inventory["docker_machine_amazonec2"]["hosts"] == ["aws-sandbox"]
+        survey = {"teardown_machines": "aws-sandbox"}
+
+        # Without the AWS credential the job fails, names what is missing and removes nothing.
+        pdd = tmp_path / "job-no-aws"
+        refused = awx.job(pdd, project, "playbooks/teardown.yml", inventory, survey, dict(ee_env, **store_cred.env), "no-aws")
+        assert refused.status == "failed" and record.is_file()
+        assert "AWS_ACCESS_KEY_ID" in (pdd / "artifacts" / "no-aws" / "stdout").read_text()
+        assert ec2.resources()["instances"] == [instance]
+
+        # With it (access key, secret key and an STS token, as AWX injects them), the instance, its key pair and the
+        # security group go with the record.
+        aws = awx.aws_credential("testing", "testing", security_token="testing-token")
+        assert set(aws.env) == {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SECURITY_TOKEN", "AWS_SESSION_TOKEN"}
+        pdd = tmp_path / "job-teardown"
+        removed = awx.job(pdd, project, "playbooks/teardown.yml", inventory, survey, dict(ee_env, **store_cred.env, **aws.env), "teardown")
+        assert changed(assert_successful(removed, pdd, "teardown"), "localhost") == 1
+        assert not (store / "machines" / "aws-sandbox").exists()
+        assert ec2.resources() == {"instances": [], "key_pairs": [], "security_groups": [], "addresses": []}
 
 
 def _ee_run(image: str, pdd: Path, volume: Path, *argv: str, timeout: float = 600) -> subprocess.CompletedProcess:

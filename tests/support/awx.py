@@ -173,6 +173,14 @@ def inject(definition: dict[str, t.Any], inputs: dict[str, t.Any], directory: Pa
     return injection
 
 
+def aws_credential(access_key: str, secret_key: str, security_token: str = "") -> Injection:
+    """What AWX's built-in "Amazon Web Services" credential injects: environment variables only."""
+    env = {"AWS_ACCESS_KEY_ID": access_key, "AWS_SECRET_ACCESS_KEY": secret_key}
+    if security_token:
+        env.update(AWS_SECURITY_TOKEN=security_token, AWS_SESSION_TOKEN=security_token)
+    return Injection(env=env)
+
+
 def project_checkout(dest: Path) -> Path:
     """The project as AWX checks it out: this repository's playbooks and awx folders."""
     for folder in ("playbooks", "awx"):
