@@ -31,7 +31,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 # guard (tests/support/netguard/sitecustomize.py) at start-up, children included.
 GUARDED := DOCKYARD_NETGUARD=1 AWS_EC2_METADATA_DISABLED=true PYTHONPATH=$(CURDIR)/tests/support/netguard:$(COLLECTIONS)$${PYTHONPATH:+:$$PYTHONPATH}
 
-.PHONY: venv collection sanity lint unit molecule integration engine images bed-clean bench-inventory bench-cli bench-lifecycle bench-ec2 bench-inventory-ec2 test demo demo-clean
+.PHONY: venv collection sanity lint unit molecule integration engine images ee bed-clean bench-inventory bench-cli bench-lifecycle bench-ec2 bench-inventory-ec2 test demo demo-clean
 
 # The dockyard-machine command (cli/). Its entry point imports the collection found on PYTHONPATH or
 # ANSIBLE_COLLECTIONS_PATH (this checkout's .build/collections here), so tests run this tree's code.
@@ -93,6 +93,12 @@ engine:
 # Machine images (debootstrap, cached by recipe hash): minutes from scratch, a second when current.
 images: engine
 	bash tests/bed/images.sh build all
+
+# The AWX execution environment (awx/execution-environment.yml) without a registry: ansible-builder's context,
+# built FROM a local Debian 13 base (tests/bed/ee-base), cached by content hash; prints the image's name.
+ee: venv collection engine
+	bash tests/bed/images.sh build trixie
+	python tests/support/ee.py
 
 # Benchmarks print figures; they are not tests.
 bench-inventory: venv collection
