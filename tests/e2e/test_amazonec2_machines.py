@@ -18,10 +18,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import yaml
 
 from ansible_collections.dockyard.machine.tests.e2e.conftest import REPO, docker_cli, recap, run_playbook
 from ansible_collections.dockyard.machine.tests.support import bed
 from ansible_collections.dockyard.machine.tests.support.ec2_emulator import REGION, Emulator, emulator
+from ansible_collections.dockyard.machine.tests.support.inventory_json import plain
 
 EMPTY = {"instances": [], "key_pairs": [], "security_groups": [], "addresses": []}
 # Credentials no process of the test has in its environment: the task gets them from module_defaults only.
@@ -336,3 +338,24 @@ def test_the_command_line_creates_stops_starts_kills_and_removes_an_ec2_machine(
         assert ec2.resources() == EMPTY
     finally:
         bed.stop_machine(name)
+
+
+def test_the_awx_ec2_tag_inventory_source_lists_the_machines_the_driver_tagged(ec2: Emulator, tmp_path: Path) -> None:
+    """awx/inventory/ec2_tags.aws_ec2.yml, as AWX's Amazon EC2 source runs it (amazon.aws.aws_ec2), on the emulator."""
+    cloud = _fresh_cloud(ec2)
+    client = ec2.client()
+    tags = [{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": "tagged"}, {"Key": "dockyard-machine", "Value": "tagged"}]}]
+    client.run_instances(ImageId=cloud.ami, MinCount=1, MaxCount=1, SubnetId=cloud.subnet, TagSpecifications=tags)
+    client.run_instances(ImageId=cloud.ami, MinCount=1, MaxCount=1, SubnetId=cloud.subnet)  # not a machine of ours
+    source = yaml.safe_load((REPO / "awx" / "inventory" / "ec2_tags.aws_ec2.yml").read_text())
+    source["endpoint_url"] = ec2.url  # the test bed's EC2; in AWX the credential and region reach AWS itself
+    config = tmp_path / "ec2_tags.aws_ec2.yml"
+    config.write_text(yaml.safe_dump(source))
+    env = dict(os.environ, **NO_AWS_ENV)
+    env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    listed = subprocess.run(["ansible-inventory", "-i", str(config), "--list"], capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert listed.returncode == 0, listed.stderr
+    inventory = plain(json.loads(listed.stdout))
+    assert inventory["docker_machine_amazonec2"]["hosts"] == ["tagged"]
+    host = inventory["_meta"]["hostvars"]["tagged"]
+    assert host["ansible_host"] == "127.0.5.4" and host["docker_machine_name"] == "tagged" and host["docker_machine_driver"] == "amazonec2"
