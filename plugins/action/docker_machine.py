@@ -56,8 +56,8 @@ class ActionModule(ActionBase):
     def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
         result = super().run(tmp, task_vars)
         args = dict(self._task.args)
-        for name, value in aws_group_defaults(self._task.module_defaults, args).items():
-            args[name] = self._templar.template(value)
+        # Templated as one mapping: a default that resolves to omit drops out, as in any module's arguments.
+        args.update(self._templar.template(aws_group_defaults(self._task.module_defaults, args)))
         wrap_async = bool(self._task.async_val) and not self._connection.has_native_async
         result = merge_hash(
             result, self._execute_module(module_name="dockyard.machine.docker_machine", module_args=args, task_vars=task_vars, wrap_async=wrap_async)
