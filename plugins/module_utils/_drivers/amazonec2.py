@@ -460,12 +460,14 @@ class AmazonEC2Driver(Driver):
             return "Removing the key pair and security group made for it failed (%s): state=absent removes them." % left[0]
         return "The key pair and security group made for it were removed: nothing was left in EC2."
 
-    def _tags(self, record: MachineRecord, extra: t.Mapping[str, t.Any] | None = None) -> list[dict[str, str]]:
+    def _tag_specifications(self, record: MachineRecord, *kinds: str) -> list[dict[str, t.Any]]:
+        """TagSpecifications (amazon.aws's) for what a create makes: Name, ours, and the user's tags from the record."""
+        from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_specifications
+
         tags = {"Name": record.name, OWNER_TAG: record.name}
         raw = str(record.driver.get("Tags") or "").split(",") if record.driver.get("Tags") else []
         tags.update(dict(zip(raw[0::2], raw[1::2])))
-        tags.update({str(k): str(v) for k, v in (extra or {}).items()})
-        return [{"Key": k, "Value": v} for k, v in tags.items()]
+        return boto3_tag_specifications(tags, list(kinds))
 
     def _ensure_key_pair(self, client: t.Any, record: MachineRecord, options: t.Mapping[str, t.Any], context: HostContext, steps: list[str]) -> None:
         d = record.driver
@@ -482,7 +484,7 @@ class AmazonEC2Driver(Driver):
                 return
             public = self._public_key(record, options, context)
             client.import_key_pair(
-                KeyName=d["KeyName"], PublicKeyMaterial=public, TagSpecifications=[{"ResourceType": "key-pair", "Tags": self._tags(record)}]
+                KeyName=d["KeyName"], PublicKeyMaterial=public, TagSpecifications=self._tag_specifications(record, "key-pair")
             )
         except LaunchError:
             raise
@@ -548,7 +550,7 @@ class AmazonEC2Driver(Driver):
                     GroupName=group_name,
                     Description="dockyard.machine %s" % record.name,
                     VpcId=vpc_id,
-                    TagSpecifications=[{"ResourceType": "security-group", "Tags": self._tags(record)}],
+                    TagSpecifications=self._tag_specifications(record, "security-group"),
                 )["GroupId"]
                 permissions = []
                 steps.append("security group")
@@ -610,7 +612,7 @@ class AmazonEC2Driver(Driver):
             "Monitoring": {"Enabled": bool(d.get("Monitoring"))},
             "EbsOptimized": bool(d.get("UseEbsOptimizedInstance")),
             "MetadataOptions": {"HttpTokens": options.get("metadata_tokens") or "required", "HttpEndpoint": "enabled"},
-            "TagSpecifications": [{"ResourceType": kind, "Tags": self._tags(record)} for kind in ("instance", "volume")],
+            "TagSpecifications": self._tag_specifications(record, "instance", "volume"),
         }
         if d.get("IamInstanceProfile"):
             request["IamInstanceProfile"] = {"Name": d["IamInstanceProfile"]}
@@ -656,7 +658,7 @@ class AmazonEC2Driver(Driver):
         step = "elastic ip"
         try:
             if not side.get("ElasticIp"):
-                allocation = client.allocate_address(Domain="vpc", TagSpecifications=[{"ResourceType": "elastic-ip", "Tags": self._tags(record)}])
+                allocation = client.allocate_address(Domain="vpc", TagSpecifications=self._tag_specifications(record, "elastic-ip"))
                 side["ElasticIp"] = {"AllocationId": allocation["AllocationId"], "PublicIp": allocation.get("PublicIp", "")}
                 context.save()
                 steps.append("elastic ip")

@@ -32,7 +32,10 @@ class Adoption:
 
 
 def tagged_ours(tags: t.Any, machine: str) -> bool:
-    return any(tag.get("Key") == OWNER_TAG and tag.get("Value") == machine for tag in tags or [])
+    """Whether EC2's tag list says a create of ours made the resource for ``machine``."""
+    from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
+
+    return boto3_tag_list_to_ansible_dict(tags or []).get(OWNER_TAG) == machine
 
 
 def _find(client: t.Any, machine: str, region: str, instance_id: str) -> dict[str, t.Any]:
