@@ -20,20 +20,15 @@ It prints figures; it asserts nothing. Machines it starts are removed at the end
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
-import subprocess
 import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ansible_collections.dockyard.machine.tests.support import bed
+from ansible_collections.dockyard.machine.tests.support.timed_playbook import playbook
 from ansible_collections.dockyard.machine.tests.support.ec2_emulator import REGION, Emulator, emulator
 
-REPO = Path(__file__).resolve().parents[1]
-PLAYBOOKS = REPO / "tests" / "e2e" / "playbooks"
 IMAGE = "bookworm-docker"
 # The original's calls for one create with a given subnet and key (drivers/amazonec2, reference section 5.3):
 # DescribeKeyPairs twice (pre-create check, then create), ImportKeyPair, DescribeSecurityGroups, CreateSecurityGroup
@@ -43,20 +38,6 @@ IMAGE = "bookworm-docker"
 ORIGINAL_CREATE = "10 or more, plus one DescribeInstances per SSH command while provisioning"
 ORIGINAL_STOP = "1 (StopInstances; no wait)"
 ORIGINAL_START = "2 or more (StartInstances, DescribeInstances until running); the certificate is not re-issued"
-
-
-def playbook(name: str, extra: dict, *args: str) -> float:
-    """Seconds one ansible-playbook run took; raises when it failed."""
-    env = dict(os.environ)
-    for variable in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
-        env.pop(variable, None)
-    started = time.monotonic()
-    done = subprocess.run(["ansible-playbook", str(PLAYBOOKS / name), "-e", json.dumps(extra), *args],
-                          capture_output=True, text=True, cwd=REPO, env=env, timeout=900, check=False)
-    elapsed = time.monotonic() - started
-    if done.returncode != 0:
-        raise RuntimeError("%s failed:\n%s%s" % (name, done.stdout[-4000:], done.stderr[-2000:]))
-    return elapsed
 
 
 class Calls:

@@ -21,34 +21,15 @@ It prints figures; it asserts nothing.  Machines it starts are removed at the en
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
-import subprocess
 import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ansible_collections.dockyard.machine.tests.support import bed
+from ansible_collections.dockyard.machine.tests.support.timed_playbook import playbook
 
-REPO = Path(__file__).resolve().parents[1]
-PLAYBOOKS = REPO / "tests" / "e2e" / "playbooks"
 IMAGE = "bookworm-docker"
-
-
-def playbook(name: str, extra: dict, *args: str) -> float:
-    """Seconds one ansible-playbook run took; raises when it failed."""
-    env = dict(os.environ)
-    for variable in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
-        env.pop(variable, None)
-    started = time.monotonic()
-    done = subprocess.run(["ansible-playbook", str(PLAYBOOKS / name), "-e", json.dumps(extra), *args],
-                          capture_output=True, text=True, cwd=REPO, env=env, timeout=900, check=False)
-    elapsed = time.monotonic() - started
-    if done.returncode != 0:
-        raise RuntimeError("%s failed:\n%s%s" % (name, done.stdout[-4000:], done.stderr[-2000:]))
-    return elapsed
 
 
 def one_create(work: Path, key: Path, pub: Path, index: int) -> float:

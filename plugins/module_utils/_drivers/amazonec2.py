@@ -143,6 +143,24 @@ class AmazonEC2Driver(Driver):
                 return instance
         return None
 
+    def _live_instance(self, client: t.Any, record: MachineRecord, step: str, remedy: str = "") -> dict[str, t.Any]:
+        """The record's instance as EC2 describes it; an error naming ``step`` when it is gone or terminating."""
+        instance_id = str(record.driver["InstanceId"])
+        try:
+            instance = self._describe(client, record, instance_id)
+        except Exception as exc:
+            raise launch_error(record.name, "read instance", exc) from exc
+        state = (instance or {}).get("State", {}).get("Name", "terminated")
+        if instance is None or state in ("terminated", "shutting-down"):
+            raise DriverError(
+                "EC2 instance %s of machine %s is %s: remove the machine (state=absent)%s."
+                % (instance_id, record.name, "gone" if instance is None else state, remedy),
+                machine=record.name,
+                step=step,
+                option="state",
+            )
+        return instance
+
     def state(self, record: MachineRecord, timeout: float) -> str:
         instance_id = record.driver.get("InstanceId")
         if not instance_id:
@@ -388,19 +406,8 @@ class AmazonEC2Driver(Driver):
         self, client: t.Any, record: MachineRecord, options: t.Mapping[str, t.Any], context: HostContext, steps: list[str]
     ) -> dict[str, t.Any]:
         instance_id = str(record.driver["InstanceId"])
-        try:
-            instance = self._describe(client, record, instance_id)
-        except Exception as exc:
-            raise launch_error(record.name, "read instance", exc) from exc
-        state = (instance or {}).get("State", {}).get("Name", "terminated")
-        if instance is None or state in ("terminated", "shutting-down"):
-            raise DriverError(
-                "EC2 instance %s of machine %s is %s: remove the machine (state=absent) and create it again."
-                % (instance_id, record.name, "gone" if instance is None else state),
-                machine=record.name,
-                step="read instance",
-                option="state",
-            )
+        instance = self._live_instance(client, record, "read instance", " and create it again")
+        state = instance["State"]["Name"]
         if state in ("stopped", "stopping"):
             self._run_power(client, record, "start", context.timeout)
             steps.append("start instance")
@@ -682,18 +689,7 @@ class AmazonEC2Driver(Driver):
                 "Machine %s has no EC2 instance in its record: create it first (state=present)." % record.name, machine=record.name, option="state"
             )
         client = self.client(record, min(timeout, 60), retries=True)
-        try:
-            instance = self._describe(client, record, instance_id)
-        except Exception as exc:
-            raise launch_error(record.name, "read instance", exc) from exc
-        state = (instance or {}).get("State", {}).get("Name", "terminated")
-        if instance is None or state in ("terminated", "shutting-down"):
-            raise DriverError(
-                "EC2 instance %s of machine %s is %s: remove the machine (state=absent)." % (instance_id, record.name, "gone" if instance is None else state),
-                machine=record.name,
-                step="%s instance" % action,
-                option="state",
-            )
+        state = self._live_instance(client, record, "%s instance" % action)["State"]["Name"]
         if (action == "start" and state in ("running", "pending")) or (action == "stop" and state in ("stopped", "stopping") and not force):
             changed = False
             if action == "start" and state == "pending":

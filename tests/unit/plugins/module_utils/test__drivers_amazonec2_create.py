@@ -76,7 +76,8 @@ def _instance(state: dict[str, t.Any] | None = None, **extra: t.Any) -> dict[str
     return {"Reservations": [{"Instances": [instance]}]}
 
 
-def _stub_launch(stub: Stubber, *, elastic_ip: bool = False) -> None:
+def _stub_until_launch(stub: Stubber) -> None:
+    """The calls of a create before RunInstances: subnet, image, key pair, the machine's own group and its rules."""
     subnet = {"SubnetId": "subnet-1", "VpcId": "vpc-1", "AvailabilityZone": "us-east-1a"}
     stub.add_response("describe_subnets", {"Subnets": [subnet]}, {"SubnetIds": ["subnet-1"]})
     stub.add_response("describe_images", {"Images": [{"ImageId": "ami-1", "RootDeviceName": "/dev/xvda"}]}, {"ImageIds": ["ami-1"]})
@@ -84,6 +85,10 @@ def _stub_launch(stub: Stubber, *, elastic_ip: bool = False) -> None:
     stub.add_response("describe_security_groups", {"SecurityGroups": []}, {"Filters": ANY})
     stub.add_response("create_security_group", {"GroupId": "sg-9"}, {"GroupName": ANY, "Description": ANY, "VpcId": "vpc-1", "TagSpecifications": ANY})
     stub.add_response("authorize_security_group_ingress", {}, {"GroupId": "sg-9", "IpPermissions": ANY})
+
+
+def _stub_launch(stub: Stubber, *, elastic_ip: bool = False) -> None:
+    _stub_until_launch(stub)
     stub.add_response("run_instances", {"Instances": [{"InstanceId": "i-1"}]})
     stub.add_response("describe_instances", _instance(), {"InstanceIds": ["i-1"]})  # the waiter
     stub.add_response("describe_instances", _instance(), {"InstanceIds": ["i-1"]})
@@ -319,13 +324,7 @@ def test_a_refused_launch_removes_the_key_pair_and_group_made_for_it(tmp_path) -
     options = _options()
     record = _new_record(driver, options)
     stub = driver.stub
-    subnet = {"SubnetId": "subnet-1", "VpcId": "vpc-1", "AvailabilityZone": "us-east-1a"}
-    stub.add_response("describe_subnets", {"Subnets": [subnet]}, {"SubnetIds": ["subnet-1"]})
-    stub.add_response("describe_images", {"Images": [{"ImageId": "ami-1", "RootDeviceName": "/dev/xvda"}]}, {"ImageIds": ["ami-1"]})
-    stub.add_response("import_key_pair", {"KeyName": "k"}, {"KeyName": ANY, "PublicKeyMaterial": ANY, "TagSpecifications": ANY})
-    stub.add_response("describe_security_groups", {"SecurityGroups": []}, {"Filters": ANY})
-    stub.add_response("create_security_group", {"GroupId": "sg-9"}, {"GroupName": ANY, "Description": ANY, "VpcId": "vpc-1", "TagSpecifications": ANY})
-    stub.add_response("authorize_security_group_ingress", {}, {"GroupId": "sg-9", "IpPermissions": ANY})
+    _stub_until_launch(stub)
     stub.add_client_error("run_instances", service_error_code="VcpuLimitExceeded", service_message="quota")
     stub.add_response("describe_instances", {"Reservations": []}, {"Filters": ANY})
     stub.add_response("delete_key_pair", {}, {"KeyName": ANY})
