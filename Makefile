@@ -17,9 +17,9 @@ VENV_STAMP := $(VENV)/.stamp-$(shell cat $(REQS) $(CONSTRAINTS) | sha256sum | cu
 BUILD := $(CURDIR)/.build
 COLLECTIONS := $(BUILD)/collections
 SANITY_COPY := $(BUILD)/sanity/ansible_collections/dockyard/machine
-SHARED ?= $(CURDIR)/../shared
-# ansible-test downloads pip's bootstrap script from a host CI cannot reach unless this cached copy
-# exists; the name follows the pip version ansible-test pins (ansible-core 2.19: pip 24.2).
+# ansible-test downloads pip's bootstrap script from a host CI cannot reach unless a cached copy
+# exists; ours (tests/support/ansible_test_pip_bootstrap.py) installs CPython's bundled pip, then
+# the pinned pip from the index. The name follows the pip version ansible-test pins (ansible-core 2.19: pip 24.2).
 GET_PIP_CACHE := $(HOME)/.ansible/test/cache/get_pip_24_2.py
 
 export PATH := $(VENV)/bin:$(PATH)
@@ -58,8 +58,8 @@ collection:
 	mkdir -p $(COLLECTIONS)/ansible_collections/dockyard
 	ln -sfn ../../../.. $(COLLECTIONS)/ansible_collections/dockyard/machine
 
-$(GET_PIP_CACHE):
-	install -D -m 644 $(SHARED)/tools/ansible-test-get-pip.py $@
+$(GET_PIP_CACHE): tests/support/ansible_test_pip_bootstrap.py
+	install -D -m 644 $< $@
 
 # ansible-test wants the collection at ansible_collections/NS/NAME and tests every file it finds
 # there, so it runs on a fresh copy of the files git knows (not .venv, .build, outputs).

@@ -600,13 +600,34 @@ def test_export_carries_no_credential_of_any_driver(store_a: MachineStore, fixtu
     assert b"do-token-leak" not in data
 
 
+def _pax_record(keyword: str, value: str) -> bytes:
+    """One PAX record, ``LENGTH keyword=value\\n``, whose LENGTH counts every byte of the record, its own digits too."""
+    body = " %s=%s\n" % (keyword, value)
+    length = len(body)
+    while len(str(length)) + len(body) != length:
+        length = len(str(length)) + len(body)
+    return ("%d%s" % (length, body)).encode()
+
+
+def test_the_crafted_pax_record_is_what_tarfile_reads() -> None:
+    # Python's tar parser (strict since 3.11.4 / 3.12) refuses a record whose length is off by one byte.
+    record = _pax_record("comment", "chained")
+    assert record == b"19 comment=chained\n" and len(record) == 19
+    header = tarfile.TarInfo("././@PaxHeader")
+    header.type, header.size = tarfile.XHDTYPE, len(record)
+    member = tarfile.TarInfo("file")
+    data = header.tobuf(format=tarfile.USTAR_FORMAT) + record.ljust(512, b"\0") + member.tobuf(format=tarfile.USTAR_FORMAT) + b"\0" * 1024
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        assert tar.getmembers()[0].pax_headers == {"comment": "chained"}
+
+
 def _pax_chain(count: int, good: list[tuple[tarfile.TarInfo, bytes]], machines: list[str]) -> bytes:
     """A good bundle whose second member is preceded by ``count`` extended (PAX) headers in a row."""
     raw = bytearray(gzip.decompress(_craft(good, machines)))
     # The manifest is the first member: its header block and its data, rounded up to whole blocks.
     manifest_size = int(raw[124:136].rstrip(b"\0 ").decode(), 8)
     at = 512 + -(-manifest_size // 512) * 512
-    record = b"20 comment=chained\n"
+    record = _pax_record("comment", "chained")
     header = tarfile.TarInfo("././@PaxHeader")
     header.type, header.size = tarfile.XHDTYPE, len(record)
     block = header.tobuf(format=tarfile.USTAR_FORMAT) + record.ljust(512, b"\0")
