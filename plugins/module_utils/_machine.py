@@ -29,13 +29,12 @@ from ansible_collections.dockyard.machine.plugins.module_utils._errors import (
     StoreError,
 )
 from ansible_collections.dockyard.machine.plugins.module_utils._provision import EngineInstall, Provisioner, ProvisionRequest, checked_version
+from ansible_collections.dockyard.machine.plugins.module_utils._spec import EngineSpec, MachineSpec
 from ansible_collections.dockyard.machine.plugins.module_utils._ssh import SSHSession, SSHTarget, subprocess_runner
 from ansible_collections.dockyard.machine.plugins.module_utils._store import (
-    DEFAULT_INSTALL_URL,
     MachineRecord,
     MachineStore,
     auth_options_document,
-    engine_options_document,
     natural_key,
     new_config,
     validate_name,
@@ -128,31 +127,6 @@ MAX_PARALLEL_HOSTS = 8
 
 
 @dataclass(frozen=True)
-class EngineSpec:
-    """The ``engine`` option: how to install the engine and how to configure it."""
-
-    install: EngineInstall = EngineInstall()
-    labels: tuple[str, ...] = ()
-    insecure_registries: tuple[str, ...] = ()
-    registry_mirrors: tuple[str, ...] = ()
-    storage_driver: str = ""
-    env: tuple[str, ...] = ()
-    options: tuple[tuple[str, str], ...] = ()
-
-    def engine_options(self) -> dict[str, t.Any]:
-        """The record's EngineOptions, as the original's --engine-* flags would have filled it."""
-        return engine_options_document(
-            arbitrary_flags=["%s=%s" % (k, v) if v != "" else k for k, v in self.options],
-            env=self.env,
-            insecure_registries=self.insecure_registries,
-            labels=self.labels,
-            storage_driver=self.storage_driver,
-            registry_mirrors=self.registry_mirrors,
-            install_url=self.install.install_url,
-        )
-
-
-@dataclass(frozen=True)
 class HostWork:
     """How to work on a host: bounds and choices that are not part of the record."""
 
@@ -161,20 +135,6 @@ class HostWork:
     key_type: str = "rsa"
     reset_host_key: bool = False
     settled: bool = False  # a host set up before: a refused connection or login fails at once
-
-
-@dataclass(frozen=True)
-class MachineSpec:
-    """What the user asked for with ``state: present``."""
-
-    name: str
-    driver: str
-    driver_options: t.Mapping[str, t.Any]
-    engine: EngineSpec = EngineSpec()
-    tls_san: tuple[str, ...] = ()
-    key_type: str = "rsa"
-    ssh_host_key_reset: bool = False
-    timeout: float = 120.0
 
 
 @dataclass
@@ -564,30 +524,11 @@ class MachineManager:
         """
         record = self.store.load(name)
         driver = self._driver(record.driver_name)
-        engine = record.engine_options
-        installed = record.sidecar.get("Engine") or {}
-        install_url = str(engine.get("InstallURL") or DEFAULT_INSTALL_URL)
-        install = EngineInstall(
-            enabled=bool(installed.get("Install", True)),
-            source=str(installed.get("Source") or ("script" if install_url != DEFAULT_INSTALL_URL else "docker")),
-            install_url=install_url,
-            version=str(installed.get("Version") or ""),
-        )
-        flags = [str(f) for f in engine.get("ArbitraryFlags") or []]
-        spec_engine = EngineSpec(
-            install=install,
-            labels=tuple(str(v) for v in engine.get("Labels") or []),
-            insecure_registries=tuple(str(v) for v in engine.get("InsecureRegistry") or []),
-            registry_mirrors=tuple(str(v) for v in engine.get("RegistryMirror") or []),
-            storage_driver=str(engine.get("StorageDriver") or ""),
-            env=tuple(str(v) for v in engine.get("Env") or []),
-            options=tuple((f.split("=", 1)[0], f.split("=", 1)[1] if "=" in f else "") for f in flags),
-        )
         return MachineSpec(
             name=name,
             driver=record.driver_name,
             driver_options=driver.recorded_options(record),
-            engine=spec_engine,
+            engine=EngineSpec.from_record(record),
             tls_san=tuple(str(v) for v in record.auth_options.get("ServerCertSANs") or []),
             timeout=timeout,
         )

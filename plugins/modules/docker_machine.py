@@ -114,7 +114,7 @@ options:
       options:
         description:
           - "Further engine flags (C(--engine-opt)), as a dictionary: V(log-driver) set to V(journald) becomes C(--log-driver=journald).
-            An empty value gives a flag without value."
+            An empty value gives a flag without value; a list repeats the flag (V(dns) set to V([192.0.2.53, 192.0.2.54]))."
         type: dict
         default: {}
   tls_san:
@@ -300,34 +300,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.dockyard.machine.plugins.module_utils._common import STORE_ARGS, fail_from, require_cryptography, store_from
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers import add_driver_options, cloud_options, task_ssh_config
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import MachineError
-from ansible_collections.dockyard.machine.plugins.module_utils._machine import EngineSpec, MachineManager, MachineSpec
-from ansible_collections.dockyard.machine.plugins.module_utils._provision import INSTALL_SOURCES, EngineInstall
-from ansible_collections.dockyard.machine.plugins.module_utils._store import DEFAULT_INSTALL_URL
-
-ENGINE_OPTIONS = dict(
-    install=dict(type="bool", default=True),
-    source=dict(type="str", choices=list(INSTALL_SOURCES), default="docker"),
-    install_url=dict(type="str", default=DEFAULT_INSTALL_URL),
-    version=dict(type="str", default=""),
-    labels=dict(type="list", elements="str", default=[]),
-    insecure_registries=dict(type="list", elements="str", default=[]),
-    registry_mirrors=dict(type="list", elements="str", default=[]),
-    storage_driver=dict(type="str", default=""),
-    env=dict(type="list", elements="str", default=[]),
-    options=dict(type="dict", default={}),
-)
-
-
-def engine_spec(params: dict) -> EngineSpec:
-    return EngineSpec(
-        install=EngineInstall(enabled=params["install"], source=params["source"], install_url=params["install_url"], version=params["version"]),
-        labels=tuple(params["labels"]),
-        insecure_registries=tuple(params["insecure_registries"]),
-        registry_mirrors=tuple(params["registry_mirrors"]),
-        storage_driver=params["storage_driver"],
-        env=tuple(params["env"]),
-        options=tuple((str(k), "" if v is None else str(v)) for k, v in params["options"].items()),
-    )
+from ansible_collections.dockyard.machine.plugins.module_utils._machine import MachineManager
+from ansible_collections.dockyard.machine.plugins.module_utils._spec import SPEC_ARGS, MachineSpec
 
 
 def main() -> None:
@@ -336,13 +310,9 @@ def main() -> None:
             STORE_ARGS,
             name=dict(type="str", required=True),
             state=dict(type="str", choices=["present", "absent", "started", "stopped", "restarted"], default="present"),
-            engine=dict(type="dict", default={}, options=ENGINE_OPTIONS),
-            tls_san=dict(type="list", elements="str", default=[]),
-            key_type=dict(type="str", choices=["rsa", "ecdsa"], default="rsa"),
-            ssh_host_key_reset=dict(type="bool", default=False),
             cleanup=dict(type="bool", default=False),
             force=dict(type="bool", default=False),
-            timeout=dict(type="float", default=120),
+            **SPEC_ARGS,
         )
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, required_if=[("state", "present", ["driver"])])
@@ -351,17 +321,7 @@ def main() -> None:
     manager = MachineManager(store_from(module), check_mode=module.check_mode, ssh_config=task_ssh_config(params), cloud_options=cloud_options(params))
     try:
         if params["state"] == "present":
-            spec = MachineSpec(
-                name=params["name"],
-                driver=params["driver"],
-                driver_options=params.get(params["driver"]) or {},
-                engine=engine_spec(params["engine"]),
-                tls_san=tuple(params["tls_san"]),
-                key_type=params["key_type"],
-                ssh_host_key_reset=params["ssh_host_key_reset"],
-                timeout=params["timeout"],
-            )
-            outcome = manager.present(spec)
+            outcome = manager.present(MachineSpec.from_params(params))
         elif params["state"] == "absent":
             outcome = manager.absent(params["name"], cleanup=params["cleanup"], timeout=params["timeout"], force=params["force"])
         else:

@@ -1012,8 +1012,8 @@ def _driver_options(driver: str, opts: dict[str, t.Any]) -> dict[str, t.Any]:
 
 
 def cmd_create(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
-    from ansible_collections.dockyard.machine.plugins.module_utils._machine import EngineSpec, MachineSpec, ensure_certificates
-    from ansible_collections.dockyard.machine.plugins.module_utils._provision import EngineInstall
+    from ansible_collections.dockyard.machine.plugins.module_utils._machine import ensure_certificates
+    from ansible_collections.dockyard.machine.plugins.module_utils._spec import MachineSpec, install_source_for
 
     driver = opts["driver"]
     if len(args) > 1:
@@ -1032,16 +1032,21 @@ def cmd_create(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
     if os.path.isdir(os.path.join(store.machines_dir, name)):
         raise CLIError("Docker machine %s already exists" % go_quote(name))
     install_url = opts["engine-install-url"] or DEFAULT_INSTALL_URL
-    engine = EngineSpec(
-        install=EngineInstall(source="script" if install_url != DEFAULT_INSTALL_URL else "docker", install_url=install_url),
-        labels=tuple(opts["engine-label"]),
-        insecure_registries=tuple(opts["engine-insecure-registry"]),
-        registry_mirrors=tuple(opts["engine-registry-mirror"]),
+    engine_opts: dict[str, list[str]] = {}
+    for flag in opts["engine-opt"]:
+        key, _sep, value = flag.partition("=")
+        engine_opts.setdefault(key, []).append(value)
+    engine = dict(
+        source=install_source_for(install_url),
+        install_url=install_url,
+        labels=opts["engine-label"],
+        insecure_registries=opts["engine-insecure-registry"],
+        registry_mirrors=opts["engine-registry-mirror"],
         storage_driver=opts["engine-storage-driver"] or "",
-        env=tuple(opts["engine-env"]),
-        options=tuple((o.split("=", 1)[0], o.split("=", 1)[1] if "=" in o else "") for o in opts["engine-opt"]),
+        env=opts["engine-env"],
+        options=engine_opts,
     )
-    spec = MachineSpec(name=name, driver=driver, driver_options=options, engine=engine, tls_san=tuple(opts["tls-san"]))
+    spec = MachineSpec.from_params({"name": name, "driver": driver, driver: options, "engine": engine, "tls_san": opts["tls-san"]})
     # The original checks the none driver's --url with the flags, and the generic driver's key in its
     # pre-create check (after the CA exists; exit 3); the same checks here are the driver's own.
     cloud = _aws_options(opts) if driver == "amazonec2" else {}

@@ -524,7 +524,9 @@ def test_create_messages_name_flags_not_module_options(store: Path) -> None:
 
 
 def test_create_none_against_an_engine(store: Path, engine: int) -> None:
-    result = run(store, "create", "-d", "none", "--url", "tcp://127.0.0.1:%d" % engine, "--engine-label", "role=test", "n1")
+    engine_flags = ["--engine-label", "role=test", "--engine-opt", "dns=192.0.2.53", "--engine-opt", "debug", "--engine-opt", "dns=192.0.2.54"]
+    engine_flags += ["--engine-install-url", "https://get.example/install.sh"]
+    result = run(store, "create", "-d", "none", "--url", "tcp://127.0.0.1:%d" % engine, *engine_flags, "n1")
     assert result.code == 0, result.err
     assert result.out.splitlines() == [
         "Running pre-create checks...",
@@ -536,6 +538,8 @@ def test_create_none_against_an_engine(store: Path, engine: int) -> None:
     record = MachineStore(str(store)).load("n1")
     assert record.driver["URL"] == "tcp://127.0.0.1:%d" % engine
     assert record.engine_options["Labels"] == ["role=test"]
+    assert record.engine_options["ArbitraryFlags"] == ["dns=192.0.2.53", "dns=192.0.2.54", "debug"]  # repeated flags stay
+    assert (record.engine_options["InstallURL"], record.sidecar["Engine"]["Source"]) == ("https://get.example/install.sh", "script")
     assert run(store, "ls", "-q", "--filter", "label=role=test").out == "n1\n"
     assert run(store, "url", "n1").out == "tcp://127.0.0.1:%d\n" % engine
 
