@@ -35,6 +35,7 @@ from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec
 )
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.aws_access import DEFAULT_REGION, AwsAccess, api_error_code, task_option_spec
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.base import Driver, HostContext, base_fields
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers.options import PAIRS, DriverOption, defaults, from_fields, to_fields
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import DriverError
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -73,41 +74,110 @@ class AmazonEC2Driver(Driver):
         "SecurityGroupNames", "SecurityGroupReadOnly", "VpcId", "SubnetId", "Zone", "DeviceName", "Endpoint", "SSHKeyPath", "InstanceType",
     )
 
-    # Mirrors --amazonec2-* (reference section 5.3), with better defaults; documented in doc_fragments/_drivers.py.
-    option_spec = {
-        "ami": {"type": "str"},
-        "ami_owners": {"type": "list", "elements": "str", "default": [CANONICAL]},
-        "instance_type": {"type": "str", "default": "t3.micro"},
-        "vpc_id": {"type": "str"},
-        "subnet_id": {"type": "str"},
-        "zone": {"type": "str", "default": "a"},
-        "security_groups": {"type": "list", "elements": "str", "default": []},
-        "security_group_cidrs": {"type": "list", "elements": "str", "default": ["0.0.0.0/0"]},
-        "open_ports": {"type": "list", "elements": "str", "default": []},
-        "elastic_ip": {"type": "bool", "default": False},
-        "ssh_user": {"type": "str", "default": "ubuntu"},
-        "ssh_port": {"type": "int", "default": 22},
-        "ssh_keypath": {"type": "path"},
-        "keypair_name": {"type": "str"},
-        "key_type": {"type": "str", "choices": ["ed25519", "rsa"], "default": "ed25519"},
-        "tags": {"type": "dict", "default": {}},
-        "request_spot_instance": {"type": "bool", "default": False},
-        "spot_price": {"type": "str"},
-        "use_private_address": {"type": "bool", "default": False},
-        "private_address_only": {"type": "bool", "default": False},
-        "iam_instance_profile": {"type": "str"},
-        "user_data": {"type": "path"},
-        "root_size": {"type": "int", "default": 16},
-        "volume_type": {"type": "str", "default": "gp3"},
-        "device_name": {"type": "str"},
-        "monitoring": {"type": "bool", "default": False},
-        "use_ebs_optimized_instance": {"type": "bool", "default": False},
-        "metadata_tokens": {"type": "str", "choices": ["required", "optional"], "default": "required"},
-        "proxy_jump": {"type": "str"},
-        "ssh_config": {"type": "path"},
-        "instance_id": {"type": "str"},
-        "adopt": {"type": "bool", "default": False},
-    }
+    # Mirrors --amazonec2-* (reference section 5.3) in the original's order, with better defaults, GitLab's fork's
+    # metadata tokens and ours (elastic_ip, security_group_cidrs, adoption); documented in doc_fragments/_drivers.py.
+    OPTIONS = (
+        DriverOption(
+            "ami", flag="amazonec2-ami", env="AWS_AMI", help="AWS machine image (default: the newest Ubuntu LTS, looked up now)", field="AMI"
+        ),
+        DriverOption("ami_owners", type="list", default=(CANONICAL,)),
+        DriverOption("vpc_id", flag="amazonec2-vpc-id", env="AWS_VPC_ID", help="AWS VPC id", field="VpcId"),
+        DriverOption("zone", default="a", flag="amazonec2-zone", env="AWS_ZONE", help="AWS zone for instance (i.e. a,b,c,d,e)", field="Zone"),
+        DriverOption("subnet_id", flag="amazonec2-subnet-id", env="AWS_SUBNET_ID", help="AWS VPC subnet id", field="SubnetId"),
+        DriverOption(
+            "security_groups",
+            type="list",
+            default=(),
+            flag="amazonec2-security-group",
+            help="Existing AWS security groups to use, never changed (default: one of the machine's own)",
+        ),
+        DriverOption(
+            "security_group_cidrs",
+            type="list",
+            default=("0.0.0.0/0",),
+            flag="amazonec2-security-group-cidr",
+            help="Source CIDR blocks of the machine's own security group (default 0.0.0.0/0)",
+        ),
+        DriverOption("open_ports", type="list", default=(), flag="amazonec2-open-port", help="Make the specified port number accessible from the Internet"),
+        DriverOption(
+            "tags", type="dict", default={}, flag="amazonec2-tags", env="AWS_TAGS", help="AWS Tags (e.g. key1,value1,key2,value2)", field="Tags", codec=PAIRS
+        ),
+        DriverOption(
+            "instance_type", default="t3.micro", flag="amazonec2-instance-type", env="AWS_INSTANCE_TYPE", help="AWS instance type", field="InstanceType"
+        ),
+        DriverOption(
+            "device_name", flag="amazonec2-device-name", env="AWS_DEVICE_NAME", help="AWS root device name (default: the image's)", field="DeviceName"
+        ),
+        DriverOption("root_size", type="int", default=16, flag="amazonec2-root-size", env="AWS_ROOT_SIZE", help="AWS root disk size (in GB)", field="RootSize"),
+        DriverOption("volume_type", default="gp3", flag="amazonec2-volume-type", env="AWS_VOLUME_TYPE", help="Amazon EBS volume type", field="VolumeType"),
+        DriverOption(
+            "iam_instance_profile",
+            flag="amazonec2-iam-instance-profile",
+            env="AWS_INSTANCE_PROFILE",
+            help="AWS IAM Instance Profile",
+            field="IamInstanceProfile",
+        ),
+        DriverOption("ssh_user", default="ubuntu", flag="amazonec2-ssh-user", env="AWS_SSH_USER", help="Set the name of the ssh user", field="SSHUser"),
+        DriverOption("ssh_port", type="int", default=22, flag="amazonec2-ssh-port", env="AWS_SSH_PORT", help="Set the ssh port", field="SSHPort"),
+        DriverOption(
+            "ssh_keypath", type="path", flag="amazonec2-ssh-keypath", env="AWS_SSH_KEYPATH", help="SSH Key for Instance", field="SSHPrivateKeyPath"
+        ),
+        DriverOption(
+            "keypair_name", flag="amazonec2-keypair-name", env="AWS_KEYPAIR_NAME", help="AWS keypair to use; requires --amazonec2-ssh-keypath"
+        ),
+        DriverOption("key_type", default="ed25519", choices=("ed25519", "rsa")),
+        DriverOption(
+            "request_spot_instance",
+            type="bool",
+            default=False,
+            flag="amazonec2-request-spot-instance",
+            help="Set this flag to request spot instance",
+            field="RequestSpotInstance",
+        ),
+        DriverOption("spot_price", flag="amazonec2-spot-price", help="AWS spot instance bid price (in dollar)", field="SpotPrice"),
+        DriverOption(
+            "private_address_only",
+            type="bool",
+            default=False,
+            flag="amazonec2-private-address-only",
+            help="Only use a private IP address",
+            field="PrivateIPOnly",
+        ),
+        DriverOption(
+            "use_private_address",
+            type="bool",
+            default=False,
+            flag="amazonec2-use-private-address",
+            help="Force the usage of private IP address",
+            field="UsePrivateIP",
+        ),
+        DriverOption(
+            "monitoring", type="bool", default=False, flag="amazonec2-monitoring", help="Set this flag to enable CloudWatch monitoring", field="Monitoring"
+        ),
+        DriverOption(
+            "use_ebs_optimized_instance",
+            type="bool",
+            default=False,
+            flag="amazonec2-use-ebs-optimized-instance",
+            help="Create an EBS optimized instance",
+            field="UseEbsOptimizedInstance",
+        ),
+        DriverOption(
+            "elastic_ip",
+            type="bool",
+            default=False,
+            flag="amazonec2-elastic-ip",
+            help="Give the machine an Elastic IP: its address and certificate never change",
+        ),
+        DriverOption(
+            "user_data", type="path", flag="amazonec2-userdata", env="AWS_USERDATA", help="path to file with cloud-init user data", field="UserDataFile"
+        ),
+        DriverOption("metadata_tokens", default="required", choices=("required", "optional")),
+        DriverOption("proxy_jump"),
+        DriverOption("ssh_config", type="path"),
+        DriverOption("instance_id"),
+        DriverOption("adopt", type="bool", default=False),
+    )
 
     def __init__(self, cloud_options: t.Mapping[str, t.Any] | None = None) -> None:
         super().__init__(cloud_options)
@@ -244,58 +314,59 @@ class AmazonEC2Driver(Driver):
         return checked
 
     def driver_section(self, name: str, root: str, options: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
-        key = options.get("ssh_keypath") or ""
+        fields = to_fields(self.OPTIONS, options)
         section = base_fields(
             name,
             root,
-            ssh_user=options.get("ssh_user") or "ubuntu",
-            ssh_port=int(options.get("ssh_port") or 22),
-            ssh_key_path=os.path.join(root, "machines", name, "id_rsa") if key else "",
+            ssh_user=fields["SSHUser"],
+            ssh_port=int(fields["SSHPort"]),
+            ssh_key_path=os.path.join(root, "machines", name, "id_rsa") if fields["SSHPrivateKeyPath"] else "",
         )
-        tags = options.get("tags") or {}
-        section.update(
-            {
-                "Id": "",
-                "AccessKey": "",
-                "SecretKey": "",
-                "SessionToken": "",
-                "Region": self.access.region,
-                "AMI": options.get("ami") or "",
-                "SSHKeyID": 0,
-                "ExistingKey": bool(options.get("keypair_name")),
-                "KeyName": options.get("keypair_name") or "",
-                "InstanceId": "",
-                "InstanceType": options.get("instance_type") or "t3.micro",
-                "PrivateIPAddress": "",
-                "SecurityGroupId": "",
-                "SecurityGroupIds": [],
-                "SecurityGroupName": "",
-                "SecurityGroupNames": list(options.get("security_groups") or []),
-                "SecurityGroupReadOnly": bool(options.get("security_groups")),
-                "OpenPorts": list(options.get("open_ports") or []) or None,
-                "Tags": ",".join("%s,%s" % (k, v) for k, v in sorted(tags.items())),
-                "ReservationId": "",
-                "DeviceName": options.get("device_name") or "",
-                "RootSize": int(options.get("root_size") or 16),
-                "VolumeType": options.get("volume_type") or "gp3",
-                "IamInstanceProfile": options.get("iam_instance_profile") or "",
-                "VpcId": options.get("vpc_id") or "",
-                "SubnetId": options.get("subnet_id") or "",
-                "Zone": options.get("zone") or "a",
-                "RequestSpotInstance": bool(options.get("request_spot_instance")),
-                "SpotPrice": options.get("spot_price") or "",
-                "BlockDurationMinutes": 0,
-                "PrivateIPOnly": bool(options.get("private_address_only")),
-                "UsePrivateIP": bool(options.get("use_private_address")),
-                "UseEbsOptimizedInstance": bool(options.get("use_ebs_optimized_instance")),
-                "Monitoring": bool(options.get("monitoring")),
-                "SSHPrivateKeyPath": os.path.abspath(key) if key else "",
-                "RetryCount": 5,
-                "Endpoint": self.access.endpoint,
-                "DisableSSL": False,
-                "UserDataFile": os.path.abspath(options["user_data"]) if options.get("user_data") else "",
-            }
-        )
+        # The original's field order; the plain copies come from the declarations (fields), the rest are the driver's.
+        groups = list(options.get("security_groups") or [])
+        own = {
+            "Id": "",
+            "AccessKey": "",
+            "SecretKey": "",
+            "SessionToken": "",
+            "Region": self.access.region,
+            "AMI": None,
+            "SSHKeyID": 0,
+            "ExistingKey": bool(options.get("keypair_name")),
+            "KeyName": options.get("keypair_name") or "",
+            "InstanceId": "",
+            "InstanceType": None,
+            "PrivateIPAddress": "",
+            "SecurityGroupId": "",
+            "SecurityGroupIds": [],
+            "SecurityGroupName": "",
+            "SecurityGroupNames": groups,
+            "SecurityGroupReadOnly": bool(groups),
+            "OpenPorts": list(options.get("open_ports") or []) or None,
+            "Tags": None,
+            "ReservationId": "",
+            "DeviceName": None,
+            "RootSize": None,
+            "VolumeType": None,
+            "IamInstanceProfile": None,
+            "VpcId": None,
+            "SubnetId": None,
+            "Zone": None,
+            "RequestSpotInstance": None,
+            "SpotPrice": None,
+            "BlockDurationMinutes": 0,
+            "PrivateIPOnly": None,
+            "UsePrivateIP": None,
+            "UseEbsOptimizedInstance": None,
+            "Monitoring": None,
+            "SSHPrivateKeyPath": None,
+            "RetryCount": 5,
+            "Endpoint": self.access.endpoint,
+            "DisableSSL": False,
+            "UserDataFile": None,
+        }
+        section.update(own)
+        section.update(fields)
         return section
 
     def local_files(self, name: str, root: str, options: t.Mapping[str, t.Any]) -> dict[str, tuple[str, int]]:
@@ -310,40 +381,21 @@ class AmazonEC2Driver(Driver):
 
     def recorded_options(self, record: MachineRecord) -> dict[str, t.Any]:
         d = record.driver
-        key = str(d.get("SSHPrivateKeyPath") or "")
-        tags = str(d.get("Tags") or "").split(",") if d.get("Tags") else []
-        return {
-            "ami": d.get("AMI") or None,
-            "ami_owners": [CANONICAL],
-            "instance_type": d.get("InstanceType") or "t3.micro",
-            "vpc_id": d.get("VpcId") or None,
-            "subnet_id": d.get("SubnetId") or None,
-            "zone": d.get("Zone") or "a",
-            "security_groups": [] if not d.get("SecurityGroupReadOnly") else list(d.get("SecurityGroupNames") or []),
-            "security_group_cidrs": ["0.0.0.0/0"],
-            "open_ports": list(d.get("OpenPorts") or []),
-            "elastic_ip": bool(record.sidecar.get("ElasticIp")),
-            "ssh_user": record.ssh_user,
-            "ssh_port": record.ssh_port,
-            "ssh_keypath": key if key and os.path.isfile(key) else None,
-            "keypair_name": d.get("KeyName") if d.get("ExistingKey") else None,
-            "key_type": "ed25519",
-            "tags": dict(zip(tags[0::2], tags[1::2])),
-            "request_spot_instance": bool(d.get("RequestSpotInstance")),
-            "spot_price": d.get("SpotPrice") or None,
-            "use_private_address": bool(d.get("UsePrivateIP")),
-            "private_address_only": bool(d.get("PrivateIPOnly")),
-            "iam_instance_profile": d.get("IamInstanceProfile") or None,
-            "user_data": d.get("UserDataFile") or None,
-            "root_size": int(d.get("RootSize") or 16),
-            "volume_type": d.get("VolumeType") or "gp3",
-            "device_name": d.get("DeviceName") or None,
-            "monitoring": bool(d.get("Monitoring")),
-            "use_ebs_optimized_instance": bool(d.get("UseEbsOptimizedInstance")),
-            "metadata_tokens": "required",
-            "proxy_jump": record.sidecar.get("ProxyJump") or None,
-            "ssh_config": None,
-        }
+        options = defaults(self.OPTIONS)
+        options.update(from_fields(self.OPTIONS, d))
+        key = options["ssh_keypath"]
+        options.update(
+            {
+                "security_groups": [] if not d.get("SecurityGroupReadOnly") else list(d.get("SecurityGroupNames") or []),
+                "open_ports": list(d.get("OpenPorts") or []),
+                "elastic_ip": bool(record.sidecar.get("ElasticIp")),
+                "ssh_keypath": key if key and os.path.isfile(key) else None,
+                "keypair_name": d.get("KeyName") if d.get("ExistingKey") else None,
+                "proxy_jump": record.sidecar.get("ProxyJump") or None,
+                "ssh_config": None,
+            }
+        )
+        return options
 
     # -- create and converge ------------------------------------------------------------------------
 
@@ -472,8 +524,7 @@ class AmazonEC2Driver(Driver):
         from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_specifications
 
         tags = {"Name": record.name, OWNER_TAG: record.name}
-        raw = str(record.driver.get("Tags") or "").split(",") if record.driver.get("Tags") else []
-        tags.update(dict(zip(raw[0::2], raw[1::2])))
+        tags.update(PAIRS.decode(record.driver.get("Tags")))
         return boto3_tag_specifications(tags, list(kinds))
 
     def _ensure_key_pair(self, client: t.Any, record: MachineRecord, options: t.Mapping[str, t.Any], context: HostContext, steps: list[str]) -> None:

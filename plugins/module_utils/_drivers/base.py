@@ -10,6 +10,7 @@ import socket
 import typing as t
 from dataclasses import dataclass
 
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers.options import DriverOption, argument_spec
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import DriverError
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -111,8 +112,14 @@ class Driver:
 
     # -- creating records (the orchestrator writes them; drivers only say what goes in) --
 
-    #: The driver's own sub-options, nested under its name in docker_machine's argument spec.
+    #: The driver's own options, declared once (options.py): its module spec, flags and plain record fields come from it.
+    OPTIONS: t.ClassVar[tuple[DriverOption, ...]] = ()
+    #: The driver's own sub-options, nested under its name in docker_machine's argument spec (from ``OPTIONS``).
     option_spec: t.ClassVar[dict[str, t.Any]] = {}
+
+    def __init_subclass__(cls, **kwargs: t.Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.option_spec = argument_spec(cls.OPTIONS)
 
     def validate(self, options: t.Mapping[str, t.Any] | None) -> dict[str, t.Any]:
         """Check the driver's options; return them (an error names the option to fix)."""

@@ -11,6 +11,7 @@ import typing as t
 
 
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.base import Driver, base_fields, tcp_reachable
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers.options import DriverOption, from_fields, to_fields
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import DriverError
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -25,16 +26,23 @@ class GenericDriver(Driver):
     supports_power = False
     has_cloud_resources = False
 
-    # Mirrors --generic-* (reference section 5.1); documented in doc_fragments/_drivers.py.
-    option_spec = {
-        "ip_address": {"type": "str", "required": True},
-        "ssh_user": {"type": "str", "default": "root"},
-        "ssh_key": {"type": "path"},
-        "ssh_port": {"type": "int", "default": 22},
-        "engine_port": {"type": "int", "default": 2376},
-        "proxy_jump": {"type": "str"},
-        "ssh_config": {"type": "path"},
-    }
+    # Mirrors --generic-* (reference section 5.1), in the original's order; documented in doc_fragments/_drivers.py.
+    OPTIONS = (
+        DriverOption("engine_port", type="int", default=2376, flag="generic-engine-port", env="GENERIC_ENGINE_PORT", help="Docker engine port", field="EnginePort"),
+        DriverOption("ip_address", required=True, flag="generic-ip-address", env="GENERIC_IP_ADDRESS", help="IP Address of machine", field="IPAddress"),
+        DriverOption("ssh_user", default="root", flag="generic-ssh-user", env="GENERIC_SSH_USER", help="SSH user", field="SSHUser"),
+        DriverOption(
+            "ssh_key",
+            type="path",
+            flag="generic-ssh-key",
+            env="GENERIC_SSH_KEY",
+            help="SSH private key path (if not provided, default SSH key will be used)",
+            field="SSHKey",
+        ),
+        DriverOption("ssh_port", type="int", default=22, flag="generic-ssh-port", env="GENERIC_SSH_PORT", help="SSH port", field="SSHPort"),
+        DriverOption("proxy_jump"),
+        DriverOption("ssh_config", type="path"),
+    )
 
     def validate(self, options: t.Mapping[str, t.Any] | None) -> dict[str, t.Any]:
         checked = super().validate(options)
@@ -47,36 +55,32 @@ class GenericDriver(Driver):
         return checked
 
     def driver_section(self, name: str, root: str, options: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
-        key = options.get("ssh_key") or ""
+        fields = to_fields(self.OPTIONS, options)
         # The original copies the key into the machine folder under its own file name.
-        key_copy = os.path.join(root, "machines", name, os.path.basename(key)) if key else ""
+        key = fields["SSHKey"]
         section = base_fields(
             name,
             root,
-            ip_address=options["ip_address"],
-            ssh_user=options.get("ssh_user") or "root",
-            ssh_port=int(options.get("ssh_port") or 22),
-            ssh_key_path=key_copy,
+            ip_address=fields.pop("IPAddress"),
+            ssh_user=fields.pop("SSHUser"),
+            ssh_port=int(fields.pop("SSHPort")),
+            ssh_key_path=os.path.join(root, "machines", name, os.path.basename(key)) if key else "",
         )
-        section["EnginePort"] = int(options.get("engine_port") or 2376)
-        section["SSHKey"] = os.path.abspath(key) if key else ""
+        section.update(fields)  # EnginePort, SSHKey
         return section
 
     def recorded_options(self, record: MachineRecord) -> dict[str, t.Any]:
+        options = dict.fromkeys(o.name for o in self.OPTIONS)
+        options.update(from_fields(self.OPTIONS, record.driver))
         # The user's key where the record says it was, else the copy in the machine folder.
-        key = str(record.driver.get("SSHKey") or "")
+        key = options["ssh_key"]
         if not key or not os.path.isfile(key):
             key = record.ssh_key_path if record.ssh_key_path and os.path.isfile(record.ssh_key_path) else ""
-        return {
-            "ip_address": record.ip_address,
-            "ssh_user": record.ssh_user,
-            "ssh_key": key or None,
-            "ssh_port": record.ssh_port,
-            "engine_port": self.engine_port(record),
-            "proxy_jump": record.sidecar.get("ProxyJump") or None,
-            # Never the SSHConfig the record notes: a record does not choose what ssh runs (the task passes it).
-            "ssh_config": None,
-        }
+        options["ssh_key"] = key or None
+        options["proxy_jump"] = record.sidecar.get("ProxyJump") or None
+        # Never the SSHConfig the record notes: a record does not choose what ssh runs (the task passes it).
+        options["ssh_config"] = None
+        return options
 
     def local_files(self, name: str, root: str, options: t.Mapping[str, t.Any]) -> dict[str, tuple[str, int]]:
         key = options.get("ssh_key")

@@ -11,6 +11,7 @@ import typing as t
 
 
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.base import Driver, base_fields
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers.options import DriverOption, to_fields
 from ansible_collections.dockyard.machine.plugins.module_utils._engine import split_url
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import DriverError, EngineError
 
@@ -40,12 +41,12 @@ class NoneDriver(Driver):
         return "Running"
 
     # Mirrors --url (reference section 5.2), plus the client files the original could not take.
-    option_spec = {
-        "url": {"type": "str", "required": True},
-        "ca_cert": {"type": "path"},
-        "client_cert": {"type": "path"},
-        "client_key": {"type": "path"},
-    }
+    OPTIONS = (
+        DriverOption("url", required=True, flag="url", help="URL of host when no driver is selected", field="URL"),
+        DriverOption("ca_cert", type="path"),
+        DriverOption("client_cert", type="path"),
+        DriverOption("client_key", type="path"),
+    )
 
     def validate(self, options: t.Mapping[str, t.Any] | None) -> dict[str, t.Any]:
         checked = super().validate(options)
@@ -84,7 +85,7 @@ class NoneDriver(Driver):
     def driver_section(self, name: str, root: str, options: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
         host, port = split_url(options["url"])
         section = base_fields(name, root, ip_address="%s:%d" % (host, port))
-        section["URL"] = options["url"]
+        section.update(to_fields(self.OPTIONS, options))
         return section
 
     def local_files(self, name: str, root: str, options: t.Mapping[str, t.Any]) -> dict[str, tuple[str, int]]:
