@@ -28,7 +28,9 @@ class GenericDriver(Driver):
 
     # Mirrors --generic-* (reference section 5.1), in the original's order; documented in doc_fragments/_drivers.py.
     OPTIONS = (
-        DriverOption("engine_port", type="int", default=2376, flag="generic-engine-port", env="GENERIC_ENGINE_PORT", help="Docker engine port", field="EnginePort"),
+        DriverOption(
+            "engine_port", type="int", default=2376, flag="generic-engine-port", env="GENERIC_ENGINE_PORT", help="Docker engine port", field="EnginePort"
+        ),
         DriverOption("ip_address", required=True, flag="generic-ip-address", env="GENERIC_IP_ADDRESS", help="IP Address of machine", field="IPAddress"),
         DriverOption("ssh_user", default="root", flag="generic-ssh-user", env="GENERIC_SSH_USER", help="SSH user", field="SSHUser"),
         DriverOption(
