@@ -16,7 +16,17 @@ from ansible_collections.dockyard.machine.plugins.module_utils._drivers.generic 
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.none import NoneDriver
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import DriverError
 
-__all__ = ["BATCH_REFRESHERS", "DRIVERS", "add_driver_options", "batch_refresher", "cloud_options", "get_driver", "task_ssh_config"]
+__all__ = [
+    "BATCH_REFRESHERS",
+    "DRIVERS",
+    "add_driver_options",
+    "batch_refresher",
+    "cloud_options",
+    "get_driver",
+    "group_defaults",
+    "task_option_spec",
+    "task_ssh_config",
+]
 
 DRIVERS: dict[str, type[Driver]] = {cls.name: cls for cls in (GenericDriver, NoneDriver, AmazonEC2Driver)}
 # Drivers that can describe many machines in one cloud call (see batch.py).
@@ -24,14 +34,17 @@ BATCH_REFRESHERS: dict[str, BatchRefresher] = {AmazonEC2Driver.name: refresh_ama
 
 
 def get_driver(name: str, cloud_options: t.Mapping[str, t.Any] | None = None) -> Driver:
-    """The driver ``name``; ``cloud_options`` are the task's options for its cloud (see ``cloud_options``)."""
+    """The driver ``name``; it gets those of ``cloud_options`` (the task's top-level cloud options, see ``cloud_options``)
+    that it declares itself, never another driver's."""
     try:
-        return DRIVERS[name](cloud_options)
+        cls = DRIVERS[name]
     except KeyError:
         raise DriverError(
             "Driver %r is not supported; the supported drivers are: %s." % (name, ", ".join(sorted(DRIVERS))),
             option="driver",
         ) from None
+    own = cls.task_option_spec() if cloud_options else {}
+    return cls({k: v for k, v in (cloud_options or {}).items() if k in own})
 
 
 def batch_refresher(name: str) -> BatchRefresher | None:
@@ -39,22 +52,61 @@ def batch_refresher(name: str) -> BatchRefresher | None:
     return BATCH_REFRESHERS.get(name)
 
 
+def task_option_spec() -> dict[str, dict[str, t.Any]]:
+    """Every driver's task-level options (each declared by one driver: a name two drivers declare is refused)."""
+    spec: dict[str, dict[str, t.Any]] = {}
+    owners: dict[str, str] = {}
+    for name, cls in DRIVERS.items():
+        for option, entry in cls.task_option_spec().items():
+            if option in owners:
+                raise ValueError("Drivers %s and %s both declare the task option %r: give one of them its own name." % (owners[option], name, option))
+            owners[option] = name
+            spec[option] = entry
+    return spec
+
+
 def add_driver_options(argument_spec: dict) -> dict:
     """Add ``driver`` (choices from the registry), each driver's nested options and the top-level options a driver's
-    cloud takes (amazon.aws's region, endpoint_url, credentials ...) to a module's spec."""
+    cloud takes (declared by that driver) to a module's spec."""
     argument_spec["driver"] = {"type": "str", "choices": sorted(n for n, cls in DRIVERS.items() if cls.option_spec)}
     for name, cls in DRIVERS.items():
         if cls.option_spec:
             argument_spec[name] = {"type": "dict", "options": cls.option_spec}
-        for option, spec in cls.task_option_spec().items():
-            argument_spec.setdefault(option, spec)
+    for option, spec in task_option_spec().items():
+        if option in argument_spec:
+            raise ValueError("A driver's task option %r is also an option of the module: give it another name." % option)
+        argument_spec[option] = spec
     return argument_spec
 
 
 def cloud_options(params: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
-    """The task's values of every driver's top-level cloud options (for ``get_driver`` and MachineManager)."""
-    names = {option for cls in DRIVERS.values() for option in cls.task_option_spec()}
+    """The task's values of the drivers' top-level cloud options (for ``get_driver``, which hands each driver its own)."""
+    names = task_option_spec()
     return {k: params[k] for k in names if params.get(k) is not None}
+
+
+def group_defaults(module_defaults: t.Any, args: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """The task-level options that drivers' ``module_defaults`` groups give a task, by option name, without those the
+    task has under any of their names; later entries win.
+
+    A group fills only the options of the driver that declares it, and only for a task of that driver or a task that
+    names none (a machine's record says which).
+    """
+    chosen = args.get("driver")
+    entries = module_defaults if isinstance(module_defaults, list) else [module_defaults or {}]
+    merged: dict[str, t.Any] = {}
+    for name, cls in DRIVERS.items():
+        if not cls.DEFAULTS_GROUPS or (chosen and chosen != name):
+            continue
+        canonical = {each: option for option, spec in cls.task_option_spec().items() for each in (option, *(spec.get("aliases") or ()))}
+        taken = {canonical[key] for key in args if key in canonical}
+        for entry in entries:
+            for group in cls.DEFAULTS_GROUPS:
+                values = entry.get(group) if isinstance(entry, dict) else None
+                for key, value in (values.items() if isinstance(values, dict) else ()):
+                    if key in canonical and canonical[key] not in taken:
+                        merged[canonical[key]] = value
+    return merged
 
 
 def task_ssh_config(params: t.Mapping[str, t.Any]) -> str:

@@ -183,8 +183,22 @@ class AmazonEC2Driver(Driver):
         super().__init__(cloud_options)
         self.access = AwsAccess(cloud_options)
 
+    # The standard AWS options at the task's top level (as every amazon.aws module takes them, so module_defaults of
+    # group/amazon.aws.aws supply them), with the original's flags; the command line holds the keys in memory only.
+    TASK_OPTIONS = (
+        DriverOption("access_key", flag="amazonec2-access-key", env="AWS_ACCESS_KEY_ID", help="AWS Access Key", secret=True),
+        DriverOption("secret_key", flag="amazonec2-secret-key", env="AWS_SECRET_ACCESS_KEY", help="AWS Secret Key", secret=True),
+        DriverOption("session_token", flag="amazonec2-session-token", env="AWS_SESSION_TOKEN", help="AWS Session Token", secret=True),
+        DriverOption("region", default=DEFAULT_REGION, flag="amazonec2-region", env="AWS_DEFAULT_REGION", help="AWS region"),
+        DriverOption(
+            "endpoint_url", flag="amazonec2-endpoint", env="AWS_ENDPOINT", help="Optional endpoint URL (hostname only or fully qualified URI)"
+        ),
+    )
+    DEFAULTS_GROUPS = ("group/amazon.aws.aws",)
+
     @classmethod
     def task_option_spec(cls) -> dict[str, t.Any]:
+        """amazon.aws's own spec of these options (aliases, environment fallbacks, no_log) and the rest of its standard ones."""
         return task_option_spec()
 
     # -- reading records ----------------------------------------------------------------------------

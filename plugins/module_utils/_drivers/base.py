@@ -64,10 +64,17 @@ class Driver:
         """``cloud_options``: the task's options for reaching the driver's cloud (``task_option_spec``), if any."""
         self.cloud_options = dict(cloud_options or {})
 
+    #: Options the driver takes at the task's top level (its cloud's standard connection options: region, credentials),
+    #: with the original's flags. No two drivers declare the same name: a task option has one owner and one spec.
+    TASK_OPTIONS: t.ClassVar[tuple[DriverOption, ...]] = ()
+    #: ``module_defaults`` groups whose entries fill the driver's task-level options (another collection's group that
+    #: ansible-core resolves without docker_machine); applied only to tasks of this driver (or of a machine's record).
+    DEFAULTS_GROUPS: t.ClassVar[tuple[str, ...]] = ()
+
     @classmethod
     def task_option_spec(cls) -> dict[str, t.Any]:
-        """Top-level options the driver adds to docker_machine (a cloud's standard connection options)."""
-        return {}
+        """The argument spec of the driver's task-level options (``TASK_OPTIONS``, or its cloud's standard spec)."""
+        return argument_spec(cls.TASK_OPTIONS)
 
     def ip(self, record: MachineRecord) -> str:
         """The address the machine is reached at (no network call)."""

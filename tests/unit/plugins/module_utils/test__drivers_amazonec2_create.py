@@ -11,7 +11,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
-from ansible_collections.dockyard.machine.plugins.action.docker_machine import aws_group_defaults
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers import group_defaults
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec2 import AmazonEC2Driver
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec2_launch import (
     arm_instance_type,
@@ -291,8 +291,8 @@ def test_group_amazon_aws_defaults_fill_only_aws_options_the_task_lacks() -> Non
         {"group/amazon.aws.aws": {"region": "eu-west-1", "aws_access_key": "AKIA", "secret_key": "s", "purge_tags": True}},
         {"group/amazon.aws.aws": {"aws_region": "eu-central-1"}, "amazon.aws.ec2_instance": {"profile": "other"}},
     ]
-    assert aws_group_defaults(module_defaults, {"name": "web1", "aws_secret_key": "mine"}) == {"region": "eu-central-1", "access_key": "AKIA"}
-    assert aws_group_defaults(None, {}) == {}
+    assert group_defaults(module_defaults, {"name": "web1", "aws_secret_key": "mine"}) == {"region": "eu-central-1", "access_key": "AKIA"}
+    assert group_defaults(None, {}) == {}
 
 
 def test_adopting_an_instance_of_another_tool_never_claims_its_key_pair_or_group(tmp_path) -> None:
