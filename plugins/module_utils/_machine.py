@@ -501,7 +501,7 @@ class MachineManager:
                 outcome.steps.append("provision")
             return
         authority = _read_authority(self.store)
-        if driver.creates_hosts and not record.driver.get("InstanceId"):
+        if driver.creates_hosts and not driver.has_host(record):
             outcome.steps.extend(["launch instance", "server certificate", "provision"])
             return
         if driver.needs_ssh:

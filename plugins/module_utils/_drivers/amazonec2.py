@@ -245,6 +245,9 @@ class AmazonEC2Driver(Driver):
             )
         return instance
 
+    def has_host(self, record: MachineRecord) -> bool:
+        return bool(record.driver.get("InstanceId"))
+
     def state(self, record: MachineRecord, timeout: float) -> str:
         instance_id = record.driver.get("InstanceId")
         if not instance_id:

@@ -108,6 +108,10 @@ class Driver:
 
     # -- hosts the driver makes (drivers with creates_hosts or supports_power) --
 
+    def has_host(self, record: MachineRecord) -> bool:
+        """Whether the record names its host yet (a driver that creates hosts: the host was made); no network call."""
+        return True
+
     def ensure_host(self, record: MachineRecord, options: t.Mapping[str, t.Any], context: HostContext) -> list[str]:
         """Make or start the host so that it answers SSH at ``record``'s address; returns the steps taken."""
         raise NotImplementedError

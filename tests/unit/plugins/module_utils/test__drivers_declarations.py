@@ -84,3 +84,13 @@ def test_a_record_written_from_options_gives_the_same_options_back(name: str, tm
 
 def test_every_driver_is_registered_once_under_its_name() -> None:
     assert all(name == cls.name for name, cls in _drivers.DRIVERS.items())
+
+
+def test_whether_a_record_names_its_host_yet_is_the_driver_s_answer(tmp_path: t.Any) -> None:
+    driver = get_driver("amazonec2", {"region": "eu-west-1"})
+    section = driver.driver_section("m1", str(tmp_path), {o.name: o.fallback() for o in driver.OPTIONS})
+    record = MachineRecord(name="m1", config=new_config("m1", str(tmp_path), "amazonec2", section), sidecar={})
+    assert not driver.has_host(record)
+    record.driver["InstanceId"] = "i-1"
+    assert driver.has_host(record)
+    assert get_driver("generic").has_host(record)
