@@ -240,3 +240,119 @@ options:
         type: bool
         default: false
 """
+
+    DIGITALOCEAN = r"""
+options:
+  digitalocean:
+    description:
+      - Options of the V(digitalocean) driver, a DigitalOcean droplet this collection creates (the original's
+        C(--digitalocean-*) flags).
+      - The access token is O(digitalocean.access_token) or the environment's E(DIGITALOCEAN_ACCESS_TOKEN). It is never
+        written to the store (records the original wrote keep theirs in C(AccessToken), which is neither used nor shown).
+        Pass O(digitalocean) with O(digitalocean.access_token) (and O(digitalocean.api_url) when set at create) with
+        every O(state), or set the environment variable.
+      - Each resource a create makes (SSH key, droplet, firewall, reserved IP) is recorded in the store before the next one
+        is made. A create that fails at any step can be run again to resume, or removed with O(state=absent), which
+        removes every one of them and never a key, firewall or reserved IP of yours.
+      - The droplet is tagged V(dockyard-machine) and V(dockyard-machine:NAME), plus O(digitalocean.tags). O(state=stopped),
+        O(state=started) and O(state=restarted) use droplet actions (C(shutdown), or C(power_off) with O(force),
+        C(power_on), C(reboot)) and wait for them; a droplet that comes back on another address gets a new server
+        certificate in the same task.
+    type: dict
+    suboptions:
+      access_token:
+        description:
+          - DigitalOcean API token with read and write scopes. Defaults to E(DIGITALOCEAN_ACCESS_TOKEN).
+        type: str
+      api_url:
+        description:
+          - The API's URL, for an emulator in tests; default V(https://api.digitalocean.com).
+          - A machine made through another URL records it, and later tasks must name the same one (a record never chooses
+            where the token is sent).
+        type: str
+      backups:
+        description: Enable backups for the droplet.
+        type: bool
+        default: false
+      image:
+        description: The image's slug (the original's default, V(ubuntu-16-04-x64), is no longer served).
+        type: str
+        default: ubuntu-24-04-x64
+      ipv6:
+        description: Enable IPv6 for the droplet.
+        type: bool
+        default: false
+      monitoring:
+        description: Enable monitoring for the droplet.
+        type: bool
+        default: false
+      private_networking:
+        description: Enable private networking for the droplet.
+        type: bool
+        default: false
+      region:
+        description: The region's slug; a create checks that DigitalOcean has it and offers O(digitalocean.size) there.
+        type: str
+        default: nyc3
+      size:
+        description: The size's slug.
+        type: str
+        default: s-1vcpu-1gb
+      ssh_key_fingerprint:
+        description:
+          - Fingerprint of an SSH key already in your DigitalOcean account, to create the droplet with. It is never deleted.
+          - Give its private key as O(digitalocean.ssh_key_path); without it, C(ssh) uses your agent and default keys.
+        type: str
+      ssh_key_path:
+        description:
+          - Private key to log in with, copied into the machine's folder (0600). Without O(digitalocean.ssh_key_fingerprint)
+            its public half (C(KEY.pub)) is imported as the machine's own SSH key, which O(state=absent) deletes.
+          - Without both, a key is made in the machine's folder and imported.
+        type: path
+      ssh_port:
+        description: SSH port.
+        type: int
+        default: 22
+      ssh_user:
+        description: SSH user.
+        type: str
+        default: root
+      tags:
+        description: Tags for the droplet; an entry may be the original's comma-separated list.
+        type: list
+        elements: str
+        default: []
+      userdata:
+        description: A file with cloud-init user data (at most 64 KiB).
+        type: path
+      reserved_ip:
+        description:
+          - A reserved IP of the machine's own, assigned to the droplet. Its address, and so its certificate, never changes
+            across stop and start. O(state=absent) releases it.
+        type: bool
+        default: false
+      reserved_ip_address:
+        description: An existing reserved IP of yours to assign to the droplet and use as its address. It is never released.
+        type: str
+      firewall_cidrs:
+        description:
+          - A cloud firewall of the machine's own, opening SSH (O(digitalocean.ssh_port)) and the engine's port 2376 to
+            these CIDR blocks, all outbound traffic allowed. O(state=absent) deletes it. Its rules are set when it is made.
+          - Empty, no firewall is made (the original's droplets are open).
+        type: list
+        elements: str
+        default: []
+      firewalls:
+        description: IDs of existing cloud firewalls of yours to add the droplet to. They are not changed otherwise.
+        type: list
+        elements: str
+        default: []
+      adopt:
+        description:
+          - Take over an existing droplet instead of creating one (a store that was lost), with O(digitalocean.ssh_key_path)
+            its private key. The droplet tagged V(dockyard-machine:NAME) is taken, else the one named NAME; exactly one must match.
+          - The SSH key and firewall a create made for it become the machine's again (O(state=absent) deletes them); a
+            reserved IP assigned to it is used and never released.
+        type: bool
+        default: false
+"""

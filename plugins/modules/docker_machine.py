@@ -28,6 +28,7 @@ extends_documentation_fragment:
   - dockyard.machine._drivers.GENERIC
   - dockyard.machine._drivers.NONE
   - dockyard.machine._drivers.AMAZONEC2
+  - dockyard.machine._drivers.DIGITALOCEAN
   - amazon.aws.common.modules
   - amazon.aws.region.modules
 attributes:
@@ -48,8 +49,8 @@ options:
     description:
       - V(present) creates the machine or brings it to the options given.
       - V(absent) removes it from the store (and, with O(cleanup=true), our configuration from its host).
-      - V(started), V(stopped) and V(restarted) power the machine. For V(amazonec2) machines they start, stop or reboot the
-        EC2 instance; after a start that gave the instance another address, the record and the server certificate are
+      - V(started), V(stopped) and V(restarted) power the machine. For V(amazonec2) and V(digitalocean) machines they start,
+        stop or reboot the EC2 instance or the droplet; after a start that gave the instance another address, the record and the server certificate are
         updated in the same task, so Docker over TLS works right after. For V(generic) hosts, which this collection does
         not own, they start, stop or restart the Docker engine on the host.
     type: str
@@ -60,7 +61,7 @@ options:
       - Where the machine lives. Required with O(state=present).
       - Each driver takes its options from the option of the same name.
     type: str
-    choices: [amazonec2, generic, none]
+    choices: [amazonec2, digitalocean, generic, none]
   engine:
     description: How to install the Docker engine when it is missing, and how to configure it.
     type: dict
@@ -146,8 +147,8 @@ options:
         running, and costing.
       - Without it, such a task fails naming those resources, and the record stays so that a later run can remove them.
       - Like the original's C(rm -f).
-      - With O(state=stopped) on an V(amazonec2) machine, a forced stop (the instance gets no chance to shut down
-        cleanly), like the original's C(kill).
+      - With O(state=stopped) on an V(amazonec2) or V(digitalocean) machine, a forced stop (the instance or droplet gets no
+        chance to shut down cleanly), like the original's C(kill).
     type: bool
     default: false
   timeout:
@@ -213,6 +214,18 @@ EXAMPLES = r"""
     group/amazon.aws.aws:
       region: eu-west-1
       profile: ops
+  delegate_to: localhost
+
+- name: A DigitalOcean droplet with a reserved IP and a firewall of its own; the token from DIGITALOCEAN_ACCESS_TOKEN
+  dockyard.machine.docker_machine:
+    name: do1
+    driver: digitalocean
+    digitalocean:
+      region: fra1
+      size: s-1vcpu-2gb
+      reserved_ip: true
+      firewall_cidrs: [198.51.100.0/24]
+      tags: [team-web]
   delegate_to: localhost
 
 - name: Stop it (with force, a forced stop); a later state=started updates its address and certificate

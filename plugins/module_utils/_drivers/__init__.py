@@ -12,6 +12,8 @@ from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec2_refresh import refresh_machines as refresh_amazonec2
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.base import Driver
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.batch import BatchRefresher
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers.digitalocean import DigitalOceanDriver
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers.digitalocean_refresh import refresh_machines as refresh_digitalocean
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.generic import GenericDriver
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.none import NoneDriver
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import DriverError
@@ -28,9 +30,9 @@ __all__ = [
     "task_ssh_config",
 ]
 
-DRIVERS: dict[str, type[Driver]] = {cls.name: cls for cls in (GenericDriver, NoneDriver, AmazonEC2Driver)}
+DRIVERS: dict[str, type[Driver]] = {cls.name: cls for cls in (GenericDriver, NoneDriver, AmazonEC2Driver, DigitalOceanDriver)}
 # Drivers that can describe many machines in one cloud call (see batch.py).
-BATCH_REFRESHERS: dict[str, BatchRefresher] = {AmazonEC2Driver.name: refresh_amazonec2}
+BATCH_REFRESHERS: dict[str, BatchRefresher] = {AmazonEC2Driver.name: refresh_amazonec2, DigitalOceanDriver.name: refresh_digitalocean}
 
 
 def get_driver(name: str, cloud_options: t.Mapping[str, t.Any] | None = None) -> Driver:
