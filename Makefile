@@ -31,7 +31,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 # guard (tests/support/netguard/sitecustomize.py) at start-up, children included.
 GUARDED := DOCKYARD_NETGUARD=1 AWS_EC2_METADATA_DISABLED=true PYTHONPATH=$(CURDIR)/tests/support/netguard:$(COLLECTIONS)$${PYTHONPATH:+:$$PYTHONPATH}
 
-.PHONY: venv collection sanity lint unit molecule integration engine images ee bed-clean bench-inventory bench-cli bench-lifecycle bench-ec2 bench-inventory-ec2 test demo demo-clean
+.PHONY: venv collection sanity lint unit molecule integration engine images ee bed-clean bench-inventory bench-cli bench-lifecycle bench-ec2 bench-digitalocean bench-inventory-ec2 test demo demo-clean
 
 # The dockyard-machine command (cli/). Its entry point imports the collection found on PYTHONPATH or
 # ANSIBLE_COLLECTIONS_PATH (this checkout's .build/collections here), so tests run this tree's code.
@@ -118,6 +118,9 @@ bench-lifecycle: venv collection engine images
 
 bench-ec2: venv collection engine images
 	$(GUARDED) python bench/ec2_bench.py
+
+bench-digitalocean: venv collection engine images
+	$(GUARDED) python bench/digitalocean_bench.py
 
 # Every machine container of the test bed, whichever run started it.
 bed-clean:

@@ -77,7 +77,7 @@ def changed(recap: dict[str, dict[str, int]], host: str) -> int:
 
 def test_credential_types_pass_awx_rules_and_awx_awx_validation(tmp_path):
     definitions = sorted(awx.CREDENTIAL_TYPES.glob("*.yml"))
-    assert [p.name for p in definitions] == ["docker_tls_endpoint.yml", "machine_store.yml"]
+    assert [p.name for p in definitions] == ["digitalocean_token.yml", "docker_tls_endpoint.yml", "machine_store.yml"]
     for path in definitions:
         awx.check_credential_type(yaml.safe_load(path.read_text()))
     bad = yaml.safe_load((awx.CREDENTIAL_TYPES / "docker_tls_endpoint.yml").read_text())

@@ -112,10 +112,13 @@ class Emulator:
     def fail_next(self, method: str, path: str, status: int, body: dict | None = None, *, times: int = 1, headers: dict | None = None) -> None:
         """The next ``times`` requests ``method`` to a path matching the regex ``path`` get ``status`` (and ``body``)."""
         if body is None and status != 0:
-            body = {"id": {429: "too_many_requests", 422: "unprocessable_entity", 404: "not_found", 401: "unauthorized"}.get(status, "server_error"),
-                    "message": "Injected by the test.", "request_id": str(uuid.uuid4())}
+            body = {
+                "id": {429: "too_many_requests", 422: "unprocessable_entity", 404: "not_found", 401: "unauthorized"}.get(status, "server_error"),
+                "message": "Injected by the test.",
+                "request_id": str(uuid.uuid4()),
+            }
         with self.lock:
-            self.faults.extend(Fault(method, re.compile(path), status, body, headers or {}) for _ in range(times))
+            self.faults.extend(Fault(method, re.compile(path), status, body, headers or {}) for _count in range(times))
 
     def resources(self) -> dict[str, list]:
         """Everything that exists (what a removal must leave at zero)."""
@@ -182,8 +185,17 @@ class Emulator:
             raise _error(404, "not_found", "The resource you were accessing could not be found.")
         head, rest = segments[0], segments[1:]
         if head == "account" and not rest and method == "GET":
-            return 200, {"account": {"droplet_limit": 25, "floating_ip_limit": 3, "email": "test@example.com", "uuid": "b6fr89dbf6d9156cace5f3c78dc9851d957381ef",
-                                     "email_verified": True, "status": "active", "status_message": ""}}
+            return 200, {
+                "account": {
+                    "droplet_limit": 25,
+                    "floating_ip_limit": 3,
+                    "email": "test@example.com",
+                    "uuid": "b6fr89dbf6d9156cace5f3c78dc9851d957381ef",
+                    "email_verified": True,
+                    "status": "active",
+                    "status_message": "",
+                }
+            }
         if head == "account" and rest[:1] == ["keys"]:
             return self._keys(method, rest[1:], query, doc)
         if head == "regions" and method == "GET":
@@ -243,21 +255,49 @@ class Emulator:
 
     @staticmethod
     def _region(slug: str) -> dict:
-        return {"slug": slug, "name": slug.upper(), "sizes": list(SIZES), "available": True,
-                "features": ["backups", "ipv6", "metadata", "install_agent", "server_id", "management_networking"]}
+        return {
+            "slug": slug,
+            "name": slug.upper(),
+            "sizes": list(SIZES),
+            "available": True,
+            "features": ["backups", "ipv6", "metadata", "install_agent", "server_id", "management_networking"],
+        }
 
     @staticmethod
     def _size(slug: str) -> dict:
         memory, vcpus, disk, monthly = SIZES[slug]
-        return {"slug": slug, "memory": memory, "vcpus": vcpus, "disk": disk, "transfer": 1.0, "price_monthly": monthly,
-                "price_hourly": round(monthly / 730, 5), "regions": list(REGIONS), "available": True, "description": "Basic"}
+        return {
+            "slug": slug,
+            "memory": memory,
+            "vcpus": vcpus,
+            "disk": disk,
+            "transfer": 1.0,
+            "price_monthly": monthly,
+            "price_hourly": round(monthly / 730, 5),
+            "regions": list(REGIONS),
+            "available": True,
+            "description": "Basic",
+        }
 
     @staticmethod
     def _image(slug: str) -> dict:
         distribution, name = IMAGES[slug]
-        return {"id": 100000 + sorted(IMAGES).index(slug), "name": name, "distribution": distribution, "slug": slug, "public": True,
-                "regions": list(REGIONS), "created_at": "2024-04-25T00:00:00Z", "type": "base", "min_disk_size": 7, "size_gigabytes": 2.3,
-                "description": name, "tags": [], "status": "available", "error_message": ""}
+        return {
+            "id": 100000 + sorted(IMAGES).index(slug),
+            "name": name,
+            "distribution": distribution,
+            "slug": slug,
+            "public": True,
+            "regions": list(REGIONS),
+            "created_at": "2024-04-25T00:00:00Z",
+            "type": "base",
+            "min_disk_size": 7,
+            "size_gigabytes": 2.3,
+            "description": name,
+            "tags": [],
+            "status": "available",
+            "error_message": "",
+        }
 
     # -- SSH keys -----------------------------------------------------------------------------------
 
@@ -301,13 +341,18 @@ class Emulator:
     def _droplets(self, method: str, rest: list[str], query: dict, doc: dict) -> tuple[int, dict | None]:
         if not rest:
             if method == "GET":
-                found = [d for d in self.droplets.values() if (not query.get("tag_name") or query["tag_name"] in d["tags"])
-                         and (not query.get("name") or d["name"] == query["name"])]
+                found = [
+                    d
+                    for d in self.droplets.values()
+                    if (not query.get("tag_name") or query["tag_name"] in d["tags"]) and (not query.get("name") or d["name"] == query["name"])
+                ]
                 return 200, self._page("droplets", [self._droplet_view(d) for d in found], query)
             if method == "POST":
                 droplet, action = self._create_droplet(doc)
-                return 202, {"droplet": self._droplet_view(droplet),
-                             "links": {"actions": [{"id": action["id"], "rel": "create", "href": "%s/v2/actions/%d" % (self.url, action["id"])}]}}
+                return 202, {
+                    "droplet": self._droplet_view(droplet),
+                    "links": {"actions": [{"id": action["id"], "rel": "create", "href": "%s/v2/actions/%d" % (self.url, action["id"])}]},
+                }
             raise _error(405, "method_not_allowed", "Method not allowed")
         droplet = self._get(self.droplets, int(rest[0]))
         if not rest[1:]:
@@ -346,13 +391,38 @@ class Emulator:
         self.tags.update(tags)
         droplet_id = next(self._ids)
         memory, vcpus, disk, monthly = SIZES[doc["size"]]
-        features = [f for f, on in (("backups", doc.get("backups")), ("ipv6", doc.get("ipv6")), ("monitoring", doc.get("monitoring")),
-                                     ("private_networking", doc.get("private_networking"))) if on]
+        features = [
+            f
+            for f, on in (
+                ("backups", doc.get("backups")),
+                ("ipv6", doc.get("ipv6")),
+                ("monitoring", doc.get("monitoring")),
+                ("private_networking", doc.get("private_networking")),
+            )
+            if on
+        ]
         droplet = {
-            "id": droplet_id, "name": name, "memory": memory, "vcpus": vcpus, "disk": disk, "locked": False, "status": "new",
-            "kernel": None, "created_at": _now(), "features": features, "backup_ids": [], "next_backup_window": None, "snapshot_ids": [],
-            "image": self._image(image), "volume_ids": [], "size": self._size(doc["size"]), "size_slug": doc["size"],
-            "networks": {"v4": [], "v6": []}, "region": self._region(doc["region"]), "tags": list(tags), "vpc_uuid": str(uuid.uuid4()),
+            "id": droplet_id,
+            "name": name,
+            "memory": memory,
+            "vcpus": vcpus,
+            "disk": disk,
+            "locked": False,
+            "status": "new",
+            "kernel": None,
+            "created_at": _now(),
+            "features": features,
+            "backup_ids": [],
+            "next_backup_window": None,
+            "snapshot_ids": [],
+            "image": self._image(image),
+            "volume_ids": [],
+            "size": self._size(doc["size"]),
+            "size_slug": doc["size"],
+            "networks": {"v4": [], "v6": []},
+            "region": self._region(doc["region"]),
+            "tags": list(tags),
+            "vpc_uuid": str(uuid.uuid4()),
             "user_data": user_data,
         }
         self.droplets[droplet_id] = droplet
@@ -392,7 +462,10 @@ class Emulator:
         v4 = [{"ip_address": address, "netmask": "255.255.255.0", "gateway": str(DROPLET_NET[1]), "type": "public"}]
         if private:
             v4.append({"ip_address": "127.0.10.%d" % (int(address.rsplit(".", 1)[1])), "netmask": "255.255.255.0", "gateway": "", "type": "private"})
-        droplet["networks"] = {"v4": v4, "v6": [{"ip_address": "fd00::%x" % droplet["id"], "netmask": 64, "gateway": "fd00::1", "type": "public"}] if ipv6 else []}
+        droplet["networks"] = {
+            "v4": v4,
+            "v6": [{"ip_address": "fd00::%x" % droplet["id"], "netmask": 64, "gateway": "fd00::1", "type": "public"}] if ipv6 else [],
+        }
 
     def _droplet_view(self, droplet: dict) -> dict:
         return {k: v for k, v in droplet.items() if not k.startswith("_") and k != "user_data"}
@@ -434,10 +507,17 @@ class Emulator:
         return action
 
     def _new_action(self, kind: str, resource: dict, *, done: bool, resource_type: str = "droplet") -> dict:
-        action = {"id": next(self._ids), "status": "completed" if done else "in-progress", "type": kind, "started_at": _now(),
-                  "completed_at": _now() if done else None, "resource_id": resource.get("id", 0), "resource_type": resource_type,
-                  "region": self._region(resource["region"]["slug"]) if resource.get("region") else None,
-                  "region_slug": resource["region"]["slug"] if resource.get("region") else None}
+        action = {
+            "id": next(self._ids),
+            "status": "completed" if done else "in-progress",
+            "type": kind,
+            "started_at": _now(),
+            "completed_at": _now() if done else None,
+            "resource_id": resource.get("id", 0),
+            "resource_type": resource_type,
+            "region": self._region(resource["region"]["slug"]) if resource.get("region") else None,
+            "region_slug": resource["region"]["slug"] if resource.get("region") else None,
+        }
         self.actions[action["id"]] = action
         return action
 
@@ -486,10 +566,17 @@ class Emulator:
         droplet_ids = list(doc.get("droplet_ids") or [])
         for droplet_id in droplet_ids:
             self._get(self.droplets, int(droplet_id))
-        firewall = {"id": str(uuid.uuid4()), "name": name, "status": "waiting", "created_at": _now(),
-                    "pending_changes": [{"droplet_id": d, "removing": False, "status": "waiting"} for d in droplet_ids],
-                    "inbound_rules": list(doc.get("inbound_rules") or []), "outbound_rules": list(doc.get("outbound_rules") or []),
-                    "droplet_ids": droplet_ids, "tags": list(doc.get("tags") or [])}
+        firewall = {
+            "id": str(uuid.uuid4()),
+            "name": name,
+            "status": "waiting",
+            "created_at": _now(),
+            "pending_changes": [{"droplet_id": d, "removing": False, "status": "waiting"} for d in droplet_ids],
+            "inbound_rules": list(doc.get("inbound_rules") or []),
+            "outbound_rules": list(doc.get("outbound_rules") or []),
+            "droplet_ids": droplet_ids,
+            "tags": list(doc.get("tags") or []),
+        }
         self.firewalls[firewall["id"]] = firewall
         return firewall
 

@@ -52,34 +52,67 @@ STATE_MAP = {"new": "Starting", "active": "Running", "off": "Stopped", "archive"
 # Its image default (ubuntu-16-04-x64) is no longer served: ours is a current Ubuntu LTS.
 OPTIONS = (
     DriverOption("access_token", flag="digitalocean-access-token", env=TOKEN_ENV, help="Digital Ocean access token", secret=True),
-    DriverOption("api_url", flag="digitalocean-api-url",
-                 help="DigitalOcean API URL, for a test emulator (default %s); a record never chooses it" % DEFAULT_API_URL),
-    DriverOption("backups", type="bool", default=False, flag="digitalocean-backups", env="DIGITALOCEAN_BACKUPS",
-                 help="enable backups for droplet", field="Backups"),
+    DriverOption(
+        "api_url", flag="digitalocean-api-url", help="DigitalOcean API URL, for a test emulator (default %s); a record never chooses it" % DEFAULT_API_URL
+    ),
+    DriverOption(
+        "backups", type="bool", default=False, flag="digitalocean-backups", env="DIGITALOCEAN_BACKUPS", help="enable backups for droplet", field="Backups"
+    ),
     DriverOption("image", default="ubuntu-24-04-x64", flag="digitalocean-image", env="DIGITALOCEAN_IMAGE", help="Digital Ocean Image", field="Image"),
     DriverOption("ipv6", type="bool", default=False, flag="digitalocean-ipv6", env="DIGITALOCEAN_IPV6", help="enable ipv6 for droplet", field="IPv6"),
-    DriverOption("monitoring", type="bool", default=False, flag="digitalocean-monitoring", env="DIGITALOCEAN_MONITORING",
-                 help="enable monitoring for droplet", field="Monitoring"),
-    DriverOption("private_networking", type="bool", default=False, flag="digitalocean-private-networking", env="DIGITALOCEAN_PRIVATE_NETWORKING",
-                 help="enable private networking for droplet", field="PrivateNetworking"),
+    DriverOption(
+        "monitoring",
+        type="bool",
+        default=False,
+        flag="digitalocean-monitoring",
+        env="DIGITALOCEAN_MONITORING",
+        help="enable monitoring for droplet",
+        field="Monitoring",
+    ),
+    DriverOption(
+        "private_networking",
+        type="bool",
+        default=False,
+        flag="digitalocean-private-networking",
+        env="DIGITALOCEAN_PRIVATE_NETWORKING",
+        help="enable private networking for droplet",
+        field="PrivateNetworking",
+    ),
     DriverOption("region", default="nyc3", flag="digitalocean-region", env="DIGITALOCEAN_REGION", help="Digital Ocean region", field="Region"),
     DriverOption("size", default="s-1vcpu-1gb", flag="digitalocean-size", env="DIGITALOCEAN_SIZE", help="Digital Ocean size", field="Size"),
-    DriverOption("ssh_key_fingerprint", flag="digitalocean-ssh-key-fingerprint", env="DIGITALOCEAN_SSH_KEY_FINGERPRINT", help="SSH key fingerprint",
-                 field="SSHKeyFingerprint"),
+    DriverOption(
+        "ssh_key_fingerprint",
+        flag="digitalocean-ssh-key-fingerprint",
+        env="DIGITALOCEAN_SSH_KEY_FINGERPRINT",
+        help="SSH key fingerprint",
+        field="SSHKeyFingerprint",
+    ),
     DriverOption("ssh_key_path", type="path", flag="digitalocean-ssh-key-path", env="DIGITALOCEAN_SSH_KEY_PATH", help="SSH private key path"),
     DriverOption("ssh_port", type="int", default=22, flag="digitalocean-ssh-port", env="DIGITALOCEAN_SSH_PORT", help="SSH port"),
     DriverOption("ssh_user", default="root", flag="digitalocean-ssh-user", env="DIGITALOCEAN_SSH_USER", help="SSH username"),
-    DriverOption("tags", type="list", default=(), flag="digitalocean-tags", env="DIGITALOCEAN_TAGS",
-                 help="comma-separated list of tags to apply to the Droplet"),
+    DriverOption(
+        "tags", type="list", default=(), flag="digitalocean-tags", env="DIGITALOCEAN_TAGS", help="comma-separated list of tags to apply to the Droplet"
+    ),
     DriverOption("userdata", type="path", flag="digitalocean-userdata", env="DIGITALOCEAN_USERDATA", help="path to file with cloud-init user-data"),
-    DriverOption("reserved_ip", type="bool", default=False, flag="digitalocean-reserved-ip",
-                 help="a reserved IP of the machine's own: its address (and certificate) never changes"),
+    DriverOption(
+        "reserved_ip",
+        type="bool",
+        default=False,
+        flag="digitalocean-reserved-ip",
+        help="a reserved IP of the machine's own: its address (and certificate) never changes",
+    ),
     DriverOption("reserved_ip_address", flag="digitalocean-reserved-ip-address", help="an existing reserved IP of yours to assign (never released)"),
-    DriverOption("firewall_cidrs", type="list", default=(), flag="digitalocean-firewall-cidrs",
-                 help="a cloud firewall of the machine's own opening SSH and 2376 to these CIDRs"),
+    DriverOption(
+        "firewall_cidrs",
+        type="list",
+        default=(),
+        flag="digitalocean-firewall-cidrs",
+        help="a cloud firewall of the machine's own opening SSH and 2376 to these CIDRs",
+    ),
     DriverOption("firewalls", type="list", default=(), flag="digitalocean-firewalls", help="IDs of existing firewalls of yours to add the droplet to"),
-    DriverOption("adopt", type="bool", default=False, flag="digitalocean-adopt",
-                 help="take over the existing droplet tagged dockyard-machine:NAME, else named NAME"),
+    DriverOption(
+        "adopt", type="bool", default=False, flag="digitalocean-adopt", help="take over the existing droplet tagged dockyard-machine:NAME, else named NAME"
+    ),
 )
 
 
@@ -139,12 +172,12 @@ class DigitalOceanDriver(Driver):
         "APIURL": _is_text,
         "CreateToken": lambda v: isinstance(v, str) and re.fullmatch(r"[0-9a-f]{16}", v) is not None,
         "Firewall": lambda v: isinstance(v, dict) and set(v) <= {"Id", "Name"} and all(_is_text(x) for x in v.values()),
-        "ReservedIp": lambda v: isinstance(v, dict) and set(v) <= {"Ip", "Created"} and _is_text(v.get("Ip", ""))
-        and isinstance(v.get("Created", False), bool),
+        "ReservedIp": lambda v: isinstance(v, dict) and set(v) <= {"Ip", "Created"} and _is_text(v.get("Ip", "")) and isinstance(v.get("Created", False), bool),
         "Adopted": lambda v: isinstance(v, int) and not isinstance(v, bool),
     }
     options = OPTIONS
-    option_spec = argument_spec(OPTIONS)
+    # A fingerprint names a public key: not a secret (validate-modules asks, as its name holds "key").
+    option_spec = {k: dict(v, no_log=False) if k == "ssh_key_fingerprint" else v for k, v in argument_spec(OPTIONS).items()}
 
     # -- reaching DigitalOcean ----------------------------------------------------------------------------
 
@@ -214,26 +247,31 @@ class DigitalOceanDriver(Driver):
             )
         user_data = checked.get("userdata")
         if user_data and (not os.path.isfile(user_data) or os.path.getsize(user_data) > USER_DATA_LIMIT):
-            raise DriverError('user-data file "%s" must exist and hold at most 64 KiB: fix option digitalocean.userdata.' % user_data,
-                              option="digitalocean.userdata")
+            raise DriverError(
+                'user-data file "%s" must exist and hold at most 64 KiB: fix option digitalocean.userdata.' % user_data, option="digitalocean.userdata"
+            )
         for tag in split_tags(checked.get("tags") or []):
             if not _TAG.match(tag):
-                raise DriverError("Tag %r may hold only letters, numbers, colons, dashes and underscores: fix option digitalocean.tags." % tag,
-                                  option="digitalocean.tags")
+                raise DriverError(
+                    "Tag %r may hold only letters, numbers, colons, dashes and underscores: fix option digitalocean.tags." % tag, option="digitalocean.tags"
+                )
         for cidr in checked.get("firewall_cidrs") or []:
             try:
                 ipaddress.ip_network(cidr, strict=False)
             except ValueError:
                 raise DriverError("%r is not a CIDR block: fix option digitalocean.firewall_cidrs." % cidr, option="digitalocean.firewall_cidrs") from None
         if checked.get("reserved_ip") and checked.get("reserved_ip_address"):
-            raise DriverError("Set digitalocean.reserved_ip (one of its own) or digitalocean.reserved_ip_address (yours), not both.",
-                              option="digitalocean.reserved_ip")
+            raise DriverError(
+                "Set digitalocean.reserved_ip (one of its own) or digitalocean.reserved_ip_address (yours), not both.", option="digitalocean.reserved_ip"
+            )
         if checked.get("reserved_ip_address"):
             try:
                 ipaddress.IPv4Address(checked["reserved_ip_address"])
             except ValueError:
-                raise DriverError("%r is not an IPv4 address: fix option digitalocean.reserved_ip_address." % checked["reserved_ip_address"],
-                                  option="digitalocean.reserved_ip_address") from None
+                raise DriverError(
+                    "%r is not an IPv4 address: fix option digitalocean.reserved_ip_address." % checked["reserved_ip_address"],
+                    option="digitalocean.reserved_ip_address",
+                ) from None
         if not 0 < int(checked.get("ssh_port") or 0) < 65536:
             raise DriverError("digitalocean.ssh_port must be a port number (1-65535).", option="digitalocean.ssh_port")
         return checked
@@ -338,8 +376,12 @@ class DigitalOceanDriver(Driver):
                 if address:
                     record.driver["IPAddress"] = address
         except APIError as exc:
-            raise DriverError("Cannot %s droplet %d of machine %s: %s" % (action, number, record.name, exc.msg), machine=record.name, step=step,
-                              option=exc.details.get("option")) from exc
+            raise DriverError(
+                "Cannot %s droplet %d of machine %s: %s" % (action, number, record.name, exc.msg),
+                machine=record.name,
+                step=step,
+                option=exc.details.get("option"),
+            ) from exc
         record.driver["AccessToken"] = ""
         return changed
 
@@ -348,7 +390,8 @@ class DigitalOceanDriver(Driver):
         droplet = api.droplet(number)
         if droplet is None or droplet.get("status") == "archive":
             raise DriverError(
-                "Droplet %d of machine %s is %s: remove the machine (state=absent)%s." % (number, record.name, "gone" if droplet is None else "archived", remedy),
+                "Droplet %d of machine %s is %s: remove the machine (state=absent)%s."
+                % (number, record.name, "gone" if droplet is None else "archived", remedy),
                 machine=record.name,
                 step=step,
                 option="state",
@@ -474,8 +517,12 @@ def wait_active(api: DigitalOceanAPI, record: MachineRecord, number: int, timeou
     while True:
         droplet = api.droplet(number)
         if droplet is None:
-            raise DriverError("Droplet %d of machine %s is gone: remove the machine (state=absent)." % (number, record.name),
-                              machine=record.name, step="wait for active", option="state")
+            raise DriverError(
+                "Droplet %d of machine %s is gone: remove the machine (state=absent)." % (number, record.name),
+                machine=record.name,
+                step="wait for active",
+                option="state",
+            )
         if droplet.get("status") == "active" and public_ipv4(droplet):
             return droplet
         if time.monotonic() >= deadline:

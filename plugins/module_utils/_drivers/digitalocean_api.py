@@ -77,7 +77,14 @@ def open_url_transport(method: str, url: str, headers: dict[str, str], body: byt
 
     try:
         response = open_url(
-            url, data=body, headers=headers, method=method, timeout=timeout, validate_certs=True, follow_redirects="none", use_netrc=False,
+            url,
+            data=body,
+            headers=headers,
+            method=method,
+            timeout=timeout,
+            validate_certs=True,
+            follow_redirects="none",
+            use_netrc=False,
         )
     except HTTPError as exc:  # an answer all the same: its body says why
         try:
@@ -121,8 +128,9 @@ class DigitalOceanAPI:
 
     # -- the exchange ---------------------------------------------------------------------------------
 
-    def request(self, method: str, path: str, body: t.Mapping[str, t.Any] | None = None, *, query: t.Mapping[str, t.Any] | None = None,
-                option: str = "") -> dict[str, t.Any]:
+    def request(
+        self, method: str, path: str, body: t.Mapping[str, t.Any] | None = None, *, query: t.Mapping[str, t.Any] | None = None, option: str = ""
+    ) -> dict[str, t.Any]:
         """Send one request (``path`` under /v2, or a full URL on this API) and return its JSON object ({} for 204)."""
         url = self._url(path, query)
         data = json.dumps(body).encode() if body is not None else None
@@ -147,8 +155,7 @@ class DigitalOceanAPI:
                 ) from exc
             except OSError as exc:
                 raise APIError(
-                    "Cannot reach the DigitalOcean API at %s for %s: %s. Check the network (or option digitalocean.api_url)."
-                    % (self.base_url, what, exc),
+                    "Cannot reach the DigitalOcean API at %s for %s: %s. Check the network (or option digitalocean.api_url)." % (self.base_url, what, exc),
                     option="digitalocean.api_url",
                 ) from exc
             retry = reply.status == 429 or (reply.status >= 500 and method != "POST")
@@ -197,8 +204,9 @@ class DigitalOceanAPI:
         message = str(doc.get("message") or "") if isinstance(doc, dict) else ""
         if not message:
             message = reply.body[:200].decode("utf-8", "replace").strip() or "no message"
-        raise APIError(self._sentence(reply.status, error_id, message, what, option), status=reply.status, error_id=error_id,
-                       option=self._option_for(reply.status, option))
+        raise APIError(
+            self._sentence(reply.status, error_id, message, what, option), status=reply.status, error_id=error_id, option=self._option_for(reply.status, option)
+        )
 
     def _sentence(self, status: int, error_id: str, message: str, what: str, option: str) -> str:
         said = "DigitalOcean refused %s: %s%s (HTTP %d)." % (what, "%s: " % error_id if error_id else "", message[:500], status)
@@ -340,8 +348,9 @@ class DigitalOceanAPI:
         return _object(self.post("reserved_ips", {"region": region}, option="digitalocean.reserved_ip"), "reserved_ip", self.base_url)
 
     def assign_reserved_ip(self, ip: str, droplet_id: int) -> dict[str, t.Any]:
-        doc = self.post("reserved_ips/%s/actions" % urllib.parse.quote(ip, safe=""), {"type": "assign", "droplet_id": droplet_id},
-                        option="digitalocean.reserved_ip_address")
+        doc = self.post(
+            "reserved_ips/%s/actions" % urllib.parse.quote(ip, safe=""), {"type": "assign", "droplet_id": droplet_id}, option="digitalocean.reserved_ip_address"
+        )
         return _object(doc, "action", self.base_url)
 
     def delete_reserved_ip(self, ip: str) -> bool:

@@ -170,9 +170,13 @@ def _create(api: DigitalOceanAPI, record: MachineRecord, options: t.Mapping[str,
         droplet = api.create_droplet(body)
     except APIError as exc:
         refused = 400 <= exc.status < 500  # DigitalOcean said no: nothing was made (a 5xx or no answer may have made it)
-        undo = _undo_before_droplet(api, record, context) if refused else (
-            "Whether the droplet was made is not known: run the task again to find it (it is tagged with the record's create token), or "
-            "state=absent to remove it."
+        undo = (
+            _undo_before_droplet(api, record, context)
+            if refused
+            else (
+                "Whether the droplet was made is not known: run the task again to find it (it is tagged with the record's create token), or "
+                "state=absent to remove it."
+            )
         )
         raise CreateError(
             "Creating machine %s failed at step 'create droplet': %s %s" % (name, exc.msg, undo),
@@ -234,8 +238,12 @@ def _ensure_key(api: DigitalOceanAPI, record: MachineRecord, options: t.Mapping[
     if fingerprint:
         key = api.ssh_key(fingerprint)
         if key is None:
-            raise CreateError("Digital Ocean SSH key with fingerprint %s doesn't exist: fix option digitalocean.ssh_key_fingerprint." % fingerprint,
-                              machine=record.name, step="ssh key", option="digitalocean.ssh_key_fingerprint")
+            raise CreateError(
+                "Digital Ocean SSH key with fingerprint %s doesn't exist: fix option digitalocean.ssh_key_fingerprint." % fingerprint,
+                machine=record.name,
+                step="ssh key",
+                option="digitalocean.ssh_key_fingerprint",
+            )
         d["SSHKeyID"] = int(key["id"])
         context.save()
         return int(key["id"])
@@ -314,11 +322,15 @@ def _ensure_firewalls(api: DigitalOceanAPI, record: MachineRecord, options: t.Ma
                 existing = api.create_firewall(
                     {
                         "name": own["Name"],
-                        "inbound_rules": [{"protocol": "tcp", "ports": str(port), "sources": {"addresses": cidrs or ["0.0.0.0/0", "::/0"]}}
-                                          for port in (record.ssh_port, 2376)],
-                        "outbound_rules": [{"protocol": "tcp", "ports": "all", "destinations": everywhere},
-                                           {"protocol": "udp", "ports": "all", "destinations": everywhere},
-                                           {"protocol": "icmp", "destinations": everywhere}],
+                        "inbound_rules": [
+                            {"protocol": "tcp", "ports": str(port), "sources": {"addresses": cidrs or ["0.0.0.0/0", "::/0"]}}
+                            for port in (record.ssh_port, 2376)
+                        ],
+                        "outbound_rules": [
+                            {"protocol": "tcp", "ports": "all", "destinations": everywhere},
+                            {"protocol": "udp", "ports": "all", "destinations": everywhere},
+                            {"protocol": "icmp", "destinations": everywhere},
+                        ],
                         "droplet_ids": [number],
                     }
                 )
@@ -340,8 +352,9 @@ def _join_firewall(api: DigitalOceanAPI, firewall_id: str, number: int, steps: l
         steps.append("join firewall")
 
 
-def _ensure_reserved_ip(api: DigitalOceanAPI, record: MachineRecord, options: t.Mapping[str, t.Any], droplet: t.Mapping[str, t.Any],
-                        context: HostContext, steps: list[str]) -> None:
+def _ensure_reserved_ip(
+    api: DigitalOceanAPI, record: MachineRecord, options: t.Mapping[str, t.Any], droplet: t.Mapping[str, t.Any], context: HostContext, steps: list[str]
+) -> None:
     """With ``reserved_ip``, an address of the machine's own (made once, released by absent); with ``reserved_ip_address``,
     the user's (never released). Either is assigned to the droplet, and is the machine's address."""
     side = record.sidecar
@@ -363,7 +376,9 @@ def _ensure_reserved_ip(api: DigitalOceanAPI, record: MachineRecord, options: t.
         raise CreateError(
             "Reserved IP %s of machine %s does not exist: fix option digitalocean.reserved_ip_address, or remove the machine (state=absent)."
             % (reserved["Ip"], record.name),
-            machine=record.name, step="reserved ip", option="digitalocean.reserved_ip_address",
+            machine=record.name,
+            step="reserved ip",
+            option="digitalocean.reserved_ip_address",
         )
     holder = current.get("droplet") if isinstance(current.get("droplet"), dict) else {}
     if holder.get("id") != droplet_id(record):
@@ -379,21 +394,30 @@ def _adopt(api: DigitalOceanAPI, record: MachineRecord, options: t.Mapping[str, 
     live = [x for x in found if x.get("status") != "archive"]
     if len(live) != 1:
         raise CreateError(
-            "Adopting machine %s: %s droplet tagged %s or named %s. %s" % (
-                name, "no" if not live else "more than one (%s)" % ", ".join(str(x.get("id")) for x in live), owner_tag(name), name,
-                "Set digitalocean.adopt to false to create one." if not live else "Tag the one to adopt with %s only." % owner_tag(name)),
-            machine=name, step="adopt droplet", option="digitalocean.adopt",
+            "Adopting machine %s: %s droplet tagged %s or named %s. %s"
+            % (
+                name,
+                "no" if not live else "more than one (%s)" % ", ".join(str(x.get("id")) for x in live),
+                owner_tag(name),
+                name,
+                "Set digitalocean.adopt to false to create one." if not live else "Tag the one to adopt with %s only." % owner_tag(name),
+            ),
+            machine=name,
+            step="adopt droplet",
+            option="digitalocean.adopt",
         )
     droplet = live[0]
     number = int(droplet["id"])
     image = droplet.get("image") if isinstance(droplet.get("image"), dict) else {}
-    d.update({
-        "DropletID": number,
-        "DropletName": str(droplet.get("name") or name),
-        "Region": str((droplet.get("region") or {}).get("slug") or d.get("Region")),
-        "Size": str(droplet.get("size_slug") or d.get("Size")),
-        "Image": str(image.get("slug") or image.get("id") or d.get("Image")),
-    })
+    d.update(
+        {
+            "DropletID": number,
+            "DropletName": str(droplet.get("name") or name),
+            "Region": str((droplet.get("region") or {}).get("slug") or d.get("Region")),
+            "Size": str(droplet.get("size_slug") or d.get("Size")),
+            "Image": str(image.get("slug") or image.get("id") or d.get("Image")),
+        }
+    )
     # The key a create imported for it (named for the machine) becomes ours again; any other key stays the user's.
     fingerprint = key_fingerprint(_user_public_key(str(options["ssh_key_path"])))
     key = api.ssh_key(fingerprint)

@@ -5,7 +5,8 @@
 """digitalocean machines refreshed in batches: state and address of many droplets from a few listing calls.
 
 The droplets are listed once, page by page (200 a page), by the tag every create puts on them
-(``dockyard-machine``); droplets the original made (untagged) that the listing did not show are asked one by one. The whole refresh is bounded by the settings' timeout; every failure becomes the machines' state (``Error`` or
+(``dockyard-machine``); droplets the original made (untagged) that the listing did not show are asked one by one.
+The whole refresh is bounded by the settings' timeout; every failure becomes the machines' state (``Error`` or
 ``Timeout`` with a reason), never an exception.
 
 The token comes from DIGITALOCEAN_ACCESS_TOKEN; the API from ``settings.endpoint_url`` (else DigitalOcean's). A

@@ -53,8 +53,11 @@ class FastDriver(DigitalOceanDriver):
         self.transport = transport
 
     def make_api(self, token: str, base_url: str, timeout: float) -> DigitalOceanAPI:
-        return DigitalOceanAPI(token, base_url, timeout=timeout, transport=self.transport, sleep=lambda s: None) if self.transport else \
-            DigitalOceanAPI(token, base_url, timeout=timeout, sleep=lambda s: None)
+        return (
+            DigitalOceanAPI(token, base_url, timeout=timeout, transport=self.transport, sleep=lambda s: None)
+            if self.transport
+            else DigitalOceanAPI(token, base_url, timeout=timeout, sleep=lambda s: None)
+        )
 
 
 @pytest.fixture(scope="module")
@@ -85,12 +88,28 @@ def test_registered_with_its_options_and_refresher() -> None:
     assert spec["access_token"] == {"type": "str", "no_log": True}
     assert spec["region"]["default"] == "nyc3" and spec["size"]["default"] == "s-1vcpu-1gb" and spec["ssh_user"]["default"] == "root"
     flags = {o.flag for o in DigitalOceanDriver.options}
-    original = {"access-token", "backups", "image", "ipv6", "monitoring", "private-networking", "region", "size", "ssh-key-fingerprint", "ssh-key-path",
-                "ssh-port", "ssh-user", "tags", "userdata"}
+    original = {
+        "access-token",
+        "backups",
+        "image",
+        "ipv6",
+        "monitoring",
+        "private-networking",
+        "region",
+        "size",
+        "ssh-key-fingerprint",
+        "ssh-key-path",
+        "ssh-port",
+        "ssh-user",
+        "tags",
+        "userdata",
+    }
     assert {"digitalocean-" + f for f in original} <= flags
     # The token and API reach the driver with every state, from its own dict; nothing of the machine does.
     assert cloud_options({"digitalocean": {"access_token": "t", "api_url": "http://127.0.0.1:1", "region": "ams3"}}) == {
-        "digitalocean.access_token": "t", "digitalocean.api_url": "http://127.0.0.1:1"}
+        "digitalocean.access_token": "t",
+        "digitalocean.api_url": "http://127.0.0.1:1",
+    }
 
 
 def test_create_records_each_resource_before_the_next_and_writes_no_token(do: Emulator, tmp_path) -> None:
@@ -102,11 +121,19 @@ def test_create_records_each_resource_before_the_next_and_writes_no_token(do: Em
     assert steps == ["ssh key", "create droplet", "firewall", "reserved ip", "assign reserved ip"]
     calls = [c for c in _paths(do) if not c.startswith("GET /v2/actions")]
     assert calls[:4] == ["GET /v2/regions", "POST /v2/account/keys", "POST /v2/droplets", "GET /v2/droplets/%d" % record.driver["DropletID"]]
-    assert calls[-6:] == ["GET /v2/firewalls", "POST /v2/firewalls", "GET /v2/firewalls/%s" % record.sidecar["Firewall"]["Id"], "POST /v2/reserved_ips",
-                          "GET /v2/reserved_ips/%s" % record.sidecar["ReservedIp"]["Ip"], "POST /v2/reserved_ips/%s/actions" % record.sidecar["ReservedIp"]["Ip"]]
+    assert calls[-6:] == [
+        "GET /v2/firewalls",
+        "POST /v2/firewalls",
+        "GET /v2/firewalls/%s" % record.sidecar["Firewall"]["Id"],
+        "POST /v2/reserved_ips",
+        "GET /v2/reserved_ips/%s" % record.sidecar["ReservedIp"]["Ip"],
+        "POST /v2/reserved_ips/%s/actions" % record.sidecar["ReservedIp"]["Ip"],
+    ]
     # Recorded before the next resource: the key's id before the create token, the token before the droplet's id, ...
-    order = [next(i for i, snap in enumerate(recorder.saved) if snap[where].get(key))
-             for where, key in (("driver", "SSHKeyID"), ("sidecar", "CreateToken"), ("driver", "DropletID"), ("sidecar", "Firewall"), ("sidecar", "ReservedIp"))]
+    order = [
+        next(i for i, snap in enumerate(recorder.saved) if snap[where].get(key))
+        for where, key in (("driver", "SSHKeyID"), ("sidecar", "CreateToken"), ("driver", "DropletID"), ("sidecar", "Firewall"), ("sidecar", "ReservedIp"))
+    ]
     assert order == sorted(order) and len(set(order)) == len(order)
     droplet = do.droplets[record.driver["DropletID"]]
     assert droplet["tags"][:2] == ["dockyard-machine", "dockyard-machine:web1"] and droplet["tags"][3:] == ["team:web", "env"]
@@ -133,13 +160,23 @@ def test_remove_takes_everything_it_made_and_nothing_of_the_users(do: Emulator, 
     key = tmp_path / "user_key"
     key.write_text("private")
     (tmp_path / "user_key.pub").write_text(USER_KEY)
-    record, options = _record(driver, tmp_path, ssh_key_path=str(key), ssh_key_fingerprint=theirs["fingerprint"], firewalls=[their_wall["id"]],
-                              reserved_ip_address=their_ip["ip"], firewall_cidrs=["10.0.0.0/8"])
+    record, options = _record(
+        driver,
+        tmp_path,
+        ssh_key_path=str(key),
+        ssh_key_fingerprint=theirs["fingerprint"],
+        firewalls=[their_wall["id"]],
+        reserved_ip_address=their_ip["ip"],
+        firewall_cidrs=["10.0.0.0/8"],
+    )
     driver.ensure_host(record, options, Recorder(record, tmp_path).context)
     do.wait_idle()
     assert record.driver["SSHKeyID"] == theirs["id"] and record.ip_address == their_ip["ip"]
     assert do.firewalls[their_wall["id"]]["droplet_ids"] == [record.driver["DropletID"]]
-    assert driver.cloud_resources(record) == ["DigitalOcean droplet %d" % record.driver["DropletID"], "DigitalOcean firewall %s" % record.sidecar["Firewall"]["Id"]]
+    assert driver.cloud_resources(record) == [
+        "DigitalOcean droplet %d" % record.driver["DropletID"],
+        "DigitalOcean firewall %s" % record.sidecar["Firewall"]["Id"],
+    ]
     removed = driver.remove_cloud_resources(record, 10)
     assert len(removed) == 2
     assert do.resources() == {"droplets": [], "ssh_keys": [theirs["id"]], "firewalls": [their_wall["id"]], "reserved_ips": [their_ip["ip"]]}
@@ -174,7 +211,10 @@ def test_a_lost_create_answer_is_found_again_by_its_token_and_never_made_twice(d
     with pytest.raises(DriverError, match="Whether the droplet was made is not known"):
         driver.ensure_host(record, options, Recorder(record, tmp_path).context)
     token = record.sidecar["CreateToken"]
-    assert driver.cloud_resources(record) == ["DigitalOcean the droplet tagged dockyard-create:%s, if any" % token, "DigitalOcean SSH key %d" % record.driver["SSHKeyID"]]
+    assert driver.cloud_resources(record) == [
+        "DigitalOcean the droplet tagged dockyard-create:%s, if any" % token,
+        "DigitalOcean SSH key %d" % record.driver["SSHKeyID"],
+    ]
     steps = driver.ensure_host(record, options, Recorder(record, tmp_path).context)
     do.wait_idle()
     assert steps == ["create droplet"] and len(do.droplets) == 1 and len(do.ssh_keys) == 1 and record.sidecar["CreateToken"] == token
@@ -214,7 +254,8 @@ def test_power_through_droplet_actions_and_a_new_address(do: Emulator, tmp_path)
 
 def test_adoption_by_tag_takes_back_the_key_and_firewall_it_made(do: Emulator, tmp_path) -> None:
     driver = FastDriver(do.url)
-    first, options = _record(driver, tmp_path / "lost", firewall_cidrs=["127.0.0.0/8"]) if (tmp_path / "lost").mkdir() is None else (None, None)
+    (tmp_path / "lost").mkdir()
+    first, options = _record(driver, tmp_path / "lost", firewall_cidrs=["127.0.0.0/8"])
     driver.ensure_host(first, options, Recorder(first, tmp_path / "lost").context)
     do.wait_idle()
     key = tmp_path / "lost" / "id_rsa"
@@ -242,7 +283,7 @@ def test_adoption_finds_nothing_or_too_much(do: Emulator, tmp_path) -> None:
 def test_a_record_naming_another_api_is_refused_before_the_token_goes_anywhere(tmp_path) -> None:
     sent: list[str] = []
     driver = FastDriver("", transport=lambda m, u, h, b, to: sent.append(u) or Reply(200, {}, b"{}"))
-    record, _ = _record(driver, tmp_path)
+    record = _record(driver, tmp_path)[0]
     record.driver["DropletID"] = 5
     record.sidecar["APIURL"] = "http://127.0.0.1:9"
     with pytest.raises(DriverError, match="set option digitalocean.api_url to http://127.0.0.1:9") as caught:
@@ -269,11 +310,21 @@ def test_the_create_sequence_through_a_scripted_transport(tmp_path) -> None:
     driver = FastDriver("https://api.example.test", transport=transport, token="tok")
     record, options = _record(driver, tmp_path)
     driver.ensure_host(record, options, Recorder(record, tmp_path).context)
-    assert [(m, p.split("?")[0]) for m, p, _ in sent] == [("GET", "regions"), ("POST", "account/keys"), ("POST", "droplets"), ("GET", "droplets/21"),
-                                                          ("GET", "droplets/21")]
+    assert [(m, p.split("?")[0]) for m, p, _ in sent] == [
+        ("GET", "regions"),
+        ("POST", "account/keys"),
+        ("POST", "droplets"),
+        ("GET", "droplets/21"),
+        ("GET", "droplets/21"),
+    ]
     create = sent[2][2]
-    assert {k: create[k] for k in ("name", "region", "size", "image", "ssh_keys")} == {"name": "web1", "region": "nyc3", "size": "s-1vcpu-1gb",
-                                                                                          "image": "ubuntu-24-04-x64", "ssh_keys": [11]}
+    assert {k: create[k] for k in ("name", "region", "size", "image", "ssh_keys")} == {
+        "name": "web1",
+        "region": "nyc3",
+        "size": "s-1vcpu-1gb",
+        "image": "ubuntu-24-04-x64",
+        "ssh_keys": [11],
+    }
     assert record.ip_address == "127.0.9.7" and record.driver["DropletID"] == 21 and record.sidecar["APIURL"] == "https://api.example.test"
 
 
@@ -283,11 +334,32 @@ def test_a_record_the_original_wrote_loads_lists_and_is_removed(do: Emulator, tm
     made = api.create_droplet({"name": "old1", "region": "nyc3", "size": "s-1vcpu-1gb", "image": "ubuntu-22-04-x64", "ssh_keys": [key["id"]]})
     do.wait_idle()
     # drivers/digitalocean's Driver struct as docker-machine 0.16 wrote it (the token in plain text).
-    section = {"IPAddress": "127.0.9.10", "MachineName": "old1", "SSHUser": "root", "SSHPort": 22, "SSHKeyPath": str(tmp_path / "machines/old1/id_rsa"),
-               "StorePath": str(tmp_path), "SwarmMaster": False, "SwarmHost": "", "SwarmDiscovery": "", "AccessToken": "dop_v1_leaked",
-               "DropletID": made["id"], "DropletName": "old1", "Image": "ubuntu-22-04-x64", "Region": "nyc3", "SSHKeyID": key["id"],
-               "SSHKeyFingerprint": "", "SSHKey": "", "Size": "s-1vcpu-1gb", "IPv6": False, "Backups": False, "PrivateNetworking": False,
-               "UserDataFile": "", "Monitoring": False, "Tags": ""}
+    section = {
+        "IPAddress": "127.0.9.10",
+        "MachineName": "old1",
+        "SSHUser": "root",
+        "SSHPort": 22,
+        "SSHKeyPath": str(tmp_path / "machines/old1/id_rsa"),
+        "StorePath": str(tmp_path),
+        "SwarmMaster": False,
+        "SwarmHost": "",
+        "SwarmDiscovery": "",
+        "AccessToken": "dop_v1_leaked",
+        "DropletID": made["id"],
+        "DropletName": "old1",
+        "Image": "ubuntu-22-04-x64",
+        "Region": "nyc3",
+        "SSHKeyID": key["id"],
+        "SSHKeyFingerprint": "",
+        "SSHKey": "",
+        "Size": "s-1vcpu-1gb",
+        "IPv6": False,
+        "Backups": False,
+        "PrivateNetworking": False,
+        "UserDataFile": "",
+        "Monitoring": False,
+        "Tags": "",
+    }
     record = MachineRecord(name="old1", config=new_config("old1", str(tmp_path), "digitalocean", section))
     driver = FastDriver(do.url)
     assert driver.url(record) == "tcp://127.0.9.10:2376" and driver.state(record, 5) == "Running"
@@ -301,7 +373,7 @@ def test_a_record_the_original_wrote_loads_lists_and_is_removed(do: Emulator, tm
 def test_a_record_naming_someone_elses_key_never_deletes_it(do: Emulator, tmp_path) -> None:
     theirs = do.add_ssh_key("laptop", USER_KEY)
     driver = FastDriver(do.url)
-    record, _ = _record(driver, tmp_path)
+    record = _record(driver, tmp_path)[0]
     record.driver["SSHKeyID"] = theirs["id"]
     with pytest.raises(DriverError, match="not deleted"):
         driver.remove_cloud_resources(record, 5)
@@ -312,7 +384,8 @@ def test_the_batch_refresh_lists_droplets_by_tag_in_pages(do: Emulator, tmp_path
     driver = FastDriver(do.url)
     records = []
     for n in range(5):
-        record, options = _record(driver, tmp_path / str(n), name="m%d" % n) if (tmp_path / str(n)).mkdir() is None else (None, None)
+        (tmp_path / str(n)).mkdir()
+        record, options = _record(driver, tmp_path / str(n), name="m%d" % n)
         driver.ensure_host(record, options, Recorder(record, tmp_path / str(n)).context)
         records.append(record)
     do.wait_idle()

@@ -62,8 +62,18 @@ def test_every_answer_the_emulator_sends_is_parsed_by_the_client(do: Emulator) -
     assert len(api.list("sizes", "sizes")) == 3
     key = api.create_ssh_key("web1", PUBLIC_KEY)
     assert api.ssh_key(key["fingerprint"]) == key and api.ssh_key(key["id"]) == key
-    droplet = api.create_droplet({"name": "web1", "region": "nyc3", "size": "s-1vcpu-1gb", "image": "ubuntu-24-04-x64", "ssh_keys": [key["id"]],
-                                  "tags": ["dockyard-machine:web1"], "ipv6": True, "private_networking": True})
+    droplet = api.create_droplet(
+        {
+            "name": "web1",
+            "region": "nyc3",
+            "size": "s-1vcpu-1gb",
+            "image": "ubuntu-24-04-x64",
+            "ssh_keys": [key["id"]],
+            "tags": ["dockyard-machine:web1"],
+            "ipv6": True,
+            "private_networking": True,
+        }
+    )
     assert droplet["status"] == "new" and public_ipv4(droplet) == ""
     do.wait_idle()
     live = api.droplet(droplet["id"])
@@ -73,8 +83,14 @@ def test_every_answer_the_emulator_sends_is_parsed_by_the_client(do: Emulator) -
     action = api.droplet_action(droplet["id"], "shutdown")
     assert api.wait_action(action, 10, interval=0.05)["status"] == "completed"
     assert api.droplet(droplet["id"])["status"] == "off"
-    firewall = api.create_firewall({"name": "dockyard-machine-web1", "inbound_rules": [{"protocol": "tcp", "ports": "22", "sources": {"addresses": ["127.0.0.0/8"]}}],
-                                    "outbound_rules": [], "droplet_ids": [droplet["id"]]})
+    firewall = api.create_firewall(
+        {
+            "name": "dockyard-machine-web1",
+            "inbound_rules": [{"protocol": "tcp", "ports": "22", "sources": {"addresses": ["127.0.0.0/8"]}}],
+            "outbound_rules": [],
+            "droplet_ids": [droplet["id"]],
+        }
+    )
     api.add_droplet_to_firewall(firewall["id"], droplet["id"])
     assert api.firewall(firewall["id"])["droplet_ids"] == [droplet["id"]]
     assert [f["id"] for f in api.firewalls()] == [firewall["id"]]
