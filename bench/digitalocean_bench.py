@@ -39,7 +39,7 @@ ORIGINAL_START = "1 (power_on action; no wait; the certificate is not re-issued)
 
 
 def do_vars(do: Emulator, work: Path, store: Path, state: str = "present", **options: object) -> dict:
-    return {"store_path": str(store), "machine_state": state, "results_dir": str(work), "do_options": dict({"api_url": do.url}, **options)}
+    return {"store_path": str(store), "machine_state": state, "results_dir": str(work), "do_options": dict(options), "do_api_url": do.url}
 
 
 def generic_create(work: Path, key: Path, pub: Path, index: int) -> float:

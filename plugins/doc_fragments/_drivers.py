@@ -243,14 +243,25 @@ options:
 
     DIGITALOCEAN = r"""
 options:
+  digitalocean_access_token:
+    description:
+      - The DigitalOcean API token (read and write scopes) for the V(digitalocean) driver, with every O(state). Defaults to
+        E(DIGITALOCEAN_ACCESS_TOKEN) (AWX - the credential type C(awx/credential_types/digitalocean_token.yml) sets it).
+      - It is never written to the store.
+    type: str
+  digitalocean_api_url:
+    description:
+      - The DigitalOcean API's URL for the V(digitalocean) driver, for an emulator in tests; default
+        V(https://api.digitalocean.com).
+      - A machine made through another URL records it, and later tasks must name the same one, with every O(state) (a
+        record never chooses where the token is sent).
+    type: str
   digitalocean:
     description:
       - Options of the V(digitalocean) driver, a DigitalOcean droplet this collection creates (the original's
         C(--digitalocean-*) flags).
-      - The access token is O(digitalocean.access_token) or the environment's E(DIGITALOCEAN_ACCESS_TOKEN). It is never
+      - The access token is O(digitalocean_access_token) or the environment's E(DIGITALOCEAN_ACCESS_TOKEN). It is never
         written to the store (records the original wrote keep theirs in C(AccessToken), which is neither used nor shown).
-        Pass O(digitalocean) with O(digitalocean.access_token) (and O(digitalocean.api_url) when set at create) with
-        every O(state), or set the environment variable.
       - Each resource a create makes (SSH key, droplet, firewall, reserved IP) is recorded in the store before the next one
         is made. A create that fails at any step can be run again to resume, or removed with O(state=absent), which
         removes every one of them and never a key, firewall or reserved IP of yours.
@@ -260,16 +271,6 @@ options:
         certificate in the same task.
     type: dict
     suboptions:
-      access_token:
-        description:
-          - DigitalOcean API token with read and write scopes. Defaults to E(DIGITALOCEAN_ACCESS_TOKEN).
-        type: str
-      api_url:
-        description:
-          - The API's URL, for an emulator in tests; default V(https://api.digitalocean.com).
-          - A machine made through another URL records it, and later tasks must name the same one (a record never chooses
-            where the token is sent).
-        type: str
       backups:
         description: Enable backups for the droplet.
         type: bool

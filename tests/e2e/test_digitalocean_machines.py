@@ -55,9 +55,9 @@ def _run(
 ) -> subprocess.CompletedProcess:
     results = tmp_path / "results"
     results.mkdir(exist_ok=True)
-    do_options = {"api_url": do.url, "firewall_cidrs": ["127.0.0.0/8"]}
+    do_options = {"firewall_cidrs": ["127.0.0.0/8"]}
     do_options.update(options or {})
-    extra_vars = dict(store_path=str(store), machine_state=state, results_dir=str(results), do_options=do_options)
+    extra_vars = dict(store_path=str(store), machine_state=state, results_dir=str(results), do_options=do_options, do_api_url=do.url)
     extra_vars.update(extra)
     if inventory is not None:
         extra_vars["target"] = "dofleet"

@@ -7,7 +7,7 @@
 The create itself (SSH key, droplet, firewall, reserved IP, adoption) is in digitalocean_create.py; the
 inventory's batch refresh in digitalocean_refresh.py; the REST client in digitalocean_api.py.
 
-The access token comes from the task (``digitalocean.access_token``) or DIGITALOCEAN_ACCESS_TOKEN, is held in
+The access token comes from the task (``digitalocean_access_token``) or DIGITALOCEAN_ACCESS_TOKEN, is held in
 memory only, and is never written: records the original wrote keep theirs in ``AccessToken``, which is neither
 used nor shown, and is emptied when the record is written again.
 """
@@ -26,13 +26,13 @@ from ansible_collections.dockyard.machine.plugins.module_utils._drivers.digitalo
     DigitalOceanAPI,
     public_ipv4,
 )
-from ansible_collections.dockyard.machine.plugins.module_utils._drivers.options import DriverOption, argument_spec, from_fields, to_fields
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers.options import DriverOption, from_fields, to_fields
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import DriverError
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineRecord
 
-__all__ = ["DigitalOceanDriver", "FLEET_TAG", "OPTIONS", "OWNER_TAG_PREFIX", "STATE_MAP", "TOKEN_ENV", "address_of", "owner_tag"]
+__all__ = ["DigitalOceanDriver", "FLEET_TAG", "OPTIONS", "TASK_OPTIONS", "OWNER_TAG_PREFIX", "STATE_MAP", "TOKEN_ENV", "address_of", "owner_tag"]
 
 TOKEN_ENV = "DIGITALOCEAN_ACCESS_TOKEN"
 ENGINE_PORT = 2376  # fixed in the original: no option
@@ -43,6 +43,15 @@ FLEET_TAG = "dockyard-machine"
 #: What the create names the SSH key and firewall it makes (a random suffix for the firewall).
 OWN_NAME_PREFIX = "dockyard-machine-"
 USER_DATA_LIMIT = 64 * 1024  # DigitalOcean's limit for user data
+#: How to reach DigitalOcean, with every state, at the task's top level; never recorded.
+TASK_OPTIONS = (
+    DriverOption("digitalocean_access_token", flag="digitalocean-access-token", env=TOKEN_ENV, help="Digital Ocean access token", secret=True),
+    DriverOption(
+        "digitalocean_api_url",
+        flag="digitalocean-api-url",
+        help="DigitalOcean API URL, for a test emulator (default %s); a record never chooses it" % DEFAULT_API_URL,
+    ),
+)
 _TAG = re.compile(r"^[A-Za-z0-9:_\-]{1,255}$")
 
 # drivers/digitalocean GetState: droplet status -> docker-machine state
@@ -51,10 +60,6 @@ STATE_MAP = {"new": "Starting", "active": "Running", "off": "Stopped", "archive"
 # The original's flags, environment variables, defaults and help (drivers/digitalocean/digitalocean.go), then ours.
 # Its image default (ubuntu-16-04-x64) is no longer served: ours is a current Ubuntu LTS.
 OPTIONS = (
-    DriverOption("access_token", flag="digitalocean-access-token", env=TOKEN_ENV, help="Digital Ocean access token", secret=True),
-    DriverOption(
-        "api_url", flag="digitalocean-api-url", help="DigitalOcean API URL, for a test emulator (default %s); a record never chooses it" % DEFAULT_API_URL
-    ),
     DriverOption(
         "backups", type="bool", default=False, flag="digitalocean-backups", env="DIGITALOCEAN_BACKUPS", help="enable backups for droplet", field="Backups"
     ),
@@ -82,6 +87,7 @@ OPTIONS = (
     DriverOption("size", default="s-1vcpu-1gb", flag="digitalocean-size", env="DIGITALOCEAN_SIZE", help="Digital Ocean size", field="Size"),
     DriverOption(
         "ssh_key_fingerprint",
+        public=True,
         flag="digitalocean-ssh-key-fingerprint",
         env="DIGITALOCEAN_SSH_KEY_FINGERPRINT",
         help="SSH key fingerprint",
@@ -164,9 +170,6 @@ class DigitalOceanDriver(Driver):
     default_engine_port = ENGINE_PORT
     # What a create learns from DigitalOcean: a converge keeps these from the record instead of the task's options.
     cloud_fields = ("IPAddress", "DropletID", "DropletName", "SSHKeyID", "SSHKeyPath", "Region", "Image", "Size")
-    #: Options that say how to reach DigitalOcean, not what the machine is: the registry hands them to the driver with
-    #: every state (``digitalocean.access_token``), and they are never recorded.
-    connection_options = ("access_token", "api_url")
     #: The sidecar keys this driver writes, each with the check a bundle's copy must pass (records are untrusted).
     sidecar_keys: t.ClassVar[dict[str, t.Callable[[t.Any], bool]]] = {
         "APIURL": _is_text,
@@ -175,14 +178,13 @@ class DigitalOceanDriver(Driver):
         "ReservedIp": lambda v: isinstance(v, dict) and set(v) <= {"Ip", "Created"} and _is_text(v.get("Ip", "")) and isinstance(v.get("Created", False), bool),
         "Adopted": lambda v: isinstance(v, int) and not isinstance(v, bool),
     }
-    options = OPTIONS
-    # A fingerprint names a public key: not a secret (validate-modules asks, as its name holds "key").
-    option_spec = {k: dict(v, no_log=False) if k == "ssh_key_fingerprint" else v for k, v in argument_spec(OPTIONS).items()}
+    OPTIONS = OPTIONS
+    TASK_OPTIONS = TASK_OPTIONS
 
     # -- reaching DigitalOcean ----------------------------------------------------------------------------
 
     def _task_url(self) -> str:
-        return str(self.cloud_options.get("digitalocean.api_url") or "").rstrip("/")
+        return str(self.cloud_options.get("digitalocean_api_url") or "").rstrip("/")
 
     def api(self, record: MachineRecord, timeout: float) -> DigitalOceanAPI:
         """A client for the machine's API: the task's URL (else DigitalOcean's) and token. A record that names another
@@ -191,12 +193,12 @@ class DigitalOceanDriver(Driver):
         recorded = str(record.sidecar.get("APIURL") or "").rstrip("/")
         if recorded and recorded != (task_url or DEFAULT_API_URL):
             raise DriverError(
-                "Machine %s was made through the DigitalOcean API at %s, and this task names %s: set option digitalocean.api_url to %s "
+                "Machine %s was made through the DigitalOcean API at %s, and this task names %s: set option digitalocean_api_url to %s "
                 "to manage it (a record never chooses where the access token is sent)." % (record.name, recorded, task_url or DEFAULT_API_URL, recorded),
                 machine=record.name,
-                option="digitalocean.api_url",
+                option="digitalocean_api_url",
             )
-        token = str(self.cloud_options.get("digitalocean.access_token") or os.environ.get(TOKEN_ENV) or "")
+        token = str(self.cloud_options.get("digitalocean_access_token") or os.environ.get(TOKEN_ENV) or "")
         return self.make_api(token, task_url, timeout)
 
     def make_api(self, token: str, base_url: str, timeout: float) -> DigitalOceanAPI:
@@ -325,8 +327,6 @@ class DigitalOceanDriver(Driver):
         reserved = side.get("ReservedIp") if isinstance(side.get("ReservedIp"), dict) else {}
         values.update(
             {
-                "access_token": None,
-                "api_url": side.get("APIURL") or None,
                 "ssh_key_fingerprint": d.get("SSHKeyFingerprint") or None,
                 "ssh_key_path": key if key and os.path.isfile(key) else None,
                 "ssh_port": record.ssh_port,
@@ -483,7 +483,7 @@ class DigitalOceanDriver(Driver):
             left = [r for r in self.cloud_resources(record) if r not in removed]
             raise DriverError(
                 "Cannot remove the cloud resources of machine %s (step '%s'): %s Still there: %s. Nothing was removed from the store. "
-                "Give the access token (option digitalocean.access_token or DIGITALOCEAN_ACCESS_TOKEN) and run again, or set option 'force' "
+                "Give the access token (option digitalocean_access_token or DIGITALOCEAN_ACCESS_TOKEN) and run again, or set option 'force' "
                 "to remove the record and leave them (and their bill)." % (record.name, step, exc.msg, ", ".join(left) or "nothing else we created"),
                 machine=record.name,
                 step="remove cloud resources",

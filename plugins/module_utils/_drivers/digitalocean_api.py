@@ -111,13 +111,13 @@ class DigitalOceanAPI:
     ) -> None:
         if not token:
             raise DriverError(
-                "No DigitalOcean access token: set option digitalocean.access_token or the environment's DIGITALOCEAN_ACCESS_TOKEN.",
-                option="digitalocean.access_token",
+                "No DigitalOcean access token: set option digitalocean_access_token or the environment's DIGITALOCEAN_ACCESS_TOKEN.",
+                option="digitalocean_access_token",
             )
         self.base_url = (base_url or DEFAULT_API_URL).rstrip("/")
         parts = urllib.parse.urlsplit(self.base_url)
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-            raise DriverError("%r is not an http(s) URL: fix option digitalocean.api_url." % self.base_url, option="digitalocean.api_url")
+            raise DriverError("%r is not an http(s) URL: fix option digitalocean_api_url." % self.base_url, option="digitalocean_api_url")
         self._token = token
         self.timeout = timeout
         self._transport = transport or open_url_transport
@@ -155,8 +155,8 @@ class DigitalOceanAPI:
                 ) from exc
             except OSError as exc:
                 raise APIError(
-                    "Cannot reach the DigitalOcean API at %s for %s: %s. Check the network (or option digitalocean.api_url)." % (self.base_url, what, exc),
-                    option="digitalocean.api_url",
+                    "Cannot reach the DigitalOcean API at %s for %s: %s. Check the network (or option digitalocean_api_url)." % (self.base_url, what, exc),
+                    option="digitalocean_api_url",
                 ) from exc
             retry = reply.status == 429 or (reply.status >= 500 and method != "POST")
             if retry and attempt < self._attempts:
@@ -211,9 +211,9 @@ class DigitalOceanAPI:
     def _sentence(self, status: int, error_id: str, message: str, what: str, option: str) -> str:
         said = "DigitalOcean refused %s: %s%s (HTTP %d)." % (what, "%s: " % error_id if error_id else "", message[:500], status)
         if status == 401:
-            return said + " The access token is wrong, expired or revoked: fix option digitalocean.access_token (or DIGITALOCEAN_ACCESS_TOKEN)."
+            return said + " The access token is wrong, expired or revoked: fix option digitalocean_access_token (or DIGITALOCEAN_ACCESS_TOKEN)."
         if status == 403:
-            return said + " The access token lacks a scope this needs: give it read and write scopes (option digitalocean.access_token)."
+            return said + " The access token lacks a scope this needs: give it read and write scopes (option digitalocean_access_token)."
         if status == 429:
             return said + " The API's rate limit held after %d attempts: wait a minute and run again." % self._attempts
         if status >= 500:
@@ -225,7 +225,7 @@ class DigitalOceanAPI:
     @staticmethod
     def _option_for(status: int, option: str) -> str:
         if status in (401, 403):
-            return "digitalocean.access_token"
+            return "digitalocean_access_token"
         return option
 
     def get(self, path: str, *, query: t.Mapping[str, t.Any] | None = None, option: str = "") -> dict[str, t.Any]:

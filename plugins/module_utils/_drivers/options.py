@@ -72,6 +72,8 @@ class DriverOption:
     field: str = ""
     #: A secret: ``no_log`` in the module, never written to the store.
     secret: bool = False
+    #: Not a secret though its name looks like one to validate-modules (a key's fingerprint): ``no_log: false``.
+    public: bool = False
     #: How the flag's text and the record field's text hold the value (``encode(value)``, ``decode(text, strict=)``,
     #: for example ``PAIRS``); None: they hold it as it is.
     codec: t.Any = None
@@ -129,6 +131,8 @@ class DriverOption:
             entry["choices"] = list(self.choices)
         if self.secret:
             entry["no_log"] = True
+        elif self.public:
+            entry["no_log"] = False
         return entry
 
     def fallback(self) -> t.Any:

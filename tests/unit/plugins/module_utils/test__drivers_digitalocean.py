@@ -11,7 +11,7 @@ import typing as t
 
 import pytest
 
-from ansible_collections.dockyard.machine.plugins.module_utils._drivers import BATCH_REFRESHERS, DRIVERS, add_driver_options, cloud_options
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers import BATCH_REFRESHERS, DRIVERS, add_driver_options, cloud_options, get_driver
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.base import HostContext
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.batch import RefreshSettings
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.digitalocean import DigitalOceanDriver
@@ -49,7 +49,7 @@ class FastDriver(DigitalOceanDriver):
     """The driver with its client seam answering at once (no waiting between polls)."""
 
     def __init__(self, url: str, transport: t.Any = None, token: str = TOKEN) -> None:
-        super().__init__({"digitalocean.api_url": url, "digitalocean.access_token": token})
+        super().__init__({"digitalocean_api_url": url, "digitalocean_access_token": token})
         self.transport = transport
 
     def make_api(self, token: str, base_url: str, timeout: float) -> DigitalOceanAPI:
@@ -84,10 +84,12 @@ def _paths(do: Emulator, since: int = 0) -> list[str]:
 
 def test_registered_with_its_options_and_refresher() -> None:
     assert DRIVERS["digitalocean"] is DigitalOceanDriver and BATCH_REFRESHERS["digitalocean"] is refresh_machines
-    spec = add_driver_options({})["digitalocean"]["options"]
-    assert spec["access_token"] == {"type": "str", "no_log": True}
+    module_spec = add_driver_options({})
+    spec = module_spec["digitalocean"]["options"]
+    assert module_spec["digitalocean_access_token"] == {"type": "str", "no_log": True}
+    assert spec["ssh_key_fingerprint"] == {"type": "str", "no_log": False}
     assert spec["region"]["default"] == "nyc3" and spec["size"]["default"] == "s-1vcpu-1gb" and spec["ssh_user"]["default"] == "root"
-    flags = {o.flag for o in DigitalOceanDriver.options}
+    flags = {o.flag for o in DigitalOceanDriver.OPTIONS + DigitalOceanDriver.TASK_OPTIONS}
     original = {
         "access-token",
         "backups",
@@ -105,16 +107,15 @@ def test_registered_with_its_options_and_refresher() -> None:
         "userdata",
     }
     assert {"digitalocean-" + f for f in original} <= flags
-    # The token and API reach the driver with every state, from its own dict; nothing of the machine does.
-    assert cloud_options({"digitalocean": {"access_token": "t", "api_url": "http://127.0.0.1:1", "region": "ams3"}}) == {
-        "digitalocean.access_token": "t",
-        "digitalocean.api_url": "http://127.0.0.1:1",
-    }
+    # The token and API reach this driver only, with every state; nothing of the machine does.
+    params = {"digitalocean_access_token": "t", "digitalocean_api_url": "http://127.0.0.1:1", "digitalocean": {"region": "ams3"}, "region": "us-east-1"}
+    assert get_driver("digitalocean", cloud_options(params)).cloud_options == {"digitalocean_access_token": "t", "digitalocean_api_url": "http://127.0.0.1:1"}
+    assert "digitalocean_access_token" not in get_driver("amazonec2", cloud_options(params)).cloud_options
 
 
 def test_create_records_each_resource_before_the_next_and_writes_no_token(do: Emulator, tmp_path) -> None:
     driver = FastDriver(do.url)
-    record, options = _record(driver, tmp_path, tags=["team:web,env"], firewall_cidrs=["127.0.0.0/8"], reserved_ip=True, access_token=TOKEN)
+    record, options = _record(driver, tmp_path, tags=["team:web,env"], firewall_cidrs=["127.0.0.0/8"], reserved_ip=True)
     recorder = Recorder(record, tmp_path)
     steps = driver.ensure_host(record, options, recorder.context)
     do.wait_idle()
@@ -286,9 +287,9 @@ def test_a_record_naming_another_api_is_refused_before_the_token_goes_anywhere(t
     record = _record(driver, tmp_path)[0]
     record.driver["DropletID"] = 5
     record.sidecar["APIURL"] = "http://127.0.0.1:9"
-    with pytest.raises(DriverError, match="set option digitalocean.api_url to http://127.0.0.1:9") as caught:
+    with pytest.raises(DriverError, match="set option digitalocean_api_url to http://127.0.0.1:9") as caught:
         driver.state(record, 5)
-    assert caught.value.details["option"] == "digitalocean.api_url" and sent == []
+    assert caught.value.details["option"] == "digitalocean_api_url" and sent == []
 
 
 def test_the_create_sequence_through_a_scripted_transport(tmp_path) -> None:
@@ -363,7 +364,7 @@ def test_a_record_the_original_wrote_loads_lists_and_is_removed(do: Emulator, tm
     record = MachineRecord(name="old1", config=new_config("old1", str(tmp_path), "digitalocean", section))
     driver = FastDriver(do.url)
     assert driver.url(record) == "tcp://127.0.9.10:2376" and driver.state(record, 5) == "Running"
-    assert driver.recorded_options(record)["image"] == "ubuntu-22-04-x64" and driver.recorded_options(record)["access_token"] is None
+    assert driver.recorded_options(record)["image"] == "ubuntu-22-04-x64" and "digitalocean_access_token" not in driver.recorded_options(record)
     refreshed = refresh_machines([record], RefreshSettings(timeout=5, endpoint_url=do.url), api_factory=lambda tok, url, to: DigitalOceanAPI(TOKEN, url))
     assert refreshed.machines["old1"].state == "Running" and refreshed.calls == 2  # the tag listing, then its own GET (untagged)
     driver.remove_cloud_resources(record, 10)

@@ -122,8 +122,8 @@ def test_a_wrong_token_names_the_option_to_fix(do: Emulator) -> None:
     with pytest.raises(APIError) as caught:
         api.regions()
     assert caught.value.status == 401 and caught.value.error_id == "unauthorized"
-    assert "Unable to authenticate you" in caught.value.msg and "digitalocean.access_token" in caught.value.msg
-    assert caught.value.details["option"] == "digitalocean.access_token"
+    assert "Unable to authenticate you" in caught.value.msg and "digitalocean_access_token" in caught.value.msg
+    assert caught.value.details["option"] == "digitalocean_access_token"
 
 
 def test_no_token_is_refused_before_any_request() -> None:
@@ -217,7 +217,7 @@ def test_a_connection_refused_names_the_api_url() -> None:
     transport = FakeTransport(ConnectionRefusedError(111, "Connection refused"))
     with pytest.raises(APIError, match="Cannot reach the DigitalOcean API at https://api.example.test") as caught:
         _api(transport).regions()
-    assert caught.value.details["option"] == "digitalocean.api_url"
+    assert caught.value.details["option"] == "digitalocean_api_url"
 
 
 def test_a_timeout_against_the_emulator_is_bounded(do: Emulator) -> None:
@@ -237,5 +237,5 @@ def test_an_action_that_errored_or_never_completes() -> None:
 
 
 def test_a_bad_api_url_is_refused() -> None:
-    with pytest.raises(DriverError, match="fix option digitalocean.api_url"):
+    with pytest.raises(DriverError, match="fix option digitalocean_api_url"):
         DigitalOceanAPI("t", "ftp://example.test")
