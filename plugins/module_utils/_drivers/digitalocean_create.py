@@ -75,7 +75,7 @@ def key_fingerprint(public_key: str) -> str:
     except (IndexError, ValueError):
         raise DriverError("%r is not an OpenSSH public key line." % public_key[:60], option="digitalocean.ssh_key_path") from None
     digest = hashlib.md5(blob).hexdigest()  # DigitalOcean's key id format, not a security check
-    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+    return ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
 
 
 def find_created(api: DigitalOceanAPI, record: MachineRecord) -> int:
