@@ -311,7 +311,7 @@ def test_the_create_sequence_through_a_scripted_transport(tmp_path) -> None:
     driver = FastDriver("https://api.example.test", transport=transport, token="tok")
     record, options = _record(driver, tmp_path)
     driver.ensure_host(record, options, Recorder(record, tmp_path).context)
-    assert [(m, p.split("?")[0]) for m, p, _ in sent] == [
+    assert [(m, p.split("?")[0]) for m, p, _body in sent] == [
         ("GET", "regions"),
         ("POST", "account/keys"),
         ("POST", "droplets"),
