@@ -215,6 +215,12 @@ class DigitalOceanDriver(Driver):
     def engine_port(self, record: MachineRecord) -> int:
         return ENGINE_PORT
 
+    def has_host(self, record: MachineRecord) -> bool:
+        try:
+            return droplet_id(record) > 0
+        except DriverError:
+            return False
+
     def state(self, record: MachineRecord, timeout: float) -> str:
         number = droplet_id(record)
         if not number:
