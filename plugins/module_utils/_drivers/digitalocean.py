@@ -198,8 +198,10 @@ class DigitalOceanDriver(Driver):
                 machine=record.name,
                 option="digitalocean_api_url",
             )
-        token = str(self.cloud_options.get("digitalocean_access_token") or os.environ.get(TOKEN_ENV) or "")
-        return self.make_api(token, task_url, timeout)
+        return self.make_api(self._token(), task_url, timeout)
+
+    def _token(self) -> str:
+        return str(self.cloud_options.get("digitalocean_access_token") or os.environ.get(TOKEN_ENV) or "")
 
     def make_api(self, token: str, base_url: str, timeout: float) -> DigitalOceanAPI:
         """Seam for tests: the client the driver talks through."""
@@ -238,6 +240,11 @@ class DigitalOceanDriver(Driver):
     def validate(self, options: t.Mapping[str, t.Any] | None) -> dict[str, t.Any]:
         checked = {o.name: o.fallback() for o in OPTIONS}
         checked.update({k: v for k, v in (options or {}).items() if v is not None})
+        if not self._token():  # the original's pre-create check, before the store or DigitalOcean is touched
+            raise DriverError(
+                "digitalocean driver requires an access token: set option digitalocean_access_token or the environment's %s." % TOKEN_ENV,
+                option="digitalocean_access_token",
+            )
         key, fingerprint = checked.get("ssh_key_path"), checked.get("ssh_key_fingerprint")
         if key and not os.path.isfile(key):
             raise DriverError('SSH key does not exist: "%s". Fix option digitalocean.ssh_key_path.' % key, option="digitalocean.ssh_key_path")

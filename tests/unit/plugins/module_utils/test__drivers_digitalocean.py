@@ -412,8 +412,14 @@ def dataclass_renamed(record: MachineRecord, name: str) -> MachineRecord:
     return MachineRecord(name=name, config=record.config, sidecar=record.sidecar)
 
 
-def test_bad_options_name_the_option(tmp_path) -> None:
-    driver = DigitalOceanDriver()
+def test_bad_options_name_the_option(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("DIGITALOCEAN_ACCESS_TOKEN", raising=False)
+    with pytest.raises(DriverError, match="requires an access token") as caught:
+        DigitalOceanDriver().validate({})
+    assert caught.value.details["option"] == "digitalocean_access_token"
+    monkeypatch.setenv("DIGITALOCEAN_ACCESS_TOKEN", "from-the-environment")
+    assert DigitalOceanDriver().validate({})["region"] == "nyc3"
+    driver = DigitalOceanDriver({"digitalocean_access_token": "t"})
     for options, option in (
         ({"ssh_key_path": str(tmp_path / "nope")}, "digitalocean.ssh_key_path"),
         ({"adopt": True}, "digitalocean.ssh_key_path"),
