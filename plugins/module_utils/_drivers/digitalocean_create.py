@@ -311,7 +311,7 @@ def _ensure_firewalls(api: DigitalOceanAPI, record: MachineRecord, options: t.Ma
     cidrs = list(options.get("firewall_cidrs") or [])
     own = dict(side.get("Firewall") or {})
     if cidrs and not own:
-        own = {"Name": "%s%s-%s" % (OWN_NAME_PREFIX, record.name, secrets.token_hex(4))}
+        own = {"Id": "", "Name": "%s%s-%s" % (OWN_NAME_PREFIX, record.name, secrets.token_hex(4))}
         side["Firewall"] = own
         context.save()
     if own:
