@@ -429,6 +429,7 @@ class Emulator:
         self.droplet_keys[droplet_id] = keys
         action = self._new_action("create", droplet, done=False)
         address = self._free_address(FIRST_DROPLET_HOST, FIRST_RESERVED_HOST)
+        droplet["_address"] = address  # taken now: a droplet created while this one boots gets another
 
         def boot() -> None:
             if self.on_create is not None:

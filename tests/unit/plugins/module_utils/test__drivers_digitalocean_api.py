@@ -115,6 +115,8 @@ def test_a_listing_follows_next_links_page_after_page(do: Emulator) -> None:
     assert sorted(d["name"] for d in found) == ["m%d" % n for n in range(7)]
     assert do.count("GET", "/v2/droplets") == 3
     do.wait_idle()
+    # Created while the others booted, each still got an address of its own.
+    assert len({public_ipv4(d) for d in api.droplets(tag="fleet")}) == 7
 
 
 def test_a_wrong_token_names_the_option_to_fix(do: Emulator) -> None:
