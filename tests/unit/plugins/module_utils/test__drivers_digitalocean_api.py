@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 import typing as t
 
 import pytest
@@ -108,6 +109,7 @@ def test_every_answer_the_emulator_sends_is_parsed_by_the_client(do: Emulator) -
 def test_a_listing_follows_next_links_page_after_page(do: Emulator) -> None:
     do.reset()
     api = DigitalOceanAPI(TOKEN, do.url, timeout=10)
+    do.on_create = lambda **droplet: time.sleep(0.5)  # each boots for a while
     for n in range(7):
         api.create_droplet({"name": "m%d" % n, "region": "nyc3", "size": "s-1vcpu-1gb", "image": "debian-12-x64", "tags": ["fleet"]})
     do.requests.clear()
