@@ -33,7 +33,7 @@ from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec
     launch_error,
     missing_rules,
 )
-from ansible_collections.dockyard.machine.plugins.module_utils._drivers.aws_access import DEFAULT_REGION, AwsAccess, api_error_code, task_option_spec
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers.aws_access import DEFAULT_REGION, AwsAccess, api_error_code, require_sdk, task_option_spec
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.base import Driver, HostContext, base_fields
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.options import PAIRS, DriverOption, defaults, from_fields, to_fields
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import DriverError
@@ -252,6 +252,7 @@ class AmazonEC2Driver(Driver):
         instance_id = record.driver.get("InstanceId")
         if not instance_id:
             return "Error"
+        require_sdk()
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
@@ -276,6 +277,7 @@ class AmazonEC2Driver(Driver):
         checked = super().validate(options)
         region, endpoint = self.access.region, self.access.endpoint
         if not endpoint:
+            require_sdk()
             import boto3
 
             known = boto3.session.Session().get_available_regions("ec2")
@@ -834,6 +836,7 @@ class AmazonEC2Driver(Driver):
         """Terminate the instance, release the Elastic IP, delete the key pair imported for it, and each of its security
         groups that we or the original created (ours, or the original's shared ``docker-machine``) once no other instance
         uses it."""
+        require_sdk()
         from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 
         removed: list[str] = []

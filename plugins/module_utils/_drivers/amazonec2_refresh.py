@@ -25,6 +25,7 @@ import time
 import typing as t
 
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec2 import _STATE_MAP, AmazonEC2Driver
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers.aws_access import require_sdk
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.batch import RefreshReport, Refreshed, RefreshSettings
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import DriverError, MachineError
 
@@ -66,11 +67,9 @@ def record_endpoint(driver_section: t.Mapping[str, t.Any], override: str | None 
 
 def _real_client_factory(settings: RefreshSettings) -> t.Callable[[str, str | None, float], t.Any]:
     """Clients of one boto3 session (so the profile is read once): no retries, connect and read bounded."""
-    try:
-        import boto3
-        from botocore.config import Config
-    except ImportError:
-        raise DriverError("Refreshing amazonec2 machines needs the Python packages boto3 and botocore on the controller.") from None
+    require_sdk("Refreshing amazonec2 machines")
+    import boto3
+    from botocore.config import Config
     from botocore.exceptions import BotoCoreError
 
     try:

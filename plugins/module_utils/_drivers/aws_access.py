@@ -15,12 +15,13 @@ inventory run imports the drivers, and most never call AWS.
 
 from __future__ import annotations
 
+import sys
 import threading
 import typing as t
 
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import DriverError
 
-__all__ = ["AwsAccess", "DEFAULT_REGION", "api_error_code", "task_option_spec"]
+__all__ = ["AwsAccess", "DEFAULT_REGION", "api_error_code", "require_sdk", "task_option_spec"]
 
 DEFAULT_REGION = "us-east-1"  # the original's default
 
@@ -31,6 +32,22 @@ _CLIENTS_LOCK = threading.Lock()
 
 # Attempts of amazon.aws's jittered backoff for throttling and eventual consistency (the original's --amazonec2-retries).
 RETRIES = 5
+
+
+def require_sdk(what: str = "The amazonec2 driver") -> None:
+    """Raise a DriverError naming the package to install when boto3 or botocore cannot be imported.
+
+    Called before anything else an amazonec2 machine asks of AWS, so that a missing SDK is that machine's error (a
+    listing shows it in the machine's row) and not an ImportError that ends the whole run.
+    """
+    try:
+        import boto3  # noqa: F401, pylint: disable=unused-import
+        import botocore  # noqa: F401, pylint: disable=unused-import
+    except ImportError as exc:
+        raise DriverError(
+            "%s needs the Python package boto3 (with botocore), which the Python running it (%s) cannot import (%s): "
+            "install it there with `pip install boto3`." % (what, sys.executable, exc)
+        ) from None
 
 
 def task_option_spec() -> dict[str, t.Any]:
@@ -104,14 +121,13 @@ class AwsAccess:
             return _CLIENTS.setdefault(key, client)
 
     def _new_ec2(self, region: str, endpoint: str, timeout: float, *, retries: bool) -> t.Any:
-        try:
-            import botocore.config
-            import botocore.exceptions
+        require_sdk()
+        import botocore.config
+        import botocore.exceptions
 
-            from ansible_collections.amazon.aws.plugins.module_utils.botocore import boto3_conn, get_aws_connection_info
-            from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
-        except ImportError:
-            raise DriverError("The amazonec2 driver needs the Python packages boto3 and botocore on the controller.") from None
+        from ansible_collections.amazon.aws.plugins.module_utils.botocore import boto3_conn, get_aws_connection_info
+        from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
+
         params = dict(self.options)
         params["region"] = region or self.region
         params["endpoint_url"] = endpoint or self.endpoint or None
