@@ -33,7 +33,13 @@ from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec
     launch_error,
     missing_rules,
 )
-from ansible_collections.dockyard.machine.plugins.module_utils._drivers.aws_access import DEFAULT_REGION, AwsAccess, api_error_code, require_sdk, task_option_spec
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers.aws_access import (
+    DEFAULT_REGION,
+    AwsAccess,
+    api_error_code,
+    require_sdk,
+    task_option_spec,
+)
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.base import Driver, HostContext, base_fields
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.options import PAIRS, DriverOption, defaults, from_fields, to_fields
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import DriverError
