@@ -29,8 +29,11 @@ extends_documentation_fragment:
   - dockyard.machine._drivers.NONE
   - dockyard.machine._drivers.AMAZONEC2
   - dockyard.machine._drivers.DIGITALOCEAN
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
+  - dockyard.machine._aws
+requirements:
+  - cryptography (certificates)
+  - the OpenSSH client (C(ssh)) on the controller, for every driver but V(none)
+  - boto3 and botocore, for the V(amazonec2) driver
 attributes:
   check_mode:
     description:

@@ -26,7 +26,7 @@ description:
   - A bundle is untrusted data. Import keeps from each machine's sidecar file only inert facts (pinned host
     keys, status, last error, engine install setting) and drops every setting that could run a command on the
     controller (SSH config file, jump host, any unknown key), with a warning naming what was dropped. Set
-    O(dockyard.machine.docker_machine#module:ssh_config) and O(dockyard.machine.docker_machine#module:proxy_jump) again where needed.
+    O(dockyard.machine.docker_machine#module:generic.ssh_config) and O(dockyard.machine.docker_machine#module:generic.proxy_jump) again where needed.
 author:
   - dockyard.machine developers (@dockyard)
 extends_documentation_fragment:

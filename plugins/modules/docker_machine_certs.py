@@ -30,6 +30,9 @@ author:
 extends_documentation_fragment:
   - dockyard.machine._store
   - dockyard.machine._store.ATTRIBUTES
+requirements:
+  - cryptography
+  - the OpenSSH client (C(ssh)) on the controller, to re-issue server certificates
 attributes:
   check_mode:
     description: Reports what would be re-issued or rotated without changing anything.

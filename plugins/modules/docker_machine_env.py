@@ -32,6 +32,8 @@ author:
 extends_documentation_fragment:
   - dockyard.machine._store
   - dockyard.machine._store.ATTRIBUTES
+requirements:
+  - none beyond ansible-core
 attributes:
   check_mode:
     description: Nothing is written in check mode; C(changed) tells whether the Docker context would change.

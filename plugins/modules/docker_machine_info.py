@@ -23,6 +23,8 @@ author:
 extends_documentation_fragment:
   - dockyard.machine._store
   - dockyard.machine._store.ATTRIBUTES
+requirements:
+  - boto3 and botocore, only for the live state of V(amazonec2) machines (without them each such machine lists with an error naming the package)
 attributes:
   check_mode:
     description: Only reads; runs the same in check mode.
