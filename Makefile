@@ -45,10 +45,9 @@ $(VENV_STAMP): $(REQS) $(CONSTRAINTS)
 	rm -f $(VENV)/.stamp-*
 	touch $@
 
-# No dependencies of its own; its one build requirement is pinned in cli/pyproject.toml.
-$(CLI): cli/pyproject.toml $(wildcard cli/dockyard_machine_cli/*.py) | $(VENV_STAMP)
+# No dependencies of its own; built by cli/wheel_backend.py (standard library only, writes nothing into cli/).
+$(CLI): cli/pyproject.toml cli/wheel_backend.py $(wildcard cli/dockyard_machine_cli/*.py) | $(VENV_STAMP)
 	$(VENV)/bin/pip install --no-deps --force-reinstall ./cli
-	rm -rf cli/build cli/*.egg-info
 	@# The venv's Python (and so its dockyard-machine) finds this checkout's collection from any folder, not only
 	@# where ansible.cfg names .build/collections: the line `make demo` prints works pasted anywhere.
 	echo $(COLLECTIONS) > "$$($(VENV)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/dockyard-machine-checkout.pth"
