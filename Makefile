@@ -31,7 +31,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 # guard (tests/support/netguard/sitecustomize.py) at start-up, children included.
 GUARDED := DOCKYARD_NETGUARD=1 AWS_EC2_METADATA_DISABLED=true PYTHONPATH=$(CURDIR)/tests/support/netguard:$(COLLECTIONS)$${PYTHONPATH:+:$$PYTHONPATH}
 
-.PHONY: venv collection sanity lint unit molecule integration engine images ee bed-clean bench-inventory bench-cli bench-lifecycle bench-ec2 bench-digitalocean bench-inventory-ec2 test demo demo-clean
+.PHONY: venv release-venv collection sanity lint docs artifact unit molecule integration engine images ee bed-clean bench-inventory bench-cli bench-lifecycle bench-ec2 bench-digitalocean bench-inventory-ec2 test demo demo-clean
 
 # The dockyard-machine command (cli/). Its entry point imports the collection found on PYTHONPATH or
 # ANSIBLE_COLLECTIONS_PATH (this checkout's .build/collections here), so tests run this tree's code.
@@ -51,6 +51,21 @@ $(CLI): cli/pyproject.toml cli/wheel_backend.py $(wildcard cli/dockyard_machine_
 	@# The venv's Python (and so its dockyard-machine) finds this checkout's collection from any folder, not only
 	@# where ansible.cfg names .build/collections: the line `make demo` prints works pasted anywhere.
 	echo $(COLLECTIONS) > "$$($(VENV)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/dockyard-machine-checkout.pth"
+	touch $@
+
+# Release checks (galaxy-importer, antsibull-docs, antsibull-changelog) in a venv of their own: their dependencies
+# must not move what REQS pins for the tests.
+RELEASE_VENV := $(BUILD)/release-venv
+RELEASE_REQS := requirements/release.txt
+RELEASE_CONSTRAINTS := requirements/release-constraints.txt
+RELEASE_STAMP := $(RELEASE_VENV)/.stamp-$(shell cat $(RELEASE_REQS) $(RELEASE_CONSTRAINTS) | sha256sum | cut -c1-16)
+
+release-venv: $(RELEASE_STAMP)
+
+$(RELEASE_STAMP): $(RELEASE_REQS) $(RELEASE_CONSTRAINTS)
+	$(PYTHON) -m venv $(RELEASE_VENV)
+	$(RELEASE_VENV)/bin/pip install -r $(RELEASE_REQS) -c $(RELEASE_CONSTRAINTS)
+	rm -f $(RELEASE_VENV)/.stamp-*
 	touch $@
 
 collection:
@@ -82,6 +97,18 @@ sanity: venv $(GET_PIP_CACHE)
 
 lint: venv collection
 	ansible-lint
+
+# Every plugin's and role's documentation as docsite builds render it (references between them included), and the
+# changelog's fragments. The collections ours refers to (amazon.aws, community.docker) come from .venv's `ansible`.
+docs: venv collection release-venv
+	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS):$$($(VENV)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') \
+	  PATH=$(RELEASE_VENV)/bin:$$PATH antsibull-docs lint-collection-docs --plugin-docs $(COLLECTIONS)/ansible_collections/dockyard/machine
+	PATH=$(RELEASE_VENV)/bin:$$PATH antsibull-changelog lint
+
+# The tarball users get: built, through galaxy-importer, installed into a clean HOME, ansible-doc of every plugin,
+# the inventory over the fixture store and the README's command-line install from there (tests/artifact/).
+artifact: venv collection release-venv
+	DOCKYARD_RELEASE_VENV=$(RELEASE_VENV) $(GUARDED) python -m pytest -ra -s tests/artifact
 
 unit: venv collection
 	$(GUARDED) python -m pytest -n auto tests/unit
@@ -145,7 +172,7 @@ molecule: venv collection engine
 
 # In order, stopping at the first failure; the time each step took helps keep CI under its limit.
 test:
-	@for step in sanity lint unit molecule integration; do \
+	@for step in sanity lint docs unit artifact molecule integration; do \
 	  start=$$SECONDS rc=0; $(MAKE) --no-print-directory $$step || rc=$$?; \
 	  echo "make $$step: $$((SECONDS - start)) s (exit $$rc)"; [[ $$rc == 0 ]] || exit $$rc; done
 
