@@ -152,10 +152,15 @@ bench-digitalocean: venv collection engine images
 bed-clean:
 	bash tests/bed/machines.sh rm-all
 
+E2E_WORKERS ?= 2
 integration: venv collection engine images
 	@# The command line's completion is tested in the real zsh as well as bash.
 	command -v zsh >/dev/null || { apt-get update -q && apt-get install -y -q zsh; }
-	$(GUARDED) python -m pytest -ra tests/e2e
+	@# The base image three files ship to machines, made once before they run side by side.
+	bash tests/bed/webapp-base.sh role-webapp-base:1
+	@# Files run in E2E_WORKERS processes, a whole file per process (pytest-xdist --dist loadfile): each file has
+	@# its own loopback addresses, container names, EC2 subnet and emulators.
+	$(GUARDED) python -m pytest -ra -n $(E2E_WORKERS) --dist loadfile tests/e2e
 
 # The roles' Molecule scenarios (converge, idempotence, testinfra verify) on the test bed's images, both at
 # once (their machines, networks and loopback addresses differ); each one's output goes to .build/molecule/.

@@ -23,6 +23,9 @@ from ansible_collections.dockyard.machine.tests.support import bed
 from ansible_collections.dockyard.machine.tests.support.ec2_emulator import Emulator, emulator
 
 BASE_IMAGE = "role-webapp-base:1"
+# This file's EC2 subnet and the address its instance gets there: test_amazonec2_machines.py uses 127.0.5.0/28 and may
+# run at the same time (make integration runs files in parallel).
+SUBNET, INSTANCE_ADDRESS = "127.0.6.0/28", "127.0.6.4"
 
 
 @pytest.fixture(scope="module")
@@ -64,9 +67,9 @@ def _ec2(ec2: Emulator, tmp_path: Path, store: Path, state: str = "present", **e
 
 def test_a_new_store_adopts_an_ec2_instance_by_its_name_tag_and_its_containers_keep_running(ec2: Emulator, bed_key, base_image, tmp_path):
     key, pub = bed_key
-    cloud = _fresh_cloud(ec2)
+    cloud = _fresh_cloud(ec2, SUBNET)
     lost, new = tmp_path / "lost-store", tmp_path / "new-store"
-    bed.start_machine("ec2-adopt", "bookworm-docker", "127.0.5.4", pub)
+    bed.start_machine("ec2-adopt", "bookworm-docker", INSTANCE_ADDRESS, pub)
     try:
         made = _ec2(ec2, tmp_path, lost, ec2_options=_options(cloud, key))
         assert made.returncode == 0, made.stdout + made.stderr
@@ -79,7 +82,7 @@ def test_a_new_store_adopts_an_ec2_instance_by_its_name_tag_and_its_containers_k
         steps = _result(tmp_path, "ec2-adopt")["steps"]
         assert {"certificates", "adopt instance", "server certificate"} <= set(steps) and "launch instance" not in steps, steps
         record = _record(new, "ec2-adopt")["Driver"]
-        assert record["InstanceId"] == instance and record["IPAddress"] == "127.0.5.4"
+        assert record["InstanceId"] == instance and record["IPAddress"] == INSTANCE_ADDRESS
         assert len(ec2.resources()["instances"]) == 1  # nothing new was launched
         # The new store's CA now signs the engine's certificate, and the container never stopped.
         assert _started_at(_tls_env(new, "ec2-adopt")) == before and before.startswith("true ")
@@ -97,7 +100,7 @@ def test_a_new_store_adopts_an_ec2_instance_by_its_name_tag_and_its_containers_k
 
 def test_adopting_by_a_name_no_instance_has_says_which_option_to_set(ec2: Emulator, bed_key, tmp_path):
     key, dummy = bed_key
-    _fresh_cloud(ec2)
+    _fresh_cloud(ec2, SUBNET)
     store = tmp_path / "store"
     failed = _ec2(ec2, tmp_path, store, ec2_options={"adopt": True, "ssh_keypath": str(key)}, expect_failure=True)
     result = _result(tmp_path, "ec2-adopt")

@@ -45,12 +45,14 @@ class Cloud(t.NamedTuple):
     ami: str
 
 
-def _fresh_cloud(ec2: Emulator) -> Cloud:
-    """An emptied emulator with the test bed's VPC and subnet; the next instance gets 127.0.5.4."""
+def _fresh_cloud(ec2: Emulator, subnet_cidr: str = "127.0.5.0/28") -> Cloud:
+    """An emptied emulator with the test bed's VPC and a subnet; the next instance gets the subnet's fourth address
+    (127.0.5.4). Files that run at the same time as this one pass a subnet of their own, so that their machine
+    containers never take the same loopback address."""
     ec2.reset()
     client = ec2.client()
     vpc = client.create_vpc(CidrBlock="127.0.0.0/16")["Vpc"]["VpcId"]
-    subnet = client.create_subnet(VpcId=vpc, CidrBlock="127.0.5.0/28", AvailabilityZone=REGION + "a")["Subnet"]["SubnetId"]
+    subnet = client.create_subnet(VpcId=vpc, CidrBlock=subnet_cidr, AvailabilityZone=REGION + "a")["Subnet"]["SubnetId"]
     ami = client.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
     return Cloud(vpc, subnet, ami)
 
