@@ -31,7 +31,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 # guard (tests/support/netguard/sitecustomize.py) at start-up, children included.
 GUARDED := DOCKYARD_NETGUARD=1 AWS_EC2_METADATA_DISABLED=true PYTHONPATH=$(CURDIR)/tests/support/netguard:$(COLLECTIONS)$${PYTHONPATH:+:$$PYTHONPATH}
 
-.PHONY: venv release-venv collection sanity lint docs artifact unit molecule integration engine images ee bed-clean bench-inventory bench-cli bench-lifecycle bench-ec2 bench-digitalocean bench-inventory-ec2 test demo demo-clean
+.PHONY: venv release-venv collection sanity compat lint docs artifact unit molecule integration engine images ee bed-clean bench-inventory bench-cli bench-lifecycle bench-ec2 bench-digitalocean bench-inventory-ec2 test demo demo-clean
 
 # The dockyard-machine command (cli/). Its entry point imports the collection found on PYTHONPATH or
 # ANSIBLE_COLLECTIONS_PATH (this checkout's .build/collections here), so tests run this tree's code.
@@ -79,6 +79,8 @@ $(GET_PIP_CACHE): tests/support/ansible_test_pip_bootstrap.py
 # there, so it runs on a fresh copy of the files git knows (not .venv, .build, outputs).
 # Its own (empty) git repo stops ansible-test from walking up to ours, where .build/ is ignored
 # and so no file would be tested.
+# The ansible-test that runs: .venv's (the newest ansible-core claimed) unless `make compat` names another.
+SANITY_VENV ?= $(VENV)
 sanity: venv $(GET_PIP_CACHE)
 	@# Every sanity test must pass as is: no ignore files.
 	if compgen -G 'tests/sanity/ignore-*.txt' >/dev/null; then \
@@ -93,7 +95,27 @@ sanity: venv $(GET_PIP_CACHE)
 	git -C $(SANITY_COPY) init -q
 	@# The collections ours imports from (amazon.aws's options and clients), where ansible-test looks for them: next to ours.
 	ln -sfn "$$($(VENV)/bin/python -c 'import ansible_collections.amazon as c; print(list(c.__path__)[0])')" $(BUILD)/sanity/ansible_collections/amazon
-	cd $(SANITY_COPY) && ansible-test sanity --venv --requirements --python 3.11 --color no
+	cd $(SANITY_COPY) && $(SANITY_VENV)/bin/ansible-test sanity --venv --requirements --python 3.11 --color no
+
+# CI's second column: the oldest ansible-core meta/runtime.yml claims (requires_ansible), on Debian's own Python
+# (/usr/bin/python3 where there is one, 3.11.2 on Debian 12): unit tests and sanity. `ansible` 12 asks for a newer
+# ansible-core than the one under test, so only its collections are installed (--no-deps).
+OLDEST_PYTHON := $(firstword $(wildcard /usr/bin/python3) $(PYTHON))
+OLDEST_VENV := $(BUILD)/venv-core-oldest
+OLDEST_REQS := requirements/oldest.txt requirements/oldest-constraints.txt
+OLDEST_STAMP := $(OLDEST_VENV)/.stamp-$(shell cat $(OLDEST_REQS) | sha256sum | cut -c1-16)
+
+$(OLDEST_STAMP): $(OLDEST_REQS)
+	$(OLDEST_PYTHON) -m venv $(OLDEST_VENV)
+	$(OLDEST_VENV)/bin/pip install -r requirements/oldest.txt -c requirements/oldest-constraints.txt
+	$(OLDEST_VENV)/bin/pip install --no-deps -c requirements/oldest-constraints.txt ansible
+	rm -f $(OLDEST_VENV)/.stamp-*
+	touch $@
+
+compat: venv collection $(OLDEST_STAMP)
+	$(OLDEST_VENV)/bin/python --version && $(OLDEST_VENV)/bin/ansible --version | head -n 1
+	$(GUARDED) $(OLDEST_VENV)/bin/python -m pytest -n auto tests/unit
+	$(MAKE) --no-print-directory sanity SANITY_VENV=$(OLDEST_VENV)
 
 lint: venv collection
 	ansible-lint
@@ -177,7 +199,7 @@ molecule: venv collection engine
 
 # In order, stopping at the first failure; the time each step took helps keep CI under its limit.
 test:
-	@for step in sanity lint docs unit artifact molecule integration; do \
+	@for step in sanity lint docs unit compat artifact molecule integration; do \
 	  start=$$SECONDS rc=0; $(MAKE) --no-print-directory $$step || rc=$$?; \
 	  echo "make $$step: $$((SECONDS - start)) s (exit $$rc)"; [[ $$rc == 0 ]] || exit $$rc; done
 
