@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: daemon_config
 short_description: The Docker engine's systemd drop-in and daemon.json, rendered as M(dockyard.machine.docker_machine) renders them
-version_added: 0.1.0
+version_added: 1.0.0
 author:
   - dockyard.machine developers (@dockyard)
 description:

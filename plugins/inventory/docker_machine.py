@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: docker_machine
 short_description: Machines of a docker-machine store as inventory hosts
-version_added: 0.1.0
+version_added: 1.0.0
 author:
   - dockyard.machine developers (@dockyard)
 description:
@@ -98,7 +98,6 @@ options:
       - With C(ansible-inventory -vvv), the number of EC2 API calls per region is shown.
     type: bool
     default: false
-    version_added: 0.1.0
   ec2_refresh_timeout:
     description:
       - Seconds the whole O(ec2_refresh) may take, every region and page together. Each call is bounded by it
@@ -106,20 +105,17 @@ options:
         C(Timeout).
     type: float
     default: 10
-    version_added: 0.1.0
   aws_profile:
     description:
       - The AWS profile (from the shared credentials and config files) O(ec2_refresh) uses.
       - When not set, the standard AWS chain chooses (E(AWS_PROFILE), then the environment's keys, the default
         profile, an instance role).
     type: str
-    version_added: 0.1.0
   aws_endpoint_url:
     description:
       - The EC2 API endpoint O(ec2_refresh) calls for every machine, instead of the C(Endpoint) each record
         names (empty in records of machines on AWS itself, whose regional endpoint is then used).
     type: str
-    version_added: 0.1.0
   state_timeout:
     description:
       - Seconds one machine's state check may take; a machine that has not answered by then is C(Timeout).

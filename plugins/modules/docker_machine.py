@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: docker_machine
 short_description: Create, converge, power and remove Docker machines, like C(docker-machine create) and C(rm)
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Manages one machine of a docker-machine store. The record it writes is the one the original Docker Machine
     writes, so the original binary can C(ls), C(env), C(inspect), C(ssh), C(regenerate-certs) and C(rm) it.

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: docker_machine_bundle
 short_description: Move docker-machine machines between computers with one bundle file
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - With O(state=exported), writes the machines of the store, with their keys and certificates and the
     store's client certificate, into one bundle file (a gzip'd tar), optionally encrypted with a passphrase.

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: docker_machine_certs
 short_description: Check, re-issue and rotate the TLS certificates of docker-machine machines
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - V(check) reports the expiry of the store's CA and client certificate and, for each machine, the expiry of its
     server certificate and whether its SANs cover the machine's address. It never changes anything.

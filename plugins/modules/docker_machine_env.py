@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: docker_machine_env
 short_description: Environment, shell script and Docker CLI context for a machine, like C(docker-machine env)
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Returns what C(docker-machine env) prints, byte for byte, for bash, sh, zsh, fish, PowerShell, cmd, Emacs
     and tcsh, plus the same values as a dictionary for the C(environment) keyword and as options for every

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: docker_machine_info
 short_description: List docker-machine machines or inspect one, like C(docker-machine ls) and C(inspect)
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Without O(name), lists every machine of the store like C(docker-machine ls) does, with its driver,
     live state, Docker URL, engine version and error, and returns a ready C(ls)-style text table.
