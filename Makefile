@@ -114,7 +114,8 @@ $(OLDEST_STAMP): $(OLDEST_REQS)
 
 compat: venv collection $(OLDEST_STAMP)
 	$(OLDEST_VENV)/bin/python --version && $(OLDEST_VENV)/bin/ansible --version | head -n 1
-	$(GUARDED) $(OLDEST_VENV)/bin/python -m pytest -n auto tests/unit
+	@# Its bin first: programs the tests start (ansible-playbook, ansible-doc ...) are the old core's too.
+	PATH=$(OLDEST_VENV)/bin:$$PATH $(GUARDED) python -m pytest -n auto tests/unit
 	$(MAKE) --no-print-directory sanity SANITY_VENV=$(OLDEST_VENV)
 
 lint: venv collection
