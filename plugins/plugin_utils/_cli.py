@@ -27,7 +27,8 @@ import traceback
 import typing as t
 from dataclasses import dataclass, field, replace
 
-from ansible_collections.dockyard.machine.plugins.module_utils._drivers import DRIVERS, get_driver
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers import DRIVERS, cloud_options, get_driver
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers.options import DriverOption, defaults, flag_names
 from ansible_collections.dockyard.machine.plugins.module_utils._endpoint import endpoint_for
 from ansible_collections.dockyard.machine.plugins.module_utils._engine import engine_version
 from ansible_collections.dockyard.machine.plugins.module_utils._env import CLI_NAME, EnvRequest, machine_env
@@ -90,33 +91,6 @@ OPTION_FLAGS = {
     "filters": "--filter",
     "tls_san": "--tls-san",
     "driver": "-d/--driver",
-    "ip_address": "--generic-ip-address",
-    "ssh_user": "--generic-ssh-user",
-    "generic.ip_address": "--generic-ip-address",
-    "generic.ssh_user": "--generic-ssh-user",
-    "generic.ssh_key": "--generic-ssh-key",
-    "generic.ssh_port": "--generic-ssh-port",
-    "generic.engine_port": "--generic-engine-port",
-    "none.url": "--url",
-    "region": "--amazonec2-region",
-    "endpoint_url": "--amazonec2-endpoint",
-    "access_key": "--amazonec2-access-key",
-    "secret_key": "--amazonec2-secret-key",
-    "amazonec2.ami": "--amazonec2-ami",
-    "amazonec2.subnet_id": "--amazonec2-subnet-id",
-    "amazonec2.vpc_id": "--amazonec2-vpc-id",
-    "amazonec2.zone": "--amazonec2-zone",
-    "amazonec2.instance_type": "--amazonec2-instance-type",
-    "amazonec2.ssh_keypath": "--amazonec2-ssh-keypath",
-    "amazonec2.keypair_name": "--amazonec2-keypair-name",
-    "amazonec2.security_groups": "--amazonec2-security-group",
-    "amazonec2.security_group_cidrs": "--amazonec2-security-group-cidr",
-    "amazonec2.open_ports": "--amazonec2-open-port",
-    "amazonec2.elastic_ip": "--amazonec2-elastic-ip",
-    "amazonec2.spot_price": "--amazonec2-spot-price",
-    "amazonec2.user_data": "--amazonec2-userdata",
-    "amazonec2.root_size": "--amazonec2-root-size",
-    "amazonec2.use_private_address": "--amazonec2-use-private-address",
     "engine.version": "--engine-install-url",
     "engine.labels": "--engine-label",
     "engine.env": "--engine-env",
@@ -130,6 +104,18 @@ OPTION_FLAGS = {
     "path": "the bundle file argument",
     "force": "-f",
 }
+
+
+def _driver_option_flags() -> dict[str, str]:
+    """Each driver's options (``amazonec2.instance_type``) and task-level options (``region``) -> their flags."""
+    flags: dict[str, str] = {}
+    for name, cls in DRIVERS.items():
+        flags.update(flag_names(cls.OPTIONS, name))
+        flags.update(flag_names(cls.TASK_OPTIONS, ""))
+    return flags
+
+
+OPTION_FLAGS.update(_driver_option_flags())
 _OPTION_WORDS = re.compile(r"\b[Oo]ptions? '?([a-z][a-z0-9_]*(?:\.[a-z0-9_]+)?)'?")
 
 
@@ -747,7 +733,7 @@ def cmd_kill(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
     for record in _targets(ctx, args):
         ctx.out("Killing %s..." % go_quote(record.name))
         if not get_driver(record.driver_name).supports_power:
-            errors.append("hosts without a driver cannot be killed" if record.driver_name == "none" else "%s driver does not support kill" % record.driver_name)
+            errors.append(get_driver(record.driver_name).unsupported("kill", "killed"))
             continue
         try:
             manager.power(record.name, "stopped", force=True)
@@ -894,50 +880,18 @@ CREATE_FLAGS = (
     Flag(("tls-san",), "slice", "Support extra SANs for TLS certs"),
 )
 SWARM_FLAGS = ("swarm", "swarm-master", "swarm-discovery", "swarm-opt", "swarm-join-opt", "swarm-addr", "swarm-experimental")
-DRIVER_FLAGS = {
-    "generic": (
-        Flag(("generic-engine-port",), "int", "Docker engine port", 2376, "GENERIC_ENGINE_PORT"),
-        Flag(("generic-ip-address",), "string", "IP Address of machine", "", "GENERIC_IP_ADDRESS"),
-        Flag(("generic-ssh-user",), "string", "SSH user", "root", "GENERIC_SSH_USER"),
-        Flag(("generic-ssh-key",), "string", "SSH private key path (if not provided, default SSH key will be used)", "", "GENERIC_SSH_KEY"),
-        Flag(("generic-ssh-port",), "int", "SSH port", 22, "GENERIC_SSH_PORT"),
-    ),
-    "none": (Flag(("url",), "string", "URL of host when no driver is selected", ""),),
-    # The original's --amazonec2-* flags (reference 5.3) and environment variables; the keys are used for this
-    # command only and never written to the store. Ours besides: --amazonec2-elastic-ip, --amazonec2-security-group-cidr.
-    "amazonec2": (
-        Flag(("amazonec2-access-key",), "string", "AWS Access Key", "", "AWS_ACCESS_KEY_ID"),
-        Flag(("amazonec2-secret-key",), "string", "AWS Secret Key", "", "AWS_SECRET_ACCESS_KEY"),
-        Flag(("amazonec2-session-token",), "string", "AWS Session Token", "", "AWS_SESSION_TOKEN"),
-        Flag(("amazonec2-ami",), "string", "AWS machine image (default: the newest Ubuntu LTS, looked up now)", "", "AWS_AMI"),
-        Flag(("amazonec2-region",), "string", "AWS region", "us-east-1", "AWS_DEFAULT_REGION"),
-        Flag(("amazonec2-vpc-id",), "string", "AWS VPC id", "", "AWS_VPC_ID"),
-        Flag(("amazonec2-zone",), "string", "AWS zone for instance (i.e. a,b,c,d,e)", "a", "AWS_ZONE"),
-        Flag(("amazonec2-subnet-id",), "string", "AWS VPC subnet id", "", "AWS_SUBNET_ID"),
-        Flag(("amazonec2-security-group",), "slice", "Existing AWS security groups to use, never changed (default: one of the machine's own)"),
-        Flag(("amazonec2-security-group-cidr",), "slice", "Source CIDR blocks of the machine's own security group (default 0.0.0.0/0)"),
-        Flag(("amazonec2-open-port",), "slice", "Make the specified port number accessible from the Internet"),
-        Flag(("amazonec2-tags",), "string", "AWS Tags (e.g. key1,value1,key2,value2)", "", "AWS_TAGS"),
-        Flag(("amazonec2-instance-type",), "string", "AWS instance type", "t3.micro", "AWS_INSTANCE_TYPE"),
-        Flag(("amazonec2-device-name",), "string", "AWS root device name (default: the image's)", "", "AWS_DEVICE_NAME"),
-        Flag(("amazonec2-root-size",), "int", "AWS root disk size (in GB)", 16, "AWS_ROOT_SIZE"),
-        Flag(("amazonec2-volume-type",), "string", "Amazon EBS volume type", "gp3", "AWS_VOLUME_TYPE"),
-        Flag(("amazonec2-iam-instance-profile",), "string", "AWS IAM Instance Profile", "", "AWS_INSTANCE_PROFILE"),
-        Flag(("amazonec2-ssh-user",), "string", "Set the name of the ssh user", "ubuntu", "AWS_SSH_USER"),
-        Flag(("amazonec2-ssh-port",), "int", "Set the ssh port", 22, "AWS_SSH_PORT"),
-        Flag(("amazonec2-ssh-keypath",), "string", "SSH Key for Instance", "", "AWS_SSH_KEYPATH"),
-        Flag(("amazonec2-keypair-name",), "string", "AWS keypair to use; requires --amazonec2-ssh-keypath", "", "AWS_KEYPAIR_NAME"),
-        Flag(("amazonec2-request-spot-instance",), "bool", "Set this flag to request spot instance"),
-        Flag(("amazonec2-spot-price",), "string", "AWS spot instance bid price (in dollar)", ""),
-        Flag(("amazonec2-private-address-only",), "bool", "Only use a private IP address"),
-        Flag(("amazonec2-use-private-address",), "bool", "Force the usage of private IP address"),
-        Flag(("amazonec2-monitoring",), "bool", "Set this flag to enable CloudWatch monitoring"),
-        Flag(("amazonec2-use-ebs-optimized-instance",), "bool", "Create an EBS optimized instance"),
-        Flag(("amazonec2-elastic-ip",), "bool", "Give the machine an Elastic IP: its address and certificate never change"),
-        Flag(("amazonec2-endpoint",), "string", "Optional endpoint URL (hostname only or fully qualified URI)", "", "AWS_ENDPOINT"),
-        Flag(("amazonec2-userdata",), "string", "path to file with cloud-init user data", "", "AWS_USERDATA"),
-    ),
-}
+
+
+def _flag(option: DriverOption) -> Flag:
+    """The command-line flag of a driver's option, from its declaration."""
+    default = option.default if option.flag_kind in ("string", "int") and option.codec is None else None
+    return Flag((option.flag,), option.flag_kind, option.help, "" if default is None else default, option.env)
+
+
+def driver_flags(driver: str) -> tuple[Flag, ...]:
+    """create's flags for ``driver``: its task-level options' (credentials, region ...), then its own options'."""
+    cls = DRIVERS[driver]
+    return tuple(_flag(o) for o in cls.TASK_OPTIONS + cls.OPTIONS if o.flag)
 
 
 def _driver_lookup(args: t.Sequence[str], environ: t.Mapping[str, str]) -> str:
@@ -951,69 +905,53 @@ def _driver_lookup(args: t.Sequence[str], environ: t.Mapping[str, str]) -> str:
     return environ.get("MACHINE_DRIVER") or "virtualbox"
 
 
-def _aws_options(opts: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
-    """The standard AWS options (as docker_machine takes them) from create's --amazonec2-* flags: memory only."""
-    return {
-        key: opts[flag]
-        for key, flag in (
-            ("region", "amazonec2-region"), ("endpoint_url", "amazonec2-endpoint"), ("access_key", "amazonec2-access-key"),
-            ("secret_key", "amazonec2-secret-key"), ("session_token", "amazonec2-session-token"),
-        )
-        if opts.get(flag)
-    }
+def _create_params(name: str, driver: str, opts: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """The params docker_machine would receive for this create: the driver's options under its name (the module's
+    defaults for those not given), its task-level options at the top, the engine's from the --engine-* flags."""
+    from ansible_collections.dockyard.machine.plugins.module_utils._spec import install_source_for
 
-
-def _driver_options(driver: str, opts: dict[str, t.Any]) -> dict[str, t.Any]:
-    if driver == "amazonec2":
-        tags = [p for p in (opts["amazonec2-tags"] or "").split(",") if p] if opts["amazonec2-tags"] else []
-        if len(tags) % 2:
-            raise CLIError("Error setting machine configuration from flags provided: --amazonec2-tags takes key,value pairs (an even count)")
-        key = os.path.expanduser(opts["amazonec2-ssh-keypath"]) if opts["amazonec2-ssh-keypath"] else None
-        return {
-            "ami": opts["amazonec2-ami"] or None,
-            "instance_type": opts["amazonec2-instance-type"] or "t3.micro",
-            "vpc_id": opts["amazonec2-vpc-id"] or None,
-            "subnet_id": opts["amazonec2-subnet-id"] or None,
-            "zone": opts["amazonec2-zone"] or "a",
-            "security_groups": list(opts["amazonec2-security-group"]),
-            "security_group_cidrs": list(opts["amazonec2-security-group-cidr"]) or ["0.0.0.0/0"],
-            "open_ports": list(opts["amazonec2-open-port"]),
-            "elastic_ip": bool(opts["amazonec2-elastic-ip"]),
-            "ssh_user": opts["amazonec2-ssh-user"] or "ubuntu",
-            "ssh_port": opts["amazonec2-ssh-port"],
-            "ssh_keypath": key,
-            "keypair_name": opts["amazonec2-keypair-name"] or None,
-            "tags": dict(zip(tags[0::2], tags[1::2])),
-            "request_spot_instance": bool(opts["amazonec2-request-spot-instance"]),
-            "spot_price": opts["amazonec2-spot-price"] or None,
-            "use_private_address": bool(opts["amazonec2-use-private-address"]),
-            "private_address_only": bool(opts["amazonec2-private-address-only"]),
-            "iam_instance_profile": opts["amazonec2-iam-instance-profile"] or None,
-            "user_data": os.path.expanduser(opts["amazonec2-userdata"]) if opts["amazonec2-userdata"] else None,
-            "root_size": opts["amazonec2-root-size"],
-            "volume_type": opts["amazonec2-volume-type"] or "gp3",
-            "device_name": opts["amazonec2-device-name"] or None,
-            "monitoring": bool(opts["amazonec2-monitoring"]),
-            "use_ebs_optimized_instance": bool(opts["amazonec2-use-ebs-optimized-instance"]),
-        }
-    if driver == "generic":
-        if not opts["generic-ip-address"]:
-            raise CLIError("Error setting machine configuration from flags provided: generic driver requires the --generic-ip-address option")
-        return {
-            "ip_address": opts["generic-ip-address"],
-            "ssh_user": opts["generic-ssh-user"] or "root",
-            "ssh_key": os.path.expanduser(opts["generic-ssh-key"]) if opts["generic-ssh-key"] else None,
-            "ssh_port": opts["generic-ssh-port"],
-            "engine_port": opts["generic-engine-port"],
-        }
-    if not opts["url"]:
-        raise CLIError("Error setting machine configuration from flags provided: --url option is required when no driver is selected")
-    return {"url": opts["url"]}
+    cls = DRIVERS[driver]
+    given: dict[str, t.Any] = {}
+    for option in cls.TASK_OPTIONS + cls.OPTIONS:
+        if not option.flag:
+            continue
+        try:
+            given[option.name] = option.from_flag(opts.get(option.flag))
+        except ValueError as exc:
+            raise CLIError("Error setting machine configuration from flags provided: --%s %s" % (option.flag, exc)) from None
+    for option in cls.OPTIONS:
+        if option.required and given.get(option.name) is None:
+            raise CLIError("Error setting machine configuration from flags provided: %s" % cls.missing_option_message(option))
+    options = defaults(cls.OPTIONS)
+    options.update({o.name: given[o.name] for o in cls.OPTIONS if given.get(o.name) is not None})
+    install_url = opts["engine-install-url"] or DEFAULT_INSTALL_URL
+    engine_opts: dict[str, list[str]] = {}
+    for flag in opts["engine-opt"]:
+        key, _sep, value = flag.partition("=")
+        engine_opts.setdefault(key, []).append(value)
+    params: dict[str, t.Any] = {o.name: given[o.name] for o in cls.TASK_OPTIONS if given.get(o.name) is not None}
+    params.update(
+        name=name,
+        driver=driver,
+        engine=dict(
+            source=install_source_for(install_url),
+            install_url=install_url,
+            labels=opts["engine-label"],
+            insecure_registries=opts["engine-insecure-registry"],
+            registry_mirrors=opts["engine-registry-mirror"],
+            storage_driver=opts["engine-storage-driver"] or "",
+            env=opts["engine-env"],
+            options=engine_opts,
+        ),
+        tls_san=opts["tls-san"],
+    )
+    params[driver] = options
+    return params
 
 
 def cmd_create(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
     from ansible_collections.dockyard.machine.plugins.module_utils._machine import ensure_certificates
-    from ansible_collections.dockyard.machine.plugins.module_utils._spec import MachineSpec, install_source_for
+    from ansible_collections.dockyard.machine.plugins.module_utils._spec import MachineSpec
 
     driver = opts["driver"]
     if len(args) > 1:
@@ -1027,32 +965,17 @@ def cmd_create(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
     used_swarm = [f for f in SWARM_FLAGS if opts.get(f)]
     if used_swarm:
         raise CLIError("Error: --%s is not offered: %s does not set up Swarm (legacy standalone Swarm). Remove the --swarm* flags." % (used_swarm[0], PROG))
-    options = _driver_options(driver, opts)
+    params = _create_params(name, driver, opts)
     store = ctx.store
     if os.path.isdir(os.path.join(store.machines_dir, name)):
         raise CLIError("Docker machine %s already exists" % go_quote(name))
-    install_url = opts["engine-install-url"] or DEFAULT_INSTALL_URL
-    engine_opts: dict[str, list[str]] = {}
-    for flag in opts["engine-opt"]:
-        key, _sep, value = flag.partition("=")
-        engine_opts.setdefault(key, []).append(value)
-    engine = dict(
-        source=install_source_for(install_url),
-        install_url=install_url,
-        labels=opts["engine-label"],
-        insecure_registries=opts["engine-insecure-registry"],
-        registry_mirrors=opts["engine-registry-mirror"],
-        storage_driver=opts["engine-storage-driver"] or "",
-        env=opts["engine-env"],
-        options=engine_opts,
-    )
-    spec = MachineSpec.from_params({"name": name, "driver": driver, driver: options, "engine": engine, "tls_san": opts["tls-san"]})
-    # The original checks the none driver's --url with the flags, and the generic driver's key in its
-    # pre-create check (after the CA exists; exit 3); the same checks here are the driver's own.
-    cloud = _aws_options(opts) if driver == "amazonec2" else {}
-    if driver == "none":
+    spec = MachineSpec.from_params(params)
+    cloud = cloud_options(params)
+    # The original checks some drivers' options with the flags (none's --url), others in their pre-create check
+    # (after the CA exists; exit 3): the driver says which, and the checks are its own.
+    if DRIVERS[driver].validates_with_flags:
         try:
-            get_driver(driver).validate(options)
+            get_driver(driver, cloud).validate(spec.driver_options)
         except MachineError as exc:
             raise CLIError("Error setting machine configuration from flags provided: %s" % flagged(exc.msg)) from None
     try:
@@ -1063,7 +986,7 @@ def cmd_create(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
             ctx.out("Creating client certificate: %s" % store.cert_path("cert.pem"))
         ctx.out("Running pre-create checks...")
         try:
-            get_driver(driver, cloud).validate(options)
+            get_driver(driver, cloud).validate(spec.driver_options)
         except MachineError as exc:
             raise CLIError("Error with pre-create check: %s" % go_quote(flagged(exc.msg)), code=3) from None
         ctx.out("Creating machine...")
@@ -1187,12 +1110,12 @@ def complete(words: t.Sequence[str], environ: t.Mapping[str, str]) -> list[str]:
     command = COMMANDS.get(before[index])
     if command is None:
         return []
-    flags = command.flags + (tuple(f for group in DRIVER_FLAGS.values() for f in group) if command.name == "create" else ())
+    flags = command.flags + (tuple(f for name in DRIVERS for f in driver_flags(name)) if command.name == "create" else ())
     previous = before[-1] if len(before) > index + 1 else ""
     by_name = {n: f for f in flags for n in f.names}
     prev_flag = by_name.get(previous.lstrip("-").split("=", 1)[0]) if previous.startswith("-") and "=" not in previous else None
     if prev_flag is not None and prev_flag.kind != "bool":
-        choices = {"shell": SHELLS, "driver": tuple(DRIVER_FLAGS)}.get(prev_flag.key, ())
+        choices = {"shell": SHELLS, "driver": tuple(DRIVERS)}.get(prev_flag.key, ())
         return [c for c in choices if c.startswith(current)]
     if current.startswith("-"):
         return [w for w in _flag_words(flags + (HELP_FLAG,)) if w.startswith(current)]
@@ -1398,10 +1321,10 @@ def _run(ctx: Context, argv: list[str]) -> int:
     flags = command.flags
     if command.name == "create":
         driver = _driver_lookup(args, ctx.environ)
-        if driver not in DRIVER_FLAGS:
-            supported = " or ".join("-d %s" % n for n in DRIVER_FLAGS)
+        if driver not in DRIVERS:
+            supported = " or ".join("-d %s" % n for n in DRIVERS)
             raise CLIError("Driver %s is not offered by %s (%s); use %s." % (go_quote(driver), PROG, ", ".join(sorted(DRIVERS)), supported))
-        flags = flags + DRIVER_FLAGS[driver]
+        flags = flags + driver_flags(driver)
     try:
         opts, args = parse_flags(flags + (HELP_FLAG,), args, ctx.environ, command)
     except UsageError as exc:

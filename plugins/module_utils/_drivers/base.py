@@ -91,6 +91,16 @@ class Driver:
         host = "[%s]" % ip if ":" in ip else ip
         return "tcp://%s:%d" % (host, self.engine_port(record))
 
+    @staticmethod
+    def tag_text(record: MachineRecord) -> str:
+        """The record's tags as the original wrote them (its Driver section's ``Tags`` text); empty when there are none."""
+        raw = record.driver.get("Tags")
+        return raw if isinstance(raw, str) else ""
+
+    def tags(self, record: MachineRecord) -> dict[str, str]:
+        """The record's tags as a mapping, read with the driver's own codec; empty for drivers without tags."""
+        return {}
+
     def state(self, record: MachineRecord, timeout: float) -> str:
         """The live state (one of STATES), bounded by ``timeout`` seconds."""
         raise NotImplementedError
@@ -131,6 +141,19 @@ class Driver:
     def __init_subclass__(cls, **kwargs: t.Any) -> None:
         super().__init_subclass__(**kwargs)
         cls.option_spec = argument_spec(cls.OPTIONS)
+
+    #: The original checks this driver's options when it reads the command line's flags (before the store's CA exists),
+    #: not in its pre-create check.
+    validates_with_flags: t.ClassVar[bool] = False
+
+    @classmethod
+    def missing_option_message(cls, option: DriverOption) -> str:
+        """The original's words for a required flag the command line did not get."""
+        return "%s driver requires the --%s option" % (cls.name, option.flag)
+
+    def unsupported(self, action: str, done: str) -> str:
+        """The original's words for a power action (``kill``, past ``killed``) the driver cannot do."""
+        return "%s driver does not support %s" % (self.name, action)
 
     def validate(self, options: t.Mapping[str, t.Any] | None) -> dict[str, t.Any]:
         """Check the driver's options; return them (an error names the option to fix)."""

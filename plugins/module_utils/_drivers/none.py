@@ -27,6 +27,15 @@ class NoneDriver(Driver):
     supports_power = False
     has_cloud_resources = False
 
+    validates_with_flags = True
+
+    @classmethod
+    def missing_option_message(cls, option: DriverOption) -> str:
+        return "--%s option is required when no driver is selected" % option.flag
+
+    def unsupported(self, action: str, done: str) -> str:
+        return "hosts without a driver cannot be %s" % done
+
     def ip(self, record: MachineRecord) -> str:
         # The original stores host:port here (drivers/none: GetIP returns the URL's host part with port).
         return record.ip_address

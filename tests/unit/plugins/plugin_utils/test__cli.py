@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.dockyard.machine.plugins.module_utils import _certs
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers import DRIVERS
 from ansible_collections.dockyard.machine.plugins.module_utils._listing import MachineRow, render_table
 from ansible_collections.dockyard.machine.plugins.module_utils._machine import MachineManager
 from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineStore, dumps_config
@@ -659,7 +660,7 @@ def test_module_messages_name_the_flags() -> None:
         (["rm", "-y", "m"], ["m1", "m2"]),
         (["env", "--shell", "f"], ["fish"]),
         (["env", "--u"], ["--unset"]),
-        (["create", "-d", ""], ["generic", "none", "amazonec2"]),
+        (["create", "-d", ""], list(DRIVERS)),
         (["create", "--generic-ip"], ["--generic-ip-address"]),
         (["create", "x"], []),
         (["scp", "m"], ["m1:", "m2:"]),
