@@ -14,7 +14,7 @@ description:
   - Lists every machine of a docker-machine store (the original tool's C(~/.docker/machine), or one written by
     this collection) as an inventory host, with its SSH connection variables and its Docker TLS settings.
   - Reads the store's C(machines/*/config.json) files directly. It needs neither the archived C(docker-machine)
-    binary nor any network access, unless O(live_state) or O(ec2_refresh) is enabled.
+    binary nor any network access, unless O(live_state) or O(cloud_refresh) is enabled.
   - A store copied to another folder or computer works as it is; recorded paths pointing at the old location
     are resolved to the same files under the store's current location.
   - A machine whose record cannot be read (malformed or half-written C(config.json), missing C(config.json),
@@ -42,7 +42,7 @@ description:
     C(ansible_ssh_common_args); your own SSH host key checking applies to them.
   - With O(live_state), also C(docker_machine_state) (one of C(Running), C(Stopped), C(Starting), C(Stopping),
     C(Error), C(Timeout) ...) and, when the check failed, C(docker_machine_state_error). Without O(live_state)
-    these variables are not set at all (test them with C(is defined)), except for the machines O(ec2_refresh)
+    these variables are not set at all (test them with C(is defined)), except for the machines O(cloud_refresh)
     refreshes.
   - The configuration file must be named C(docker_machine.yml) or end with C(.docker_machine.yml)
     (or C(.yaml)).
@@ -76,13 +76,14 @@ options:
       - When V(false), no network connection is made and C(docker_machine_state) is not set.
     type: bool
     default: false
-  ec2_refresh:
+  cloud_refresh:
     description:
-      - Refresh the state and the address of every C(amazonec2) machine from the EC2 API, in batches, instead of
-        trusting the address its record holds (a stopped and started instance usually has a new public IP).
-      - The instances are described with one C(DescribeInstances) call per region and endpoint (the record's
-        C(Region) and C(Endpoint), or O(aws_endpoint_url)) and per 200 machines, never one call per machine; the
-        regions are asked in parallel, and everything is bounded by O(ec2_refresh_timeout).
+      - Refresh the state and the address of every machine whose driver can describe many machines in one cloud API
+        call, in batches, instead of trusting the address its record holds (a stopped and started instance usually
+        has a new public IP). For C(amazonec2) machines this is the EC2 API.
+      - For C(amazonec2), the instances are described with one C(DescribeInstances) call per region and endpoint (the
+        record's C(Region) and C(Endpoint), or O(cloud_endpoint_url)) and per 200 machines, never one call per machine;
+        the regions are asked in parallel, and everything is bounded by O(cloud_refresh_timeout).
       - The state goes in C(docker_machine_state), as with O(live_state) (which then no longer asks these machines
         one by one). The address, the private IP when the record says C(UsePrivateIP) or C(PrivateIPOnly), else the
         public IP (the original's rule), replaces C(ansible_host) and the Docker URL (C(docker_machine_url),
@@ -92,30 +93,38 @@ options:
       - An instance that is terminated or not found any more is C(Error), with C(docker_machine_state_error) and a
         warning naming the machine and the instance; a region that cannot be asked (no credentials, endpoint down)
         gives C(Error) or C(Timeout) for its machines and one warning. The inventory is listed anyway.
-      - Credentials come from the standard AWS chain on the controller (E(AWS_ACCESS_KEY_ID) and
+      - Credentials come from the cloud's standard chain on the controller (for AWS E(AWS_ACCESS_KEY_ID) and
         E(AWS_SECRET_ACCESS_KEY), E(AWS_PROFILE), the shared credentials files, an instance role) or
-        O(aws_profile); the keys old records hold are never used. No credential becomes a host variable.
-      - With C(ansible-inventory -vvv), the number of EC2 API calls per region is shown.
+        O(cloud_profile); the keys old records hold are never used. No credential becomes a host variable.
+      - With C(ansible-inventory -vvv), the number of API calls per region is shown.
+      - Its former name C(ec2_refresh) is an alias.
     type: bool
     default: false
-  ec2_refresh_timeout:
+    aliases: [ec2_refresh]
+  cloud_refresh_timeout:
     description:
-      - Seconds the whole O(ec2_refresh) may take, every region and page together. Each call is bounded by it
+      - Seconds the whole O(cloud_refresh) may take, every region and page together. Each call is bounded by it
         (connect and read timeouts) and never retried; the machines of a region that has not answered by then are
         C(Timeout).
+      - Its former name C(ec2_refresh_timeout) is an alias.
     type: float
     default: 10
-  aws_profile:
+    aliases: [ec2_refresh_timeout]
+  cloud_profile:
     description:
-      - The AWS profile (from the shared credentials and config files) O(ec2_refresh) uses.
-      - When not set, the standard AWS chain chooses (E(AWS_PROFILE), then the environment's keys, the default
-        profile, an instance role).
+      - The credential profile O(cloud_refresh) uses (for AWS, from the shared credentials and config files).
+      - When not set, the cloud's standard chain chooses (for AWS E(AWS_PROFILE), then the environment's keys, the
+        default profile, an instance role).
+      - Its former name C(aws_profile) is an alias.
     type: str
-  aws_endpoint_url:
+    aliases: [aws_profile]
+  cloud_endpoint_url:
     description:
-      - The EC2 API endpoint O(ec2_refresh) calls for every machine, instead of the C(Endpoint) each record
-        names (empty in records of machines on AWS itself, whose regional endpoint is then used).
+      - The API endpoint O(cloud_refresh) calls for every machine, instead of the C(Endpoint) each record names (empty
+        in records of machines on AWS itself, whose regional endpoint is then used).
+      - Its former name C(aws_endpoint_url) is an alias.
     type: str
+    aliases: [aws_endpoint_url]
   state_timeout:
     description:
       - Seconds one machine's state check may take; a machine that has not answered by then is C(Timeout).
@@ -137,7 +146,7 @@ notes:
   - With O(cache) enabled, the host variables (with the states and the refreshed addresses, when asked) are
     cached; the next run takes them from the cache without reading the store, until O(cache_timeout) passes or
     C(--flush-cache) is given.
-    A cache entry written for another O(store_path), O(live_state) or O(ec2_refresh) setting is not used.
+    A cache entry written for another O(store_path), O(live_state) or O(cloud_refresh) setting is not used.
   - To add SSH options of your own, extend the plugin's value in O(compose) (see the examples); replacing
     C(ansible_ssh_common_args) drops the pinned host keys.
   - With O(cache), the cached C(ansible_ssh_common_args) name the known-hosts file written when the cache was filled.
@@ -174,10 +183,10 @@ compose:
 ---
 # amazonec2 machines with their current state and address from the EC2 API (one call per region), only running ones
 plugin: dockyard.machine.docker_machine
-ec2_refresh: true
-ec2_refresh_timeout: 5
+cloud_refresh: true
+cloud_refresh_timeout: 5
 running_required: true
-aws_profile: ops
+cloud_profile: ops
 
 ---
 # Cache the listing between runs (ansible-inventory --flush-cache rereads the store)
@@ -222,7 +231,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     # Seam: how a machine's live state is asked (record, timeout) -> state.  Tests put a fake here.
     state_probe = staticmethod(driver_state)
-    # Seam: how cloud API clients are made for ec2_refresh, (region, endpoint_url, timeout) -> client; None: boto3.
+    # Seam: how cloud API clients are made for cloud_refresh, (region, endpoint_url, timeout) -> client; None: the driver's.
     cloud_client_factory: t.Callable[[str, str | None, float], t.Any] | None = None
 
     def verify_file(self, path):
@@ -242,14 +251,14 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             raise AnsibleParserError("Option 'state_timeout' must be a positive number of seconds, got %r." % (timeout,))
 
         refresh = None
-        if self.get_option("ec2_refresh"):
-            refresh_timeout = self.get_option("ec2_refresh_timeout")
+        if self.get_option("cloud_refresh"):
+            refresh_timeout = self.get_option("cloud_refresh_timeout")
             if refresh_timeout is None or refresh_timeout <= 0:
-                raise AnsibleParserError("Option 'ec2_refresh_timeout' must be a positive number of seconds, got %r." % (refresh_timeout,))
+                raise AnsibleParserError("Option 'cloud_refresh_timeout' must be a positive number of seconds, got %r." % (refresh_timeout,))
             refresh = RefreshSettings(
                 timeout=float(refresh_timeout),
-                profile=self.get_option("aws_profile") or None,
-                endpoint_url=self.get_option("aws_endpoint_url") or None,
+                profile=self.get_option("cloud_profile") or None,
+                endpoint_url=self.get_option("cloud_endpoint_url") or None,
                 client_factory=self.cloud_client_factory,
             )
 
@@ -266,7 +275,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if scan is None:
             scan = scan_store(store, live_state=check_state, state_timeout=float(timeout), state_probe=self.state_probe, refresh=refresh)
             if refresh is not None:
-                self.display.vvv("%s: EC2 refresh: %d API call(s)" % (self.NAME, scan.refresh_calls))
+                self.display.vvv("%s: cloud refresh: %d API call(s)" % (self.NAME, scan.refresh_calls))
                 for line in scan.refresh_details:
                     self.display.vvv("%s: %s" % (self.NAME, line))
             for warning in scan.warnings:

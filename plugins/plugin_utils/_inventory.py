@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers import batch_refresher, get_driver
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers.base import Driver
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.batch import RefreshReport
 from ansible_collections.dockyard.machine.plugins.module_utils._endpoint import endpoint_for
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import MachineError
@@ -57,7 +58,6 @@ __all__ = [
     "host_key_ssh_args",
     "machine_hostvars",
     "make_unsafe",
-    "parse_pair_tags",
     "pinned_host_keys",
     "probe_states",
     "refresh_in_batches",
@@ -104,24 +104,6 @@ def driver_group_name(driver_name: str) -> str:
     return "docker_machine_" + _GROUP_UNSAFE.sub("_", driver_name)
 
 
-def parse_pair_tags(raw: t.Any) -> dict[str, str]:
-    """``k1,v1,k2,v2`` (the amazonec2 driver's ``Tags``) -> ``{k1: v1, k2: v2}``.
-
-    An odd trailing item is dropped, as the original does when it tags the instance.
-    """
-    if not isinstance(raw, str) or not raw:
-        return {}
-    items = raw.split(",")
-    return {items[i]: items[i + 1] for i in range(0, len(items) - 1, 2)}
-
-
-# How each driver's ``Tags`` string is laid out.  Drivers not named here keep ``docker_machine_tags`` empty
-# (the raw string is still in ``dm_tags``).
-_TAG_PARSERS: dict[str, t.Callable[[t.Any], dict[str, str]]] = {
-    "amazonec2": parse_pair_tags,
-}
-
-
 def _url_host(url: str) -> str:
     try:
         return urlsplit(url).hostname or ""
@@ -136,13 +118,9 @@ def machine_hostvars(store: MachineStore, record: MachineRecord) -> tuple[dict[s
     describe a host at all; the caller skips it with a warning.
     """
     problems: list[str] = []
-    config_driver = record.driver
-    raw_tags = config_driver.get("Tags")
-    raw_tags = raw_tags if isinstance(raw_tags, str) else ""
     labels = record.engine_options.get("Labels") or []
     if not isinstance(labels, list):
         raise TypeError("HostOptions.EngineOptions.Labels is not a list")
-    tag_parser = _TAG_PARSERS.get(record.driver_name)
 
     hostvars: dict[str, t.Any] = {}
     try:
@@ -162,8 +140,9 @@ def machine_hostvars(store: MachineStore, record: MachineRecord) -> tuple[dict[s
     hostvars["docker_machine_name"] = record.name
     hostvars["docker_machine_driver"] = record.driver_name
     hostvars["docker_machine_labels"] = [str(label) for label in labels]
-    hostvars["docker_machine_tags"] = tag_parser(raw_tags) if tag_parser else {}
-    hostvars["dm_tags"] = raw_tags
+    # The driver reads its own tags (an unsupported driver's record: none parsed, the raw text kept).
+    hostvars["docker_machine_tags"] = driver.tags(record) if driver is not None else {}
+    hostvars["dm_tags"] = Driver.tag_text(record)
 
     if driver is not None:
         try:

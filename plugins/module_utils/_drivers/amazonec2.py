@@ -251,6 +251,9 @@ class AmazonEC2Driver(Driver):
             )
         return instance
 
+    def tags(self, record: MachineRecord) -> dict[str, str]:
+        return PAIRS.decode(self.tag_text(record))
+
     def has_host(self, record: MachineRecord) -> bool:
         return bool(record.driver.get("InstanceId"))
 
@@ -549,7 +552,7 @@ class AmazonEC2Driver(Driver):
         from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_specifications
 
         tags = {"Name": record.name, OWNER_TAG: record.name}
-        tags.update(PAIRS.decode(record.driver.get("Tags")))
+        tags.update(self.tags(record))
         return boto3_tag_specifications(tags, list(kinds))
 
     def _ensure_key_pair(self, client: t.Any, record: MachineRecord, options: t.Mapping[str, t.Any], context: HostContext, steps: list[str]) -> None:

@@ -22,6 +22,7 @@ from ansible.utils.collection_loader import AnsibleCollectionConfig
 
 import ansible_collections
 import ansible_collections.dockyard.machine as collection_package
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers.options import PAIRS
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import DriverError
 from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineStore
 from ansible_collections.dockyard.machine.plugins.plugin_utils import _inventory
@@ -645,7 +646,7 @@ def test_invalid_state_timeout_is_refused(fixture_store: Path, tmp_path: Path) -
     ],
 )
 def test_parse_pair_tags(raw: t.Any, expected: dict[str, str]) -> None:
-    assert _inventory.parse_pair_tags(raw) == expected
+    assert PAIRS.decode(raw) == expected
 
 
 @pytest.mark.parametrize(

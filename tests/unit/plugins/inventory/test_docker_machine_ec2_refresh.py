@@ -49,6 +49,13 @@ def ec2(monkeypatch: pytest.MonkeyPatch) -> t.Iterator[OneRegion]:
     yield region
 
 
+def test_the_driver_neutral_option_names_do_what_their_former_names_did(fixture_store: Path, tmp_path: Path, ec2: OneRegion) -> None:
+    run = run_plugin(tmp_path, fixture_store, cloud_refresh=True, cloud_refresh_timeout=4)
+    ec2.stub.assert_no_pending_responses()
+    assert [(region, endpoint) for region, endpoint, _timeout in ec2.asked] == [("us-east-1", ENDPOINT)] and ec2.asked[0][2] <= 4
+    assert run.hostvars("aws-sandbox")["ansible_host"] == "127.0.5.9"
+
+
 def test_the_refreshed_address_replaces_the_recorded_one_everywhere(fixture_store: Path, tmp_path: Path, ec2: OneRegion) -> None:
     run = run_plugin(tmp_path, fixture_store, ec2_refresh=True, ec2_refresh_timeout=4)
     ec2.stub.assert_no_pending_responses()
@@ -111,5 +118,5 @@ def test_cached_scan_tells_refreshed_payloads_apart() -> None:
 
 
 def test_invalid_refresh_timeout_is_refused(fixture_store: Path, tmp_path: Path) -> None:
-    with pytest.raises(AnsibleParserError, match="ec2_refresh_timeout"):
+    with pytest.raises(AnsibleParserError, match="cloud_refresh_timeout"):
         run_plugin(tmp_path, fixture_store, ec2_refresh=True, ec2_refresh_timeout=0)
