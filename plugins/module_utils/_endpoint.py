@@ -15,12 +15,14 @@ import typing as t
 from dataclasses import dataclass
 
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers import get_driver
-from ansible_collections.dockyard.machine.plugins.module_utils._engine import TLSFiles
+from ansible_collections.dockyard.machine.plugins.module_utils._engine import TLSFiles, engine_version
+from ansible_collections.dockyard.machine.plugins.module_utils._errors import EngineError
 
 if t.TYPE_CHECKING:  # pragma: no cover
+    from ansible_collections.dockyard.machine.plugins.module_utils._drivers.base import Driver
     from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineRecord, MachineStore
 
-__all__ = ["Endpoint", "ENV_NAMES", "endpoint_for"]
+__all__ = ["ConnectionCheck", "Endpoint", "ENV_NAMES", "check_connection", "endpoint_for"]
 
 # The variables `docker-machine env` sets, in its order.
 ENV_NAMES = ("DOCKER_TLS_VERIFY", "DOCKER_HOST", "DOCKER_CERT_PATH", "DOCKER_MACHINE_NAME")
@@ -75,8 +77,55 @@ def _tls_files(store: MachineStore, record: MachineRecord, machine_dir: str) -> 
     return machine_dir, recorded
 
 
-def endpoint_for(store: MachineStore, record: MachineRecord) -> Endpoint:
+def endpoint_for(store: MachineStore, record: MachineRecord, driver: Driver | None = None) -> Endpoint:
     """Raises DriverError when the record has no usable URL."""
-    url = get_driver(record.driver_name).url(record)
+    url = (driver or get_driver(record.driver_name)).url(record)
     cert_path, tls = _tls_files(store, record, store.machine_dir(record.name))
     return Endpoint(name=record.name, url=url, cert_path=cert_path, tls=tls)
+
+
+@dataclass(frozen=True)
+class ConnectionCheck:
+    """One check of a machine's engine: its host runs (when asked), then a TLS call with the store's client certificate.
+
+    ``version`` when the engine answered; otherwise ``error`` (or ``running`` false) and ``cause`` say why. Callers
+    render it in their own words: the module's (``docker_machine_env``) or the original's (``dockyard-machine env``).
+    """
+
+    endpoint: Endpoint | None
+    version: str = ""
+    running: bool = True
+    error: EngineError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.running and self.error is None
+
+    @property
+    def cause(self) -> str:
+        """Why the check failed, as the failing layer says it ("connection refused", a certificate's verify message)."""
+        if not self.running:
+            return "Host is not running"
+        if self.error is None:
+            return ""
+        cause = self.error.__cause__
+        if cause is None:
+            return self.error.msg
+        return getattr(cause, "verify_message", None) or getattr(cause, "strerror", None) or str(cause) or self.error.msg
+
+
+def check_connection(store: MachineStore, record: MachineRecord, timeout: float, *, running_first: bool = False) -> ConnectionCheck:
+    """The one TLS check of a machine's engine (``docker-machine env``'s ``DefaultConnChecker``): with ``running_first``,
+    a host its driver reaches over SSH must be running first; then ``/version`` over TLS, bounded by ``timeout``.
+
+    Raises DriverError when the record has no usable URL.
+    """
+    driver = get_driver(record.driver_name)
+    if running_first and driver.needs_ssh and driver.state(record, min(timeout, 10.0)) != "Running":
+        return ConnectionCheck(endpoint=None, running=False)
+    endpoint = endpoint_for(store, record, driver)
+    try:
+        answer = engine_version(endpoint.url, endpoint.tls, timeout)
+    except EngineError as exc:
+        return ConnectionCheck(endpoint=endpoint, error=exc)
+    return ConnectionCheck(endpoint=endpoint, version=str(answer.get("Version") or ""))

@@ -16,8 +16,7 @@ from ansible_collections.dockyard.machine.plugins.module_utils._docker_context i
     validate_context_name,
 )
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers import get_driver
-from ansible_collections.dockyard.machine.plugins.module_utils._endpoint import ENV_NAMES, endpoint_for
-from ansible_collections.dockyard.machine.plugins.module_utils._engine import engine_version
+from ansible_collections.dockyard.machine.plugins.module_utils._endpoint import ENV_NAMES, Endpoint, check_connection, endpoint_for
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import EngineError, MachineError
 from ansible_collections.dockyard.machine.plugins.module_utils._shell import (
     join_argv,
@@ -29,8 +28,7 @@ from ansible_collections.dockyard.machine.plugins.module_utils._shell import (
 from ansible_collections.dockyard.machine.plugins.module_utils._store import resolve_store_path
 
 if t.TYPE_CHECKING:  # pragma: no cover
-    from ansible_collections.dockyard.machine.plugins.module_utils._engine import TLSFiles
-    from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineStore
+    from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineRecord, MachineStore
 
 __all__ = ["CLI_NAME", "EnvRequest", "MODULE_FQCN", "hint_argv", "machine_env"]
 
@@ -104,19 +102,6 @@ def hint_argv(request: EnvRequest, store_root: str | None = None) -> list[str]:
     return argv
 
 
-def _verified_version(url: str, tls: TLSFiles, request: EnvRequest, name: str) -> str:
-    try:
-        answer = engine_version(url, tls, request.timeout)
-    except EngineError as exc:
-        raise EngineError(
-            "Error checking TLS connection to machine %s: %s Set verify_tls=false to skip this check." % (name, exc.msg.rstrip(".") + "."),
-            step="verify_tls",
-            machine=name,
-            **exc.details,
-        ) from exc
-    return str(answer.get("Version") or "")
-
-
 def machine_env(
     store: MachineStore,
     request: EnvRequest,
@@ -124,8 +109,11 @@ def machine_env(
     check_mode: bool = False,
     diff_mode: bool = False,
     environ: t.Mapping[str, str] | None = None,
+    record: MachineRecord | None = None,
 ) -> dict[str, t.Any]:
     """The module result: ``changed``, ``script`` and either ``env``/``docker`` (set) or ``unset_names``.
+
+    ``record``: the machine's, when the caller loaded it already (the command line, which checked it its own way).
 
     Only the Docker context is ever written, so ``changed`` is true only when it was (or, in check
     mode, would be) created, updated or removed.
@@ -146,10 +134,20 @@ def machine_env(
         return result
 
     name = t.cast(str, request.name)
-    record = store.load(name)
-    endpoint = endpoint_for(store, record)
+    record = record if record is not None and record.name == name else store.load(name)
     if request.verify_tls:
-        result["docker_version"] = _verified_version(endpoint.url, endpoint.tls, request, name)
+        check = check_connection(store, record, request.timeout)
+        if check.error is not None:
+            raise EngineError(
+                "Error checking TLS connection to machine %s: %s Set verify_tls=false to skip this check." % (name, check.error.msg.rstrip(".") + "."),
+                step="verify_tls",
+                machine=name,
+                **check.error.details,
+            ) from check.error
+        endpoint = t.cast(Endpoint, check.endpoint)
+        result["docker_version"] = check.version
+    else:
+        endpoint = endpoint_for(store, record)
     env = endpoint.env()
     if request.no_proxy:
         variable, value = no_proxy_value(env_vars, get_driver(record.driver_name).ip(record))

@@ -23,7 +23,7 @@ from ansible_collections.dockyard.machine.plugins.module_utils._drivers import D
 from ansible_collections.dockyard.machine.plugins.module_utils._listing import MachineRow, render_table
 from ansible_collections.dockyard.machine.plugins.module_utils._machine import MachineManager
 from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineStore, dumps_config
-from ansible_collections.dockyard.machine.plugins.plugin_utils import _cli
+from ansible_collections.dockyard.machine.plugins.plugin_utils import _cli, _cli_complete, _cli_flags, _cli_messages, _cli_show
 from ansible_collections.dockyard.machine.tests.unit.plugins.modules.test_docker_machine_env import FAKE_VERSION, start_engine
 
 NOT_EXIST = 'Docker machine "%s" does not exist. Use "dockyard-machine ls" to list machines. Use "dockyard-machine create" to add a new one.\n'
@@ -86,10 +86,10 @@ def engine(store: Path, tmp_path: Path) -> t.Iterator[int]:
 # --- flags ---------------------------------------------------------------------------------------
 
 FLAGS = (
-    _cli.Flag(("shell",), "string", ""),
-    _cli.Flag(("unset", "u"), "bool", ""),
-    _cli.Flag(("timeout", "t"), "int", "", 10),
-    _cli.Flag(("filter",), "slice", ""),
+    _cli_flags.Flag(("shell",), "string", ""),
+    _cli_flags.Flag(("unset", "u"), "bool", ""),
+    _cli_flags.Flag(("timeout", "t"), "int", "", 10),
+    _cli_flags.Flag(("filter",), "slice", ""),
 )
 
 
@@ -108,7 +108,7 @@ FLAGS = (
     ],
 )
 def test_flags_parse_like_codegangsta_cli(args: list[str], values: dict[str, t.Any], rest: list[str]) -> None:
-    parsed, remaining = _cli.parse_flags(FLAGS, args, {})
+    parsed, remaining = _cli_flags.parse_flags(FLAGS, args, {})
     assert {k: parsed[k] for k in values} == values
     assert remaining == rest
 
@@ -125,15 +125,15 @@ def test_flags_parse_like_codegangsta_cli(args: list[str], values: dict[str, t.A
     ],
 )
 def test_flag_errors_are_go_flag_messages(args: list[str], message: str) -> None:
-    with pytest.raises(_cli.UsageError) as info:
-        _cli.parse_flags(FLAGS, args, {})
+    with pytest.raises(_cli_flags.UsageError) as info:
+        _cli_flags.parse_flags(FLAGS, args, {})
     assert info.value.message == message
 
 
 def test_a_flag_takes_its_environment_variable() -> None:
-    flags = (_cli.Flag(("storage-path", "s"), "string", "", "", "MACHINE_STORAGE_PATH"),)
-    assert _cli.parse_flags(flags, [], {"MACHINE_STORAGE_PATH": "/x"})[0]["storage-path"] == "/x"
-    assert _cli.parse_flags(flags, ["-s", "/y"], {"MACHINE_STORAGE_PATH": "/x"})[0]["storage-path"] == "/y"
+    flags = (_cli_flags.Flag(("storage-path", "s"), "string", "", "", "MACHINE_STORAGE_PATH"),)
+    assert _cli_flags.parse_flags(flags, [], {"MACHINE_STORAGE_PATH": "/x"})[0]["storage-path"] == "/x"
+    assert _cli_flags.parse_flags(flags, ["-s", "/y"], {"MACHINE_STORAGE_PATH": "/x"})[0]["storage-path"] == "/y"
 
 
 def test_unknown_flag_prints_usage_and_fails(store: Path) -> None:
@@ -615,11 +615,11 @@ def test_the_default_table_is_the_listing_table() -> None:
         MachineRow(name="a-much-longer-name", driver="none", state="Timeout"),
         MachineRow(name="x", active="-", driver="generic", state="Stopped", docker_version="Unknown", error="some error"),
     ]
-    template, table = _cli._parse_format(None)
+    template, table = _cli_show._parse_format(None)
     assert table
     from ansible_collections.dockyard.machine.plugins.plugin_utils._gotemplate import Record, tabwrite
 
-    text = template.render(_cli.LS_HEADERS)
+    text = template.render(_cli_show.LS_HEADERS)
     for row in rows:
         text += template.render(
             Record(
@@ -638,14 +638,14 @@ def test_the_default_table_is_the_listing_table() -> None:
 
 @pytest.mark.parametrize(("ms", "text"), [(0, "0s"), (42, "42ms"), (1000, "1s"), (1500, "1.5s"), (61000, "1m1s"), (125250, "2m5.25s")])
 def test_durations_print_like_go(ms: int, text: str) -> None:
-    assert _cli._duration(ms) == text
+    assert _cli_show._duration(ms) == text
 
 
 def test_module_messages_name_the_flags() -> None:
-    assert _cli.flagged("Fix option generic.ssh_key.") == "Fix flag --generic-ssh-key."
-    assert _cli.flagged("Set option 'store_path' (or MACHINE_STORAGE_PATH)") == "Set flag -s/--storage-path (or MACHINE_STORAGE_PATH)"
-    assert _cli.flagged("Set option 'name' to a valid name.") == "Set the machine name argument to a valid name."
-    assert _cli.flagged("the option 'colour' is odd") == "the option 'colour' is odd"
+    assert _cli_messages.flagged("Fix option generic.ssh_key.") == "Fix flag --generic-ssh-key."
+    assert _cli_messages.flagged("Set option 'store_path' (or MACHINE_STORAGE_PATH)") == "Set flag -s/--storage-path (or MACHINE_STORAGE_PATH)"
+    assert _cli_messages.flagged("Set option 'name' to a valid name.") == "Set the machine name argument to a valid name."
+    assert _cli_messages.flagged("the option 'colour' is odd") == "the option 'colour' is odd"
 
 
 # --- completion ----------------------------------------------------------------------------------
@@ -669,11 +669,11 @@ def test_module_messages_name_the_flags() -> None:
     ],
 )
 def test_completion_candidates(store: Path, words: list[str], expected: list[str]) -> None:
-    assert _cli.complete(words, {"MACHINE_STORAGE_PATH": str(store)}) == expected
+    assert _cli_complete.complete(words, {"MACHINE_STORAGE_PATH": str(store)}, _cli.COMMANDS, _cli.GLOBAL_FLAGS) == expected
 
 
 def test_completion_follows_the_storage_path_flag(store: Path, tmp_path: Path) -> None:
-    assert _cli.complete(["-s", str(store), "ip", "aws"], {"MACHINE_STORAGE_PATH": str(tmp_path)}) == ["aws-sandbox"]
+    assert _cli_complete.complete(["-s", str(store), "ip", "aws"], {"MACHINE_STORAGE_PATH": str(tmp_path)}, _cli.COMMANDS, _cli.GLOBAL_FLAGS) == ["aws-sandbox"]
     assert run(store, "__complete", "inspect", "m").out == "m1\nm2\n"
 
 
@@ -761,12 +761,12 @@ def test_the_hint_names_the_program_as_path_finds_it(tmp_path: Path, monkeypatch
     program.write_text("#!/bin/sh\n")
     program.chmod(0o755)
     monkeypatch.setenv("PATH", str(program.parent))
-    assert _cli._hint_program(str(program)) == ["dockyard-machine"]
-    assert _cli._hint_program("dockyard-machine") == ["dockyard-machine"]
-    assert _cli._hint_program("/elsewhere/dockyard-machine") == ["/elsewhere/dockyard-machine"]
-    assert _cli._hint_program("/site/dockyard_machine_cli/__main__.py") == ["dockyard-machine"]
+    assert _cli_show._hint_program(str(program)) == ["dockyard-machine"]
+    assert _cli_show._hint_program("dockyard-machine") == ["dockyard-machine"]
+    assert _cli_show._hint_program("/elsewhere/dockyard-machine") == ["/elsewhere/dockyard-machine"]
+    assert _cli_show._hint_program("/site/dockyard_machine_cli/__main__.py") == ["dockyard-machine"]
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    assert _cli._hint_program("/site/dockyard_machine_cli/__main__.py")[1:] == ["-m", "dockyard_machine_cli"]
+    assert _cli_show._hint_program("/site/dockyard_machine_cli/__main__.py")[1:] == ["-m", "dockyard_machine_cli"]
 
 
 def test_create_help_lists_the_driver_flags() -> None:

@@ -1,0 +1,103 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) dockyard.machine contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# PRIVATE: this plugin_util is internal to dockyard.machine; its API may change without notice.
+"""The command line's words: the original's messages, and module_utils' messages with option names as flags.
+
+module_utils name the module option to fix (``Fix option generic.ssh_key.``); here the same message names the flag
+that sets it (``Fix flag --generic-ssh-key.``). The drivers' flags come from their declarations.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers import DRIVERS
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers.options import flag_names
+from ansible_collections.dockyard.machine.plugins.module_utils._env import CLI_NAME
+
+__all__ = [
+    "CLIError",
+    "ERR_EXPECTED_ONE",
+    "ERR_INVALID_NAME",
+    "ERR_NO_DEFAULT",
+    "ERR_NO_MACHINE_SPECIFIED",
+    "ERR_TOO_MANY",
+    "OPTION_FLAGS",
+    "PROG",
+    "flagged",
+    "go_quote",
+]
+
+
+PROG = CLI_NAME
+
+# The original's messages (commands/commands.go, libmachine/mcnerror).
+ERR_NO_DEFAULT = 'Error: No machine name(s) specified and no "default" machine exists'
+ERR_NO_MACHINE_SPECIFIED = "Error: Expected to get one or more machine names as arguments"
+ERR_EXPECTED_ONE = "Error: Expected one machine name as an argument"
+ERR_TOO_MANY = "Error: Too many arguments given"
+ERR_INVALID_NAME = "Invalid hostname specified. Allowed hostname chars are: 0-9a-zA-Z . -"
+
+# Module option names in module_utils' messages, and the flag that sets the same thing here.
+OPTION_FLAGS = {
+    "store_path": "-s/--storage-path",
+    "name": "the machine name argument",
+    "names": "the machine name arguments",
+    "shell": "--shell",
+    "filters": "--filter",
+    "tls_san": "--tls-san",
+    "driver": "-d/--driver",
+    "engine.version": "--engine-install-url",
+    "engine.labels": "--engine-label",
+    "engine.env": "--engine-env",
+    "engine.options": "--engine-opt",
+    "engine.storage_driver": "--engine-storage-driver",
+    "engine.insecure_registries": "--engine-insecure-registry",
+    "engine.registry_mirrors": "--engine-registry-mirror",
+    "ssh_host_key_reset": "(the docker_machine module's ssh_host_key_reset=true)",
+    "passphrase": "--passphrase-file (or $DOCKYARD_MACHINE_PASSPHRASE)",
+    "include_ca_key": "--include-ca-key",
+    "path": "the bundle file argument",
+    "force": "-f",
+}
+
+
+def _driver_option_flags() -> dict[str, str]:
+    """Each driver's options (``amazonec2.instance_type``) and task-level options (``region``) -> their flags."""
+    flags: dict[str, str] = {}
+    for name, cls in DRIVERS.items():
+        flags.update(flag_names(cls.OPTIONS, name))
+        flags.update(flag_names(cls.TASK_OPTIONS, ""))
+    return flags
+
+
+OPTION_FLAGS.update(_driver_option_flags())
+_OPTION_WORDS = re.compile(r"\b[Oo]ptions? '?([a-z][a-z0-9_]*(?:\.[a-z0-9_]+)?)'?")
+
+
+class CLIError(Exception):
+    """What the original prints with ``log.Error`` before it exits 1 (or ``code``)."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def flagged(message: str) -> str:
+    """A module_util message with each module option it names replaced by this command's flag."""
+
+    def swap(match: re.Match) -> str:
+        flag = OPTION_FLAGS.get(match.group(1))
+        if flag is None:
+            return match.group(0)
+        return flag if flag.startswith(("the ", "(")) else "flag %s" % flag
+
+    return _OPTION_WORDS.sub(swap, message)
+
+
+def go_quote(text: str) -> str:
+    """Go's ``%q`` for the strings we print (names, paths)."""
+    return json.dumps(text, ensure_ascii=False)
