@@ -1,0 +1,71 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) dockyard.machine contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""``create`` builds the params docker_machine would receive: the module's own argument spec accepts them unchanged."""
+
+from __future__ import annotations
+
+import typing as t
+
+import pytest
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+from ansible_collections.dockyard.machine.plugins.module_utils._common import STORE_ARGS
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers import DRIVERS, add_driver_options
+from ansible_collections.dockyard.machine.plugins.module_utils._spec import SPEC_ARGS, MachineSpec
+from ansible_collections.dockyard.machine.plugins.plugin_utils import _cli_create
+from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_flags import HELP_FLAG, parse_flags
+from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_messages import CLIError
+
+# Flags a create of each driver needs, plus a few that are not defaults.
+ARGS = {
+    "generic": ["--generic-ip-address", "192.0.2.7", "--generic-ssh-user", "admin", "--generic-ssh-port", "2222"],
+    "none": ["--url", "tcp://192.0.2.8:2376"],
+    "amazonec2": ["--amazonec2-region", "eu-west-1", "--amazonec2-tags", "team,web,env,prod", "--amazonec2-open-port", "8080", "--amazonec2-elastic-ip"],
+    "digitalocean": ["--digitalocean-region", "fra1", "--digitalocean-backups"],
+}
+
+
+def _module_spec() -> dict[str, t.Any]:
+    return add_driver_options(
+        dict(
+            STORE_ARGS,
+            name=dict(type="str", required=True),
+            state=dict(type="str", choices=["present", "absent", "started", "stopped", "restarted"], default="present"),
+            cleanup=dict(type="bool", default=False),
+            force=dict(type="bool", default=False),
+            **SPEC_ARGS,
+        )
+    )
+
+
+def _params(driver: str, args: t.Sequence[str]) -> dict[str, t.Any]:
+    flags = _cli_create.CREATE_FLAGS + _cli_create.driver_flags(driver) + (HELP_FLAG,)
+    opts, rest = parse_flags(flags, ["-d", driver, *args, "m1"], {})
+    return _cli_create._create_params(rest[0], driver, opts)
+
+
+@pytest.mark.parametrize("driver", [d for d in ARGS if d in DRIVERS])
+def test_the_params_of_a_create_are_the_ones_the_module_would_have(driver: str) -> None:
+    params = _params(driver, ARGS[driver])
+    result = ArgumentSpecValidator(_module_spec()).validate(dict(params))
+    assert not result.error_messages
+    validated = result.validated_parameters
+    assert validated[driver] == params[driver], "every driver option filled as the module fills it"
+    assert MachineSpec.from_params(validated) == MachineSpec.from_params(params)
+    for option in DRIVERS[driver].TASK_OPTIONS:
+        assert params.get(option.name) == validated.get(option.name)
+
+
+def test_a_flag_value_the_driver_s_codec_cannot_read_names_the_flag() -> None:
+    with pytest.raises(CLIError) as info:
+        _params("amazonec2", ["--amazonec2-tags", "team,web,odd"])
+    assert info.value.message == "Error setting machine configuration from flags provided: --amazonec2-tags takes key,value pairs (an even count)"
+
+
+def test_tags_and_defaults_from_the_declarations() -> None:
+    params = _params("amazonec2", ARGS["amazonec2"])
+    options = params["amazonec2"]
+    assert options["tags"] == {"team": "web", "env": "prod"} and options["open_ports"] == ["8080"] and options["elastic_ip"] is True
+    assert options["instance_type"] == "t3.micro" and options["security_group_cidrs"] == ["0.0.0.0/0"]
+    assert params["region"] == "eu-west-1"
