@@ -25,7 +25,7 @@ import time
 import typing as t
 
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec2 import _STATE_MAP, AmazonEC2Driver
-from ansible_collections.dockyard.machine.plugins.module_utils._drivers.aws_access import require_sdk
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers.aws_access import DEFAULT_REGION, require_sdk
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.batch import RefreshReport, Refreshed, RefreshSettings
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import DriverError, MachineError
 
@@ -38,7 +38,6 @@ __all__ = ["IDS_PER_CALL", "PAGE_SIZE", "record_endpoint", "refresh_machines"]
 IDS_PER_CALL = 200
 #: DescribeInstances' largest MaxResults: 200 ids fit in one page.
 PAGE_SIZE = 1000
-DEFAULT_REGION = "us-east-1"
 # Past the deadline, how long to wait for threads that are about to return before calling them Timeout.
 GRACE_SECONDS = 0.25
 
