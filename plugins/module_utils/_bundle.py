@@ -39,7 +39,9 @@ import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers import sidecar_keys
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import InvalidNameError, StoreError
+from ansible_collections.dockyard.machine.plugins.module_utils._sidecar import kept_value
 from ansible_collections.dockyard.machine.plugins.module_utils._store import (
     AUTH_PATH_KEYS,
     DRIVER_PATH_KEYS,
@@ -471,61 +473,35 @@ def read_bundle(data: bytes, passphrase: str | None = None) -> Bundle:
 
 # --- The sidecar: untrusted data --------------------------------------------------------------------------
 
-# A pinned host key as our own code writes it ("type base64"): one line, nothing ssh could read as an option.
-HOST_KEY_PATTERN = re.compile(r"[a-z0-9][a-z0-9@.\-]{0,63} [A-Za-z0-9+/]{16,16384}={0,3}")
 SHOWN_KEY_PATTERN = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
-MAX_SIDECAR_TEXT = 4096
-
-
-def _plain_text(value: t.Any) -> bool:
-    return isinstance(value, str) and len(value) <= MAX_SIDECAR_TEXT and value.isprintable()
-
-
-def _text_fields(value: t.Any, types: t.Mapping[str, type]) -> bool:
-    """True for a mapping whose every key is one of ``types`` with a value of that type (text printable)."""
-    if not isinstance(value, dict) or not set(value) <= set(types):
-        return False
-    return all(isinstance(v, types[k]) and (types[k] is not str or _plain_text(v)) for k, v in value.items())
-
-
-# The only sidecar facts an import keeps, each with the shape our own code writes.  Everything else is
-# dropped: SSHConfig (it becomes ``ssh -F``, whose ProxyCommand runs on this controller), ProxyJump,
-# and any key this version does not know, because a later version may turn it into an ssh option.
-_INERT_SIDECAR_KEYS: dict[str, tuple[t.Callable[[t.Any], bool], str]] = {
-    "Status": (_plain_text, "not a short line of text"),
-    "LastError": (lambda v: _text_fields(v, {"Step": str, "Message": str}), "not a step and a message"),
-    "Engine": (lambda v: _text_fields(v, {"Install": bool, "Source": str, "Version": str}), "not an engine install setting"),
-    "HostKeys": (
-        lambda v: isinstance(v, list) and all(isinstance(k, str) and HOST_KEY_PATTERN.fullmatch(k) for k in v),
-        "an entry that is not one 'type base64' key",
-    ),
-}
 
 
 def _shown(key: str) -> str:
     return key if SHOWN_KEY_PATTERN.fullmatch(key) else repr(key[:64])
 
 
-def inert_sidecar(doc: t.Mapping[str, t.Any]) -> tuple[dict[str, t.Any], list[str]]:
-    """The part of a sidecar that cannot run anything on this controller, and what was left out (sorted)."""
+def inert_sidecar(doc: t.Mapping[str, t.Any], driver_name: str) -> tuple[dict[str, t.Any], list[str]]:
+    """The part of a sidecar that cannot run anything on this controller, and what was left out (sorted).
+
+    Kept: the facts the store declares for every machine and those the machine's driver declares, each with its declared
+    shape. Dropped: SSHConfig (it becomes ``ssh -F``, whose ProxyCommand runs on this controller), ProxyJump, and any key
+    this version does not know, because a later version may turn it into an ssh option.
+    """
+    declared = {key.name: key for key in sidecar_keys(driver_name) if key.portable}
     kept: dict[str, t.Any] = {}
     dropped: list[str] = []
     for key in sorted(doc, key=str):
         if key == "SchemaVersion":
             continue  # written again by the store
-        value = doc[key]
-        check = _INERT_SIDECAR_KEYS.get(key) if isinstance(key, str) else None
-        if check is None:
+        declaration = declared.get(key) if isinstance(key, str) else None
+        if declaration is None:
             dropped.append(_shown(str(key)))
-        elif key == "HostKeys" and isinstance(value, list) and not check[0](value):
-            good = [k for k in value if isinstance(k, str) and HOST_KEY_PATTERN.fullmatch(k)]
-            if good:
-                kept[key] = good
-            dropped.append("%s (%s)" % (key, check[1]))
-        elif check[0](value):
+            continue
+        value, why = kept_value(declaration, doc[key])
+        if value is not None:
             kept[key] = copy.deepcopy(value)
-        else:
-            dropped.append("%s (%s)" % (key, check[1]))
+        if why:
+            dropped.append("%s (%s)" % (key, why))
     return kept, dropped
 
 
@@ -602,12 +578,12 @@ def _plan_machine(store: MachineStore, bundle: Bundle, name: str, ca_state: str,
         except (UnicodeDecodeError, ValueError):
             parsed = None
         if isinstance(parsed, dict):
-            record.sidecar, dropped = inert_sidecar(parsed)
+            record.sidecar, dropped = inert_sidecar(parsed, record.driver_name)
             if dropped:
                 warnings.append(
-                    "Machine %s: its sidecar %s carries settings that could run commands on this controller, which were not "
-                    "imported: %s. Set options 'ssh_config' and 'proxy_jump' of dockyard.machine.docker_machine if this machine "
-                    "needs them." % (name, SIDECAR_NAME, ", ".join(dropped))
+                    "Machine %s: its sidecar %s carries settings that could run commands on this controller, or facts not "
+                    "of the shape its owner writes, which were not imported: %s. Set options 'ssh_config' and 'proxy_jump' of "
+                    "dockyard.machine.docker_machine if this machine needs them." % (name, SIDECAR_NAME, ", ".join(dropped))
                 )
         else:
             warnings.append("Machine %s: its sidecar %s is damaged and was left out." % (name, SIDECAR_NAME))
@@ -691,7 +667,7 @@ def _same_machine(store: MachineStore, plan: _Plan) -> bool:
     if existing.document() != plan.record.document():
         return False
     # Only the inert part counts: settings the user gave this store (ssh_config, proxy_jump) are not a difference.
-    if plan.record.sidecar and inert_sidecar(existing.sidecar)[0] != plan.record.sidecar:
+    if plan.record.sidecar and inert_sidecar(existing.sidecar, existing.driver_name)[0] != plan.record.sidecar:
         return False
     folder = store.machine_dir(name)
     for filename, member in plan.files.items():

@@ -36,6 +36,7 @@ from ansible_collections.dockyard.machine.plugins.module_utils._errors import (
     MachineNotFoundError,
     StoreError,
 )
+from ansible_collections.dockyard.machine.plugins.module_utils._sidecar import SidecarKey
 
 __all__ = [
     "AUTH_PATH_KEYS",
@@ -44,6 +45,8 @@ __all__ = [
     "DEFAULT_INSTALL_URL",
     "DEFAULT_STORE_PATH",
     "STORE_PATH_ENV",
+    "HOST_KEY_PATTERN",
+    "SIDECAR_KEYS",
     "SIDECAR_NAME",
     "SECRET_DRIVER_KEYS",
     "secret_keys",
@@ -67,6 +70,18 @@ CONFIG_NAME = "config.json"
 BACKUP_NAME = "config.json.bak"
 SIDECAR_NAME = "dockyard-machine.json"
 SIDECAR_SCHEMA = 1
+# A pinned host key as our own code writes it ("type base64"): one line, nothing ssh could read as an option.
+HOST_KEY_PATTERN = re.compile(r"[a-z0-9][a-z0-9@.\-]{0,63} [A-Za-z0-9+/]{16,16384}={0,3}")
+# The facts the sidecar holds for every machine (a driver declares its own: Driver.sidecar_keys); SchemaVersion is the store's.
+SIDECAR_KEYS = (
+    SidecarKey("Status", str, "a short line of text"),
+    SidecarKey("LastError", {"Step": str, "Message": str}, "a step and a message"),
+    SidecarKey("Engine", {"Install": bool, "Source": str, "Version": str}, "an engine install setting"),
+    SidecarKey("HostKeys", [HOST_KEY_PATTERN], "one 'type base64' key"),
+    # Settings the task gave that reach ssh: ssh_config becomes ``ssh -F`` (its ProxyCommand runs here).
+    SidecarKey("ProxyJump", str, "a jump host", portable=False),
+    SidecarKey("SSHConfig", str, "a path", portable=False),
+)
 LOCK_DIR = ".locks"
 DIR_MODE = 0o700
 FILE_MODE = 0o600

@@ -23,9 +23,11 @@ description:
     machine name, or a machine that would replace a different machine of the same name. Importing the
     same machines again changes nothing. Each machine appears at once, never half-written.
   - The machines' C(config.json) never carry cloud credentials into the bundle.
-  - A bundle is untrusted data. Import keeps from each machine's sidecar file only inert facts (pinned host
-    keys, status, last error, engine install setting) and drops every setting that could run a command on the
-    controller (SSH config file, jump host, any unknown key), with a warning naming what was dropped. Set
+  - A bundle is untrusted data. Import keeps from each machine's sidecar file only inert facts, each of the shape its owner
+    writes (pinned host keys, status, last error, engine install setting, and what the machine's driver made in the cloud,
+    such as an EC2 machine's own security group and Elastic IP, so that O(dockyard.machine.docker_machine#module:state=absent)
+    removes them from the importing store too) and drops every setting that could run a command on the controller (SSH
+    config file, jump host, any unknown key), with a warning naming what was dropped. Set
     O(dockyard.machine.docker_machine#module:generic.ssh_config) and O(dockyard.machine.docker_machine#module:generic.proxy_jump) again where needed.
 author:
   - dockyard.machine developers (@dockyard)

@@ -229,6 +229,44 @@ def test_ssh_that_never_comes_up_fails_in_time_and_absent_leaves_nothing(ec2: Em
     assert ec2.resources() == EMPTY
 
 
+def test_a_machine_moved_to_another_store_takes_its_elastic_ip_and_group_and_absent_there_leaves_nothing(
+    ec2: Emulator, bed_key, tmp_path: Path
+) -> None:
+    """The sidecar facts of what the driver made travel in a bundle: removing the machine from the store it was
+    imported into releases its Elastic IP and deletes its security group, as the store that made it would."""
+    key, pub = bed_key
+    cloud = _fresh_cloud(ec2)
+    store_a, store_b = tmp_path / "a" / "machine", tmp_path / "elsewhere" / "b"
+    name = "ec2-moved"
+    machine = bed.start_machine(name, "bookworm-docker", "127.0.5.4", pub)
+    try:
+        created = _run(ec2, tmp_path, store_a, machine=name, ec2_options=_options(cloud, key, elastic_ip=True))
+        assert created.returncode == 0, created.stdout + created.stderr
+        made = ec2.resources()
+        assert [len(made[kind]) for kind in ("instances", "key_pairs", "security_groups", "addresses")] == [1, 1, 1, 1], made
+
+        moved_result = tmp_path / "moved.json"
+        extra = {"store_a": str(store_a), "store_b": str(store_b), "machine": name, "bundle": str(tmp_path / "moved.bundle"),
+                 "passphrase": "correct horse battery staple", "results_file": str(moved_result)}
+        moved = run_playbook("move_store.yml", extra)
+        assert moved.returncode == 0, moved.stdout + moved.stderr
+        assert json.loads(moved_result.read_text())["env_b"]["docker_version"]  # store B reaches the engine over TLS
+        sidecar = json.loads((store_b / "machines" / name / "dockyard-machine.json").read_text())
+        assert sidecar["ElasticIp"]["AllocationId"] == made["addresses"][0]
+        assert sidecar["CreatedSecurityGroups"] == made["security_groups"]
+
+        removed = _run(ec2, tmp_path, store_b, "absent", machine=name)
+        assert removed.returncode == 0, removed.stdout + removed.stderr
+        assert ec2.resources() == EMPTY
+        assert not (store_b / "machines" / name).exists()
+        # The store it came from still has its record; removing it there finds everything gone already.
+        again = _run(ec2, tmp_path, store_a, "absent", machine=name)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert not (store_a / "machines" / name).exists() and ec2.resources() == EMPTY
+    finally:
+        bed.stop_machine(name)
+
+
 @pytest.mark.parametrize(
     ("case", "option", "words"),
     [

@@ -17,6 +17,10 @@ from ansible_collections.dockyard.machine.plugins.module_utils._drivers.digitalo
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.generic import GenericDriver
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.none import NoneDriver
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import DriverError
+from ansible_collections.dockyard.machine.plugins.module_utils._store import SIDECAR_KEYS
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from ansible_collections.dockyard.machine.plugins.module_utils._sidecar import SidecarKey
 
 __all__ = [
     "BATCH_REFRESHERS",
@@ -26,6 +30,7 @@ __all__ = [
     "cloud_options",
     "get_driver",
     "group_defaults",
+    "sidecar_keys",
     "task_option_spec",
     "task_ssh_config",
 ]
@@ -47,6 +52,13 @@ def get_driver(name: str, cloud_options: t.Mapping[str, t.Any] | None = None) ->
         ) from None
     own = cls.task_option_spec() if cloud_options else {}
     return cls({k: v for k, v in (cloud_options or {}).items() if k in own})
+
+
+def sidecar_keys(name: str) -> tuple[SidecarKey, ...]:
+    """The sidecar facts a machine of driver ``name`` may hold: the store's for every machine, then the driver's own
+    (none for a driver this version does not offer)."""
+    cls = DRIVERS.get(name)
+    return SIDECAR_KEYS + (cls.sidecar_keys if cls is not None else ())
 
 
 def batch_refresher(name: str) -> BatchRefresher | None:

@@ -43,6 +43,7 @@ from ansible_collections.dockyard.machine.plugins.module_utils._drivers.aws_acce
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.base import Driver, HostContext, base_fields
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.options import PAIRS, DriverOption, defaults, from_fields, to_fields
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import DriverError
+from ansible_collections.dockyard.machine.plugins.module_utils._sidecar import SidecarKey
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineRecord
@@ -66,6 +67,17 @@ _STATE_MAP = {
     "terminated": "Error",
 }
 
+# What a create (or an adoption) keeps in the sidecar, each recorded before the next resource is made.
+SIDECAR_KEYS = (
+    # The name of the security group about to be made (found again by it when the reply was lost), then its ID.
+    SidecarKey("PendingSecurityGroup", re.compile(r"[A-Za-z0-9 ._:/()#,@\[\]+=&;{}!$*-]{1,255}"), "a security group name"),
+    SidecarKey("CreatedSecurityGroups", [re.compile(r"sg-[0-9a-f]{1,64}")], "a security group ID"),
+    # The launch's client token (at most 64 ASCII characters): a launch whose reply was lost is found by it.
+    SidecarKey("ClientToken", re.compile(r"[!-~]{1,64}"), "an EC2 client token"),
+    SidecarKey("ElasticIp", {"AllocationId": re.compile(r"eipalloc-[0-9a-f]{1,64}"), "PublicIp": str}, "an Elastic IP's allocation ID and address"),
+    SidecarKey("Adopted", re.compile(r"i-[0-9a-f]{1,64}"), "an EC2 instance ID"),
+)
+
 
 class AmazonEC2Driver(Driver):
     name = "amazonec2"
@@ -75,6 +87,7 @@ class AmazonEC2Driver(Driver):
     creates_hosts = True
     default_engine_port = ENGINE_PORT
     # What a create learns from EC2: a converge keeps these from the record instead of the task's options.
+    sidecar_keys = SIDECAR_KEYS
     cloud_fields = (
         "IPAddress", "Region", "AMI", "KeyName", "ExistingKey", "InstanceId", "PrivateIPAddress", "SecurityGroupIds",
         "SecurityGroupNames", "SecurityGroupReadOnly", "VpcId", "SubnetId", "Zone", "DeviceName", "Endpoint", "SSHKeyPath", "InstanceType",

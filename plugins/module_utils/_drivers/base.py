@@ -14,6 +14,7 @@ from ansible_collections.dockyard.machine.plugins.module_utils._drivers.options 
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import DriverError
 
 if t.TYPE_CHECKING:  # pragma: no cover
+    from ansible_collections.dockyard.machine.plugins.module_utils._sidecar import SidecarKey
     from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineRecord
 
 __all__ = ["Driver", "HostContext", "STATES", "base_fields", "tcp_reachable"]
@@ -59,6 +60,9 @@ class Driver:
     #: Fields of the record's Driver section that the driver learns while it works (IDs, addresses): converging an
     #: existing record keeps them instead of taking them from the task's options.
     cloud_fields: t.ClassVar[tuple[str, ...]] = ()
+    #: The facts the driver keeps in the record's sidecar (what it made in the cloud, ...), besides the store's
+    #: (_store.SIDECAR_KEYS): a bundle carries these to another store, so that its ``absent`` removes them there too.
+    sidecar_keys: t.ClassVar[tuple[SidecarKey, ...]] = ()
 
     def __init__(self, cloud_options: t.Mapping[str, t.Any] | None = None) -> None:
         """``cloud_options``: the task's options for reaching the driver's cloud (``task_option_spec``), if any."""

@@ -15,9 +15,12 @@ import typing as t
 from datetime import datetime, timezone
 from pathlib import Path
 
+import boto3
 import pytest
+from botocore.stub import Stubber
 
 from ansible_collections.dockyard.machine.plugins.module_utils import _bundle, _machine
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec2 import AmazonEC2Driver
 from ansible_collections.dockyard.machine.plugins.module_utils._endpoint import endpoint_for
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import InvalidNameError, StoreError
 from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineStore
@@ -577,16 +580,17 @@ def test_import_keeps_only_inert_sidecar_data_and_warns_about_the_rest(store_a: 
     imported = json.loads((root_b / "machines" / "m1" / "dockyard-machine.json").read_text())
     assert imported == {"SchemaVersion": 1, "Status": "running", "HostKeys": [PINNED_KEY]}
     assert store_b.load("m1").sidecar.get("SSHConfig") is None
-    dropped = [w for w in report.warnings if "settings that could run commands" in w]
+    dropped = [w for w in report.warnings if "its sidecar" in w]
     assert dropped == [
-        "Machine m1: its sidecar dockyard-machine.json carries settings that could run commands on this controller, which "
-        "were not imported: HostKeys (an entry that is not one 'type base64' key), LocalCommand, ProxyJump, SSHConfig. "
+        "Machine m1: its sidecar dockyard-machine.json carries settings that could run commands on this controller, or facts "
+        "not of the shape its owner writes, which were not imported: HostKeys (an entry that is not one 'type base64' key), "
+        "LocalCommand, ProxyJump, SSHConfig. "
         "Set options 'ssh_config' and 'proxy_jump' of dockyard.machine.docker_machine if this machine needs them."
     ]
     # importing the same bundle again finds the machine unchanged, and says again what it left out
     again = _bundle.import_bundle(store_b, data)
     assert again.unchanged == ["m1"] and again.changed is False
-    assert [w for w in again.warnings if "settings that could run commands" in w] == dropped
+    assert [w for w in again.warnings if "its sidecar" in w] == dropped
 
 
 def test_export_carries_no_credential_of_any_driver(store_a: MachineStore, fixture_store: Path) -> None:
@@ -664,3 +668,94 @@ def test_engine_settings_that_run_programs_are_not_imported(store_a: MachineStor
     assert "add-runtime" in warning and "LD_PRELOAD" in warning and "HTTP_PROXY" in warning and "InstallURL" in warning
     assert "s3cret" not in warning and "/tmp/evil" not in warning
     assert "engine.options" in warning and "engine.env" in warning
+
+
+# --- a driver's sidecar facts travel with its machine --------------------------------------------------------
+
+
+class _StubbedEC2(AmazonEC2Driver):
+    """The amazonec2 driver with its one seam, ``client``, answering from a Stubber."""
+
+    def __init__(self) -> None:
+        super().__init__({"region": "us-east-1"})
+        self.ec2 = boto3.client("ec2", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+        self.stub = Stubber(self.ec2)
+
+    def client(self, record, timeout, *, retries=False):
+        return self.ec2
+
+
+def test_an_imported_ec2_machine_keeps_its_elastic_ip_and_security_group_so_absent_removes_them(
+    store_a: MachineStore, fixture_store: Path, root_b: Path
+) -> None:
+    # What a create with elastic_ip: true records: the group it made (and its name before it had an ID), the launch's
+    # client token, the address it allocated.
+    config = fixture_store / "machines" / "aws-sandbox" / "config.json"
+    doc = json.loads(config.read_text())
+    doc["Driver"].update({"SecurityGroupIds": ["sg-0a1b2c3d4e5f60718"], "SecurityGroupNames": ["dockyard-machine-aws-sandbox-1a2b3c4d"]})
+    config.write_text(json.dumps(doc))
+    sidecar = {
+        "SchemaVersion": 1,
+        "Status": "running",
+        "PendingSecurityGroup": "dockyard-machine-aws-sandbox-1a2b3c4d",
+        "CreatedSecurityGroups": ["sg-0a1b2c3d4e5f60718"],
+        "ClientToken": "dockyard-aws-sandbox-0123456789abcdef",
+        "ElasticIp": {"AllocationId": "eipalloc-0123456789abcdef0", "PublicIp": "127.0.0.7"},
+    }
+    (fixture_store / "machines" / "aws-sandbox" / "dockyard-machine.json").write_text(json.dumps(sidecar))
+    store_b = MachineStore(str(root_b))
+    report = _bundle.import_bundle(store_b, _bundle.export_bundle(store_a, ["aws-sandbox"]))
+    assert report.imported == ["aws-sandbox"] and not [w for w in report.warnings if "sidecar" in w]
+    record = store_b.load("aws-sandbox")
+    assert {k: v for k, v in record.sidecar.items() if k != "SchemaVersion"} == {k: v for k, v in sidecar.items() if k != "SchemaVersion"}
+
+    driver = _StubbedEC2()
+    assert driver.cloud_resources(record) == [
+        "EC2 instance i-98e1d95081bb710d5 in us-east-1",
+        "key pair aws-sandbox in us-east-1",
+        "security group sg-0a1b2c3d4e5f60718 in us-east-1",
+        "Elastic IP 127.0.0.7 (eipalloc-0123456789abcdef0) in us-east-1",
+    ]
+    stub = driver.stub
+    stub.add_response("terminate_instances", {"TerminatingInstances": []}, {"InstanceIds": ["i-98e1d95081bb710d5"]})
+    stub.add_response(
+        "describe_instances", {"Reservations": [{"Instances": [{"InstanceId": "i-98e1d95081bb710d5", "State": {"Name": "terminated", "Code": 48}}]}]}
+    )
+    stub.add_response("release_address", {}, {"AllocationId": "eipalloc-0123456789abcdef0"})
+    stub.add_response("delete_key_pair", {}, {"KeyName": "aws-sandbox"})
+    stub.add_response(
+        "describe_security_groups",
+        {"SecurityGroups": [{"GroupId": "sg-0a1b2c3d4e5f60718", "GroupName": "dockyard-machine-aws-sandbox-1a2b3c4d"}]},
+        {"GroupIds": ["sg-0a1b2c3d4e5f60718"]},
+    )
+    stub.add_response("describe_instances", {"Reservations": []})
+    stub.add_response("delete_security_group", {}, {"GroupId": "sg-0a1b2c3d4e5f60718"})
+    with stub:
+        driver.remove_cloud_resources(record, timeout=10)
+    stub.assert_no_pending_responses()
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "why"),
+    [
+        ("ElasticIp", {"AllocationId": 7, "PublicIp": "127.0.0.7"}, "ElasticIp (not an Elastic IP's allocation ID and address)"),
+        ("ElasticIp", {"PublicIp": "127.0.0.7"}, "ElasticIp (not an Elastic IP's allocation ID and address)"),
+        ("CreatedSecurityGroups", "sg-0a1b2c3d", "CreatedSecurityGroups (not a list)"),
+        ("Adopted", "i-0abc; rm -rf /", "Adopted (not an EC2 instance ID)"),
+    ],
+)
+def test_a_driver_fact_of_the_wrong_shape_is_left_out_by_name(
+    store_a: MachineStore, fixture_store: Path, root_b: Path, key: str, value: t.Any, why: str
+) -> None:
+    (fixture_store / "machines" / "aws-sandbox" / "dockyard-machine.json").write_text(json.dumps({"Status": "running", key: value}))
+    report = _bundle.import_bundle(MachineStore(str(root_b)), _bundle.export_bundle(store_a, ["aws-sandbox"]))
+    assert MachineStore(str(root_b)).load("aws-sandbox").sidecar == {"Status": "running", "SchemaVersion": 1}
+    assert any(why in w for w in report.warnings), report.warnings
+
+
+def test_another_drivers_facts_are_not_kept(store_a: MachineStore, fixture_store: Path, root_b: Path) -> None:
+    # m1 is a generic machine: an Elastic IP in its sidecar is nothing this store would ever remove.
+    (fixture_store / "machines" / "m1" / "dockyard-machine.json").write_text(json.dumps({"ElasticIp": {"AllocationId": "eipalloc-1", "PublicIp": ""}}))
+    report = _bundle.import_bundle(MachineStore(str(root_b)), _bundle.export_bundle(store_a, ["m1"]))
+    assert "ElasticIp" not in MachineStore(str(root_b)).load("m1").sidecar
+    assert any("ElasticIp" in w for w in report.warnings)
