@@ -147,9 +147,13 @@ class Outcome:
     docker: dict[str, t.Any] | None = None
     env: dict[str, str] | None = None
     docker_version: str = ""
-    steps: list[str] = field(default_factory=list)
+    steps: list[str] = field(default_factory=list)  # words for users; what the code acts on is in the flags below
     warnings: list[str] = field(default_factory=list)
     diff: dict[str, t.Any] = field(default_factory=dict)
+    #: A session pinned host keys in the record's sidecar (the caller saves the record).
+    host_keys_pinned: bool = False
+    #: The host or its engine was (in check mode: would be) started, stopped or restarted.
+    powered: bool = False
 
     def result(self) -> dict[str, t.Any]:
         out: dict[str, t.Any] = {"changed": self.changed, "status": self.status, "steps": self.steps}
@@ -446,6 +450,7 @@ class MachineManager:
                 if learned and learned != list(record.sidecar.get("HostKeys") or []):
                     record.sidecar["HostKeys"] = learned
                     outcome.steps.append("pin host key")
+                    outcome.host_keys_pinned = True
                 yield session
         except MachineError as exc:
             if unused:  # the likely reason the login failed: said with the failure, not only in a lost result
@@ -476,7 +481,7 @@ class MachineManager:
             raise DriverError("Machine %s (driver %s) is not reached over SSH." % (name, record.driver_name), machine=name)
         outcome = Outcome()
         with self._session(record, driver, timeout, outcome) as session:
-            if "pin host key" in outcome.steps and not self.check_mode:
+            if outcome.host_keys_pinned and not self.check_mode:
                 with self.store.lock(name):
                     self.store.save(record)
             yield session
@@ -501,8 +506,8 @@ class MachineManager:
                 outcome.steps.append("provision")
             return
         authority = _read_authority(self.store)
-        if driver.creates_hosts and not driver.has_host(record):
-            outcome.steps.extend(["launch instance", "server certificate", "provision"])
+        if not driver.has_host(record):
+            outcome.steps.extend([driver.create_step, "server certificate", "provision"])
             return
         if driver.needs_ssh:
             current = self._current_server_pair(record.auth_options["ServerCertPath"], record.auth_options["ServerKeyPath"])
@@ -616,10 +621,11 @@ class MachineManager:
             wanted = {"started": not active, "stopped": active, "restarted": True}[state]
             if wanted:
                 outcome.steps.append("%s engine" % action)
+                outcome.powered = True
                 if not self.check_mode:
                     units = "docker.service docker.socket" if action == "stop" else "docker.service"
                     session.run("systemctl %s %s" % (action, units), step="%s engine" % action, timeout=timeout + 120)
-        if "pin host key" in outcome.steps and not self.check_mode:
+        if outcome.host_keys_pinned and not self.check_mode:
             with self.store.lock(record.name):
                 self.store.save(record)
 
@@ -629,23 +635,26 @@ class MachineManager:
         if self.check_mode:
             state = driver.state(record, min(timeout, 30))
             if {"start": state != "Running", "stop": state != "Stopped" or force, "restart": True}[action]:
-                outcome.steps.append("%s instance" % action)
+                outcome.steps.append("%s %s" % (action, driver.host_noun))
+                outcome.powered = True
             return
         with self.store.lock(record.name), self._recording_failure(record):
             previous_ip = record.ip_address
             if driver.power(record, action, timeout, force=force):
-                outcome.steps.append("%s instance" % action)
+                outcome.steps.append("%s %s" % (action, driver.host_noun))
+                outcome.powered = True
             if action == "stop":
                 record.sidecar["Status"] = "stopped"
                 self.store.save(record)
                 return
-            if record.ip_address != previous_ip:
+            moved = record.ip_address != previous_ip
+            if moved:
                 outcome.steps.append("address")
             # Booting: SSH may refuse for a while (not settled). The server certificate is re-issued when the new
             # address is not in it; the engine is checked by the caller.
             authority = _read_authority(self.store)
             host = HostWork(timeout=timeout, key_type=_certs.inspect_cert(authority.ca.cert_pem).key_type)
-            if "address" in outcome.steps or "start instance" in outcome.steps or "restart instance" in outcome.steps:
+            if moved or outcome.powered:
                 self._converge_host(record, driver, authority, host, outcome)
             self._mark_running(record, outcome)
 

@@ -92,7 +92,7 @@ def power_command(action: str) -> t.Callable[[Context, dict[str, t.Any], list[st
             except MachineError as exc:
                 errors.append(flagged(exc.msg))
                 continue
-            if end_state and not any(step.endswith((" engine", " instance")) for step in outcome.steps):
+            if end_state and not outcome.powered:
                 errors.append("Machine %s is already %s." % (go_quote(record.name), end_state))
                 continue
             if action != "restart":

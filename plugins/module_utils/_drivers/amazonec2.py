@@ -85,6 +85,8 @@ class AmazonEC2Driver(Driver):
     supports_power = True
     has_cloud_resources = True
     creates_hosts = True
+    host_noun = "instance"
+    create_step = "launch instance"
     default_engine_port = ENGINE_PORT
     # What a create learns from EC2: a converge keeps these from the record instead of the task's options.
     sidecar_keys = SIDECAR_KEYS

@@ -56,6 +56,9 @@ class Driver:
     has_cloud_resources: t.ClassVar[bool] = False
     #: The driver makes the host itself (a cloud instance) in ``ensure_host``, before it is provisioned over SSH.
     creates_hosts: t.ClassVar[bool] = False
+    #: What users call the host in step words ("start instance"), and the step that makes one ("launch instance").
+    host_noun: t.ClassVar[str] = "host"
+    create_step: t.ClassVar[str] = "create host"
     default_engine_port: t.ClassVar[int] = 2376
     #: Fields of the record's Driver section that the driver learns while it works (IDs, addresses): converging an
     #: existing record keeps them instead of taking them from the task's options.

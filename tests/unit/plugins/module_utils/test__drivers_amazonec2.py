@@ -52,3 +52,9 @@ def test_an_instance_already_gone_counts_as_removed_and_an_api_error_names_what_
         driver.remove_cloud_resources(_record(), timeout=10)
     assert info.value.details["cloud_resources"] == ["key pair web1 in us-east-1"]
     assert "delete key pair web1" in info.value.msg and "option 'force'" in info.value.msg
+
+
+def test_a_record_has_a_host_once_it_names_its_instance() -> None:
+    driver = AmazonEC2Driver({"region": "us-east-1"})
+    assert driver.has_host(_record()) and not driver.has_host(_record(InstanceId=""))
+    assert (driver.host_noun, driver.create_step) == ("instance", "launch instance")

@@ -206,11 +206,15 @@ def test_power_pins_the_host_keys_of_a_record_that_had_none(tmp_path):
     runner = KeyLearningRunner([Step(r"^true$"), Step(r"systemctl is-active --quiet docker\.service", rc=0)])
     outcome = MachineManager(store, ssh_runner=runner, engine_probe=FakeEngine(), org_user="ops").power("web1", "started")
     assert runner.finished() and outcome.changed and outcome.steps == ["pin host key"]
+    assert (outcome.host_keys_pinned, outcome.powered) == (True, False)  # the engine was running already
     assert store.load("web1").sidecar["HostKeys"] == ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFirstContactKey"]
     # From now on ssh is told to accept that key only.
     strict = TranscriptRunner([Step(r"^true$"), Step(r"systemctl is-active --quiet docker\.service", rc=0)])
     again = MachineManager(store, ssh_runner=strict, engine_probe=FakeEngine(), org_user="ops").power("web1", "started")
     assert not again.changed and "StrictHostKeyChecking=yes" in strict.calls[0][0]
+    stop = TranscriptRunner([Step(r"^true$"), Step(r"systemctl is-active --quiet docker\.service", rc=0), Step(r"systemctl stop docker\.service docker\.socket")])
+    stopped = MachineManager(store, ssh_runner=stop, engine_probe=FakeEngine(), org_user="ops").power("web1", "stopped")
+    assert stop.finished() and (stopped.steps, stopped.powered, stopped.host_keys_pinned) == (["stop engine"], True, False)
 
 
 def test_a_failed_step_is_recorded_and_the_error_names_the_machine(tmp_path):
