@@ -89,11 +89,11 @@ class AmazonEC2Driver(Driver):
     create_step = "launch instance"
     default_engine_port = ENGINE_PORT
     # What a create learns from EC2: a converge keeps these from the record instead of the task's options.
-    sidecar_keys = SIDECAR_KEYS
     cloud_fields = (
         "IPAddress", "Region", "AMI", "KeyName", "ExistingKey", "InstanceId", "PrivateIPAddress", "SecurityGroupIds",
         "SecurityGroupNames", "SecurityGroupReadOnly", "VpcId", "SubnetId", "Zone", "DeviceName", "Endpoint", "SSHKeyPath", "InstanceType",
     )
+    sidecar_keys = SIDECAR_KEYS
 
     # Mirrors --amazonec2-* (reference section 5.3) in the original's order, with better defaults, GitLab's fork's
     # metadata tokens and ours (elastic_ip, security_group_cidrs, adoption); documented in doc_fragments/_drivers.py.
