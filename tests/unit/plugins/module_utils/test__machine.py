@@ -212,7 +212,9 @@ def test_power_pins_the_host_keys_of_a_record_that_had_none(tmp_path):
     strict = TranscriptRunner([Step(r"^true$"), Step(r"systemctl is-active --quiet docker\.service", rc=0)])
     again = MachineManager(store, ssh_runner=strict, engine_probe=FakeEngine(), org_user="ops").power("web1", "started")
     assert not again.changed and "StrictHostKeyChecking=yes" in strict.calls[0][0]
-    stop = TranscriptRunner([Step(r"^true$"), Step(r"systemctl is-active --quiet docker\.service", rc=0), Step(r"systemctl stop docker\.service docker\.socket")])
+    stop = TranscriptRunner(
+        [Step(r"^true$"), Step(r"systemctl is-active --quiet docker\.service", rc=0), Step(r"systemctl stop docker\.service docker\.socket")]
+    )
     stopped = MachineManager(store, ssh_runner=stop, engine_probe=FakeEngine(), org_user="ops").power("web1", "stopped")
     assert stop.finished() and (stopped.steps, stopped.powered, stopped.host_keys_pinned) == (["stop engine"], True, False)
 

@@ -58,7 +58,6 @@ def test_every_driver_declares_keys_the_store_does_not_and_only_its_own_are_adde
     assert sidecar_keys("virtualbox") == SIDECAR_KEYS
 
 
-
 def _written_keys(driver: str) -> set[str]:
     """The sidecar keys the driver's own files assign (``side["X"] = ...``, ``sidecar.setdefault("X"``)."""
     folder = os.path.dirname(_drivers.__file__)
