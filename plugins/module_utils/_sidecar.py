@@ -15,13 +15,24 @@ import re
 import typing as t
 from dataclasses import dataclass
 
-__all__ = ["MAX_SIDECAR_TEXT", "Shape", "SidecarKey", "fits", "kept_value"]
+__all__ = ["MAX_SIDECAR_TEXT", "Shape", "SidecarKey", "fits", "kept_value", "optional"]
 
 MAX_SIDECAR_TEXT = 4096
 
 #: A value's shape: ``str`` (one printable line of text), ``bool``, ``int``, a compiled pattern (text that matches it
-#: whole), ``[shape]`` (a list of such values) or ``{field: shape}`` (a mapping with exactly these fields).
+#: whole), ``[shape]`` (a list of such values) or ``{field: shape}`` (a mapping with these fields, each required unless
+#: its shape is ``optional(shape)``).
 Shape = t.Any
+
+
+@dataclass(frozen=True)
+class _Optional:
+    shape: Shape
+
+
+def optional(shape: Shape) -> _Optional:
+    """A field of a ``{field: shape}`` mapping that may be missing (a fact recorded in two steps: a name, then an ID)."""
+    return _Optional(shape)
 
 
 @dataclass(frozen=True)
@@ -50,7 +61,10 @@ def fits(value: t.Any, shape: Shape) -> bool:
     if isinstance(shape, list):
         return isinstance(value, list) and all(fits(item, shape[0]) for item in value)
     if isinstance(shape, dict):
-        return isinstance(value, dict) and set(value) == set(shape) and all(fits(value[k], s) for k, s in shape.items())
+        required = {k for k, s in shape.items() if not isinstance(s, _Optional)}
+        if not isinstance(value, dict) or not required <= set(value) <= set(shape):
+            return False
+        return all(fits(v, shape[k].shape if isinstance(shape[k], _Optional) else shape[k]) for k, v in value.items())
     raise TypeError("not a sidecar shape: %r" % (shape,))
 
 

@@ -28,6 +28,7 @@ from ansible_collections.dockyard.machine.plugins.module_utils._drivers.digitalo
 )
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.options import DriverOption, from_fields, to_fields
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import DriverError
+from ansible_collections.dockyard.machine.plugins.module_utils._sidecar import SidecarKey, optional
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineRecord
@@ -157,10 +158,6 @@ def address_of(record: MachineRecord, droplet: t.Mapping[str, t.Any]) -> str:
     return public_ipv4(droplet)
 
 
-def _is_text(value: t.Any) -> bool:
-    return isinstance(value, str) and len(value) <= 512 and value.isprintable()
-
-
 class DigitalOceanDriver(Driver):
     name = "digitalocean"
     needs_ssh = True
@@ -170,14 +167,15 @@ class DigitalOceanDriver(Driver):
     default_engine_port = ENGINE_PORT
     # What a create learns from DigitalOcean: a converge keeps these from the record instead of the task's options.
     cloud_fields = ("IPAddress", "DropletID", "DropletName", "SSHKeyID", "SSHKeyPath", "Region", "Image", "Size")
-    #: The sidecar keys this driver writes, each with the check a bundle's copy must pass (records are untrusted).
-    sidecar_keys: t.ClassVar[dict[str, t.Callable[[t.Any], bool]]] = {
-        "APIURL": _is_text,
-        "CreateToken": lambda v: isinstance(v, str) and re.fullmatch(r"[0-9a-f]{16}", v) is not None,
-        "Firewall": lambda v: isinstance(v, dict) and set(v) <= {"Id", "Name"} and all(_is_text(x) for x in v.values()),
-        "ReservedIp": lambda v: isinstance(v, dict) and set(v) <= {"Ip", "Created"} and _is_text(v.get("Ip", "")) and isinstance(v.get("Created", False), bool),
-        "Adopted": lambda v: isinstance(v, int) and not isinstance(v, bool),
-    }
+    #: The sidecar keys this driver writes, each with the shape a bundle's copy must have (records are untrusted).
+    sidecar_keys = (
+        # The API a machine made elsewhere than DigitalOcean's was made through: a task naming another is refused.
+        SidecarKey("APIURL", str, "an API address"),
+        SidecarKey("CreateToken", re.compile(r"[0-9a-f]{16}"), "a create token"),
+        SidecarKey("Firewall", {"Name": str, "Id": optional(str)}, "a firewall's name and ID"),
+        SidecarKey("ReservedIp", {"Ip": str, "Created": bool}, "a reserved IP and whether it was made for the machine"),
+        SidecarKey("Adopted", int, "a droplet ID"),
+    )
     OPTIONS = OPTIONS
     TASK_OPTIONS = TASK_OPTIONS
 

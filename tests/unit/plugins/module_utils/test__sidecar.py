@@ -9,7 +9,7 @@ import pytest
 
 from ansible_collections.dockyard.machine.plugins.module_utils import _drivers
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers import DRIVERS, sidecar_keys
-from ansible_collections.dockyard.machine.plugins.module_utils._sidecar import SidecarKey, fits, kept_value
+from ansible_collections.dockyard.machine.plugins.module_utils._sidecar import SidecarKey, fits, kept_value, optional
 from ansible_collections.dockyard.machine.plugins.module_utils._store import SIDECAR_KEYS
 
 GROUPS = SidecarKey("Groups", [re.compile(r"sg-[0-9a-f]+")], "a security group ID")
@@ -32,6 +32,10 @@ ERROR = SidecarKey("LastError", {"Step": str, "Message": str}, "a step and a mes
         ({"Step": "a"}, {"Step": str, "Message": str}, False),
         ({"Step": "a", "Message": "b", "Run": "c"}, {"Step": str, "Message": str}, False),
         ({"Step": "a", "Message": 1}, {"Step": str, "Message": str}, False),
+        ({"Name": "fw"}, {"Name": str, "Id": optional(str)}, True),
+        ({"Name": "fw", "Id": "7"}, {"Name": str, "Id": optional(str)}, True),
+        ({"Id": "7"}, {"Name": str, "Id": optional(str)}, False),
+        ({"Name": "fw", "Id": 7}, {"Name": str, "Id": optional(str)}, False),
         (["a", "b"], [str], True),
         ("a", [str], False),
     ],
