@@ -46,8 +46,7 @@ def cloud_fields() -> set[str]:
             continue
         fields.update(o.field for o in cls.OPTIONS if o.field)
         fields.update(cls.cloud_fields)
-        for attribute in ("SIDECAR_KEYS", "sidecar_keys"):
-            fields.update(getattr(cls, attribute, ()) or ())
+        fields.update(key.name for key in cls.sidecar_keys)  # SidecarKey declarations
     return fields - set(base_fields("", "")) - {""}
 
 
