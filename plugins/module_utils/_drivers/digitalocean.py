@@ -215,6 +215,16 @@ class DigitalOceanDriver(Driver):
     def engine_port(self, record: MachineRecord) -> int:
         return ENGINE_PORT
 
+    def tags(self, record: MachineRecord) -> dict[str, str]:
+        """The record's tags (the original's comma-separated ``Tags``) as a mapping: ``key:value`` tags split at the first
+        colon, others with an empty value."""
+        raw = record.driver.get("Tags")
+        found: dict[str, str] = {}
+        for tag in split_tags([raw if isinstance(raw, str) else ""]):
+            key, _sep, value = tag.partition(":")
+            found[key] = value
+        return found
+
     def has_host(self, record: MachineRecord) -> bool:
         try:
             return droplet_id(record) > 0

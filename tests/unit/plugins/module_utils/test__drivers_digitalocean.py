@@ -364,6 +364,9 @@ def test_a_record_the_original_wrote_loads_lists_and_is_removed(do: Emulator, tm
     record = MachineRecord(name="old1", config=new_config("old1", str(tmp_path), "digitalocean", section))
     driver = FastDriver(do.url)
     assert driver.url(record) == "tcp://127.0.9.10:2376" and driver.state(record, 5) == "Running" and driver.has_host(record)
+    record.driver["Tags"] = "team:web,env, blue"
+    assert driver.tags(record) == {"team": "web", "env": "", "blue": ""}
+    record.driver["Tags"] = ""
     assert driver.recorded_options(record)["image"] == "ubuntu-22-04-x64" and "digitalocean_access_token" not in driver.recorded_options(record)
     refreshed = refresh_machines([record], RefreshSettings(timeout=5, endpoint_url=do.url), api_factory=lambda tok, url, to: DigitalOceanAPI(TOKEN, url))
     assert refreshed.machines["old1"].state == "Running" and refreshed.calls == 2  # the tag listing, then its own GET (untagged)
