@@ -58,6 +58,21 @@ _TAG = re.compile(r"^[A-Za-z0-9:_\-]{1,255}$")
 # drivers/digitalocean GetState: droplet status -> docker-machine state
 STATE_MAP = {"new": "Starting", "active": "Running", "off": "Stopped", "archive": "Error"}
 
+
+class CommaList:
+    """The original's text for droplet tags (``tag1,tag2``, as its flag and its record field hold it) and the list."""
+
+    @staticmethod
+    def encode(value: t.Iterable[str] | None) -> str:
+        return ",".join(split_tags(value or []))
+
+    @staticmethod
+    def decode(text: t.Any, *, strict: bool = False) -> list[str]:
+        if isinstance(text, (list, tuple)):
+            return split_tags(text)
+        return split_tags([text]) if isinstance(text, str) else []
+
+
 # The original's flags, environment variables, defaults and help (drivers/digitalocean/digitalocean.go), then ours.
 # Its image default (ubuntu-16-04-x64) is no longer served: ours is a current Ubuntu LTS.
 OPTIONS = (
@@ -98,7 +113,14 @@ OPTIONS = (
     DriverOption("ssh_port", type="int", default=22, flag="digitalocean-ssh-port", env="DIGITALOCEAN_SSH_PORT", help="SSH port"),
     DriverOption("ssh_user", default="root", flag="digitalocean-ssh-user", env="DIGITALOCEAN_SSH_USER", help="SSH username"),
     DriverOption(
-        "tags", type="list", default=(), flag="digitalocean-tags", env="DIGITALOCEAN_TAGS", help="comma-separated list of tags to apply to the Droplet"
+        "tags",
+        type="list",
+        default=(),
+        flag="digitalocean-tags",
+        env="DIGITALOCEAN_TAGS",
+        help="comma-separated list of tags to apply to the Droplet",
+        field="Tags",
+        codec=CommaList(),
     ),
     DriverOption("userdata", type="path", flag="digitalocean-userdata", env="DIGITALOCEAN_USERDATA", help="path to file with cloud-init user-data"),
     DriverOption(
@@ -326,7 +348,7 @@ class DigitalOceanDriver(Driver):
                 "PrivateNetworking": bool(copied["PrivateNetworking"]),
                 "UserDataFile": os.path.abspath(options["userdata"]) if options.get("userdata") else "",
                 "Monitoring": bool(copied["Monitoring"]),
-                "Tags": ",".join(split_tags(options.get("tags") or [])),
+                "Tags": copied["Tags"],
             }
         )
         return section
@@ -352,7 +374,6 @@ class DigitalOceanDriver(Driver):
                 "ssh_key_path": key if key and os.path.isfile(key) else None,
                 "ssh_port": record.ssh_port,
                 "ssh_user": record.ssh_user,
-                "tags": split_tags([str(d.get("Tags") or "")]),
                 "userdata": d.get("UserDataFile") or None,
                 "reserved_ip": bool(reserved.get("Created")),
                 "reserved_ip_address": reserved.get("Ip") if reserved and not reserved.get("Created") else None,
