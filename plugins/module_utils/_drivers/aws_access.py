@@ -58,8 +58,11 @@ def task_option_spec() -> dict[str, t.Any]:
 
 
 def api_error_code(exc: BaseException) -> str:
-    """The AWS error code of a botocore ClientError (``InvalidAMIID.NotFound``), empty for other errors."""
+    """The AWS error code of a botocore ClientError (``InvalidAMIID.NotFound``), also when amazon.aws's per-call wrappers
+    carry it (AnsibleAWSError's ``exception``); empty for other errors."""
     response = getattr(exc, "response", None)
+    if response is None and isinstance(getattr(exc, "exception", None), BaseException):
+        response = getattr(exc.exception, "response", None)
     if isinstance(response, dict):
         return str(response.get("Error", {}).get("Code") or "")
     return ""

@@ -31,6 +31,11 @@ AUTH_PATHS = ("CertDir", "CaCertPath", "CaPrivateKeyPath", "ServerCertPath", "Se
 OPENSSL = shutil.which("openssl")
 
 
+def _terminating(instance_id: str) -> dict:
+    """EC2's answer to terminate_instances for an instance it knows (it names the instance, as it does again later)."""
+    return {"InstanceId": instance_id, "CurrentState": {"Code": 32, "Name": "shutting-down"}, "PreviousState": {"Code": 16, "Name": "running"}}
+
+
 def _mode(path: Path) -> int:
     return stat.S_IMODE(os.stat(path).st_mode)
 
@@ -717,7 +722,7 @@ def test_an_imported_ec2_machine_keeps_its_elastic_ip_and_security_group_so_abse
         "Elastic IP 127.0.0.7 (eipalloc-0123456789abcdef0) in us-east-1",
     ]
     stub = driver.stub
-    stub.add_response("terminate_instances", {"TerminatingInstances": []}, {"InstanceIds": ["i-98e1d95081bb710d5"]})
+    stub.add_response("terminate_instances", {"TerminatingInstances": [_terminating("i-98e1d95081bb710d5")]}, {"InstanceIds": ["i-98e1d95081bb710d5"]})
     stub.add_response(
         "describe_instances", {"Reservations": [{"Instances": [{"InstanceId": "i-98e1d95081bb710d5", "State": {"Name": "terminated", "Code": 48}}]}]}
     )

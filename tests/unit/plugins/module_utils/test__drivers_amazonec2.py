@@ -11,6 +11,11 @@ from ansible_collections.dockyard.machine.plugins.module_utils._errors import Dr
 from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineRecord
 
 
+def _terminating(instance_id: str) -> dict:
+    """EC2's answer to terminate_instances for an instance it knows (it names the instance, as it does again later)."""
+    return {"InstanceId": instance_id, "CurrentState": {"Code": 32, "Name": "shutting-down"}, "PreviousState": {"Code": 16, "Name": "running"}}
+
+
 class StubbedDriver(AmazonEC2Driver):
     """The driver with its one seam, ``client``, answering from a Stubber."""
 
@@ -29,7 +34,7 @@ def _record(**driver) -> MachineRecord:
 
 
 def _terminated(stub: Stubber) -> None:
-    stub.add_response("terminate_instances", {"TerminatingInstances": []}, {"InstanceIds": ["i-0abc"]})
+    stub.add_response("terminate_instances", {"TerminatingInstances": [_terminating("i-0abc")]}, {"InstanceIds": ["i-0abc"]})
     stub.add_response("describe_instances", {"Reservations": [{"Instances": [{"InstanceId": "i-0abc", "State": {"Name": "terminated", "Code": 48}}]}]},
                       {"InstanceIds": ["i-0abc"]})
 
@@ -58,3 +63,24 @@ def test_a_record_has_a_host_once_it_names_its_instance() -> None:
     driver = AmazonEC2Driver({"region": "us-east-1"})
     assert driver.has_host(_record()) and not driver.has_host(_record(InstanceId=""))
     assert (driver.host_noun, driver.create_step) == ("instance", "launch instance")
+
+
+def test_a_released_address_and_a_deleted_group_count_as_removed_and_their_error_codes_reach_the_user() -> None:
+    driver = StubbedDriver()
+    record = _record(ExistingKey=True, SecurityGroupIds=["sg-2"])
+    record.sidecar.update({"ElasticIp": {"AllocationId": "eipalloc-1", "PublicIp": ""}, "CreatedSecurityGroups": ["sg-2"]})
+    _terminated(driver.stub)
+    driver.stub.add_client_error("release_address", service_error_code="InvalidAllocationID.NotFound", expected_params={"AllocationId": "eipalloc-1"})
+    driver.stub.add_client_error("describe_security_groups", service_error_code="InvalidGroup.NotFound", expected_params={"GroupIds": ["sg-2"]})
+    with driver.stub:
+        removed = driver.remove_cloud_resources(record, timeout=10)
+    driver.stub.assert_no_pending_responses()
+    assert removed == ["EC2 instance i-0abc in us-east-1"]
+    # Any other answer stops the removal, naming the step, the AWS error and what is left.
+    other = StubbedDriver()
+    _terminated(other.stub)
+    other.stub.add_client_error("release_address", service_error_code="AuthFailure", service_message="not yours", expected_params={"AllocationId": "eipalloc-1"})
+    with other.stub, pytest.raises(DriverError) as info:
+        other.remove_cloud_resources(record, timeout=10)
+    assert "release Elastic IP eipalloc-1" in info.value.msg and "AuthFailure" in info.value.msg
+    assert "Elastic IP  (eipalloc-1) in us-east-1" in info.value.details["cloud_resources"]

@@ -13,6 +13,7 @@ from botocore.stub import ANY, Stubber
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers import group_defaults
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec2 import AmazonEC2Driver
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec2_create import launch, wait_running
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec2_launch import (
     arm_instance_type,
     ingress_rules,
@@ -24,6 +25,11 @@ from ansible_collections.dockyard.machine.plugins.module_utils._errors import Dr
 from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineRecord, new_config
 
 RUNNING = {"Name": "running", "Code": 16}
+
+
+def _terminating(instance_id: str) -> dict:
+    """EC2's answer to terminate_instances for an instance it knows (it names the instance, as it does again later)."""
+    return {"InstanceId": instance_id, "CurrentState": {"Code": 32, "Name": "shutting-down"}, "PreviousState": {"Code": 16, "Name": "running"}}
 
 
 class StubbedDriver(AmazonEC2Driver):
@@ -153,7 +159,7 @@ def test_the_launch_request_carries_imdsv2_tags_on_instance_and_volumes_and_a_sp
     }
     driver.stub.add_response("run_instances", {"Instances": [{"InstanceId": "i-1"}]}, expected)
     with driver.stub:
-        assert driver._launch(driver.client(record, 4), record, options, Recorder(record, tmp_path).context) == "i-1"
+        assert launch(driver.client(record, 4), record, options, Recorder(record, tmp_path).context) == "i-1"
     driver.stub.assert_no_pending_responses()
 
 
@@ -183,7 +189,7 @@ def test_a_launch_whose_reply_was_lost_is_found_by_its_client_token_and_removed(
     record.sidecar["ClientToken"] = "dockyard-web1-abc"
     assert driver.cloud_resources(record) == ["the EC2 instance launched with client token dockyard-web1-abc, if any in us-east-1"]
     driver.stub.add_response("describe_instances", _instance(), {"Filters": [{"Name": "client-token", "Values": ["dockyard-web1-abc"]}, ANY]})
-    driver.stub.add_response("terminate_instances", {"TerminatingInstances": []}, {"InstanceIds": ["i-1"]})
+    driver.stub.add_response("terminate_instances", {"TerminatingInstances": [_terminating("i-1")]}, {"InstanceIds": ["i-1"]})
     driver.stub.add_response("describe_instances", _instance({"Name": "terminated", "Code": 48}), {"InstanceIds": ["i-1"]})
     with driver.stub:
         removed = driver.remove_cloud_resources(record, timeout=4)
@@ -198,7 +204,7 @@ def test_no_capacity_names_the_option_and_what_to_do(tmp_path) -> None:
     record.driver.update(KeyName="web1-k", VpcId="vpc-1", SubnetId="subnet-1", Zone="us-east-1a", DeviceName="/dev/xvda", SecurityGroupIds=["sg-9"])
     driver.stub.add_client_error("run_instances", service_error_code="InsufficientInstanceCapacity", service_message="none left")
     with driver.stub, pytest.raises(DriverError) as info:
-        driver._launch(driver.client(record, 4), record, options, Recorder(record, tmp_path).context)
+        launch(driver.client(record, 4), record, options, Recorder(record, tmp_path).context)
     assert info.value.step == "launch instance" and info.value.details["option"] == "amazonec2.instance_type"
     assert "another amazonec2.zone or amazonec2.instance_type" in info.value.msg
     assert record.sidecar["ClientToken"]  # recorded before the call: a retry finds or makes exactly one instance
@@ -209,7 +215,7 @@ def test_an_instance_that_never_runs_fails_within_the_timeout(tmp_path) -> None:
     record = _new_record(driver, _options())
     driver.stub.add_response("describe_instances", _instance({"Name": "pending", "Code": 0}), {"InstanceIds": ["i-1"]})
     with driver.stub, pytest.raises(DriverError) as info:
-        driver._wait_running(driver.client(record, 2), record, "i-1", timeout=2)
+        wait_running(driver.client(record, 2), record, "i-1", timeout=2)
     assert info.value.step == "wait for running" and info.value.details["option"] == "timeout"
     assert "did not reach 'running' within 2 s" in info.value.msg
 
