@@ -20,10 +20,26 @@ import os
 import re
 import typing as t
 
-from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec2_create import ENGINE_PORT, PORT_SPEC, USER_DATA_LIMIT, ensure_instance, wait_running
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec2_create import (
+    ENGINE_PORT,
+    PORT_SPEC,
+    USER_DATA_LIMIT,
+    ensure_instance,
+    wait_running,
+)
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec2_launch import CANONICAL, OWNER_TAG, launch_error
-from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec2_lookup import address_of, describe_instance, live_instance, region_of, wait_for
-from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec2_remove import ORIGINAL_SECURITY_GROUP, cloud_resources, remove_cloud_resources
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec2_lookup import (
+    address_of,
+    describe_instance,
+    live_instance,
+    region_of,
+    wait_for,
+)
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec2_remove import (
+    ORIGINAL_SECURITY_GROUP,
+    cloud_resources,
+    remove_cloud_resources,
+)
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.aws_access import DEFAULT_REGION, AwsAccess, require_sdk, task_option_spec
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.base import Driver, HostContext, base_fields
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.options import PAIRS, DriverOption, defaults, from_fields, to_fields
@@ -450,6 +466,3 @@ class AmazonEC2Driver(Driver):
     def remove_cloud_resources(self, record: MachineRecord, timeout: float) -> list[str]:
         """Remove what the create made, never what the user named (amazonec2_remove.py)."""
         return remove_cloud_resources(lambda: self.client(record, min(timeout, 30.0)), record, timeout)
-
-
-

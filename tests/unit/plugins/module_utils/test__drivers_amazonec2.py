@@ -79,7 +79,9 @@ def test_a_released_address_and_a_deleted_group_count_as_removed_and_their_error
     # Any other answer stops the removal, naming the step, the AWS error and what is left.
     other = StubbedDriver()
     _terminated(other.stub)
-    other.stub.add_client_error("release_address", service_error_code="AuthFailure", service_message="not yours", expected_params={"AllocationId": "eipalloc-1"})
+    other.stub.add_client_error(
+        "release_address", service_error_code="AuthFailure", service_message="not yours", expected_params={"AllocationId": "eipalloc-1"}
+    )
     with other.stub, pytest.raises(DriverError) as info:
         other.remove_cloud_resources(record, timeout=10)
     assert "release Elastic IP eipalloc-1" in info.value.msg and "AuthFailure" in info.value.msg
