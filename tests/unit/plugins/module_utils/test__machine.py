@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from ansible_collections.dockyard.machine.plugins.module_utils import _certs, _machine
+from ansible_collections.dockyard.machine.plugins.module_utils import _certs
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import CertError, EngineError, MachineError, SSHError
 from ansible_collections.dockyard.machine.plugins.module_utils._machine import EngineSpec, MachineManager, MachineSpec
 from ansible_collections.dockyard.machine.plugins.module_utils._provision import EngineInstall
