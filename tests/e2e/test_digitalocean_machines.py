@@ -121,7 +121,7 @@ def test_create_tls_rerun_stop_start_on_a_new_address_and_absent(cloud: Cloud, t
     up = _run(do, tmp_path, store, "started", machine=name)
     assert up.returncode == 0, up.stdout + up.stderr
     steps = _result(tmp_path, name)["steps"]
-    assert {"start instance", "address", "server certificate"} <= set(steps), steps
+    assert {"start droplet", "address", "server certificate"} <= set(steps), steps
     assert _record(store, name)["Driver"]["IPAddress"] == "127.0.9.77"
     assert "IP Address:127.0.9.77" in _sans(store / "machines" / name / "server.pem")
     version = _docker_version(store, name)

@@ -186,6 +186,8 @@ class DigitalOceanDriver(Driver):
     supports_power = True
     has_cloud_resources = True
     creates_hosts = True
+    host_noun = "droplet"
+    create_step = "create droplet"
     default_engine_port = ENGINE_PORT
     # What a create learns from DigitalOcean: a converge keeps these from the record instead of the task's options.
     cloud_fields = ("IPAddress", "DropletID", "DropletName", "SSHKeyID", "SSHKeyPath", "Region", "Image", "Size")
