@@ -14,7 +14,7 @@ def _load(path: Path):
     return yaml.safe_load(path.read_text())
 
 
-@pytest.mark.parametrize("role", ["docker_host", "compose_stack"])
+@pytest.mark.parametrize("role", ["docker_host", "compose_stack", "swarm_cluster"])
 def test_every_default_is_in_the_argument_spec_and_back(role):
     defaults = _load(ROLES / role / "defaults" / "main.yml")
     spec = _load(ROLES / role / "meta" / "argument_specs.yml")["argument_specs"]["main"]["options"]
