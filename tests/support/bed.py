@@ -78,15 +78,18 @@ def container_name(name: str) -> str:
     return "dockyard-%s" % name
 
 
-def start_machine(name: str, image: str, ip: str, pubkey: Path | None = None, timeout: float = 180) -> Machine:
+def start_machine(name: str, image: str, ip: str, pubkey: Path | None = None, timeout: float = 180, ports: t.Sequence[int] = ()) -> Machine:
     """Start machine ``name`` from ``image`` on loopback address ``ip``; return once root can log in.
 
+    ``ports`` are relayed from ``ip`` too, besides 22 and 2376 (services the machine runs).
     A leftover machine of that name (from a run that crashed) is removed first.
     """
     stop_machine(name)
     args = ["start", name, image_ref(image), ip]
     if pubkey is not None:
         args += ["--key", str(pubkey)]
+    for port in ports:
+        args += ["--port", str(port)]
     _script("machines.sh", *args, timeout=timeout)
     return Machine(name=name, ip=ip, container=container_name(name))
 
