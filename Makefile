@@ -185,9 +185,9 @@ integration: venv collection engine images
 	@# its own loopback addresses, container names, EC2 subnet and emulators.
 	$(GUARDED) python -m pytest -ra -n $(E2E_WORKERS) --dist loadfile tests/e2e
 
-# The roles' Molecule scenarios (converge, idempotence, testinfra verify) on the test bed's images, both at
+# The roles' Molecule scenarios (converge, idempotence, testinfra verify) on the test bed's images, all at
 # once (their machines, networks and loopback addresses differ); each one's output goes to .build/molecule/.
-MOLECULE_SCENARIOS := docker_host compose_stack
+MOLECULE_SCENARIOS := docker_host compose_stack swarm_cluster
 molecule: venv collection engine
 	bash tests/bed/images.sh build bookworm-docker
 	bash tests/bed/images.sh build trixie-docker

@@ -36,6 +36,8 @@ __all__ = [
     "render_dropin",
 ]
 
+# The daemon.json key that keeps containers running while the engine restarts (and that Swarm mode refuses).
+LIVE_RESTORE = "live-restore"
 REMOTE_CERT_DIR = "/etc/docker"
 REMOTE_CA = REMOTE_CERT_DIR + "/ca.pem"
 REMOTE_SERVER_CERT = REMOTE_CERT_DIR + "/server.pem"
@@ -75,7 +77,7 @@ class DaemonConfig:
     registry_mirrors: tuple[str, ...] = ()
     arbitrary_flags: tuple[str, ...] = ()
     env: tuple[str, ...] = ()
-    daemon_json: t.Mapping[str, t.Any] = field(default_factory=lambda: {"live-restore": True})
+    daemon_json: t.Mapping[str, t.Any] = field(default_factory=lambda: {LIVE_RESTORE: True})
 
     @classmethod
     def from_engine_options(cls, engine_options: t.Mapping[str, t.Any], *, provider: str, port: int) -> DaemonConfig:
@@ -166,11 +168,13 @@ def merge_daemon_json(current_text: str, config: DaemonConfig) -> tuple[str, lis
     """The host's daemon.json with our keys set and conflicting keys removed; also the keys removed.
 
     An empty or missing file counts as ``{}``; a file that is not a JSON object raises ValueError.
+    A host's own ``"live-restore": false`` stays: Swarm mode refuses an engine with live-restore (its swarm
+    component does not even start after a restart), and the swarm_cluster role turns it off on every node.
     """
     current = json.loads(current_text) if current_text.strip() else {}
     if not isinstance(current, dict):
         raise ValueError("daemon.json does not hold a JSON object")
     removed = [key for key in CONFLICTING_DAEMON_JSON_KEYS if key in current]
     merged = {k: v for k, v in current.items() if k not in CONFLICTING_DAEMON_JSON_KEYS}
-    merged.update(config.daemon_json)
+    merged.update({k: v for k, v in config.daemon_json.items() if not (k == LIVE_RESTORE and current.get(k) is False)})
     return dump_daemon_json(merged), removed

@@ -53,7 +53,7 @@ def test_engine_options_round_trip_from_a_record():
 
 
 def test_daemon_json_keeps_the_hosts_settings_and_drops_conflicts():
-    current = json.dumps({"log-driver": "local", "hosts": ["fd://"], "labels": ["x=y"], "live-restore": False})
+    current = json.dumps({"log-driver": "local", "hosts": ["fd://"], "labels": ["x=y"]})
     merged, removed = merge_daemon_json(current, DaemonConfig(provider="generic"))
     assert json.loads(merged) == {"log-driver": "local", "live-restore": True}
     assert removed == ["hosts", "labels"]
@@ -63,6 +63,14 @@ def test_daemon_json_keeps_the_hosts_settings_and_drops_conflicts():
 def test_missing_daemon_json_counts_as_empty(text):
     merged, removed = merge_daemon_json(text, DaemonConfig(provider="generic"))
     assert json.loads(merged) == {"live-restore": True} and removed == []
+
+
+def test_a_hosts_own_live_restore_false_stays_for_swarm_mode():
+    # Swarm mode refuses live-restore: a re-issued certificate must not turn it back on for a swarm node.
+    merged, removed = merge_daemon_json('{"live-restore": false, "log-driver": "local"}\n', DaemonConfig(provider="generic"))
+    assert json.loads(merged) == {"live-restore": False, "log-driver": "local"} and removed == []
+    # Anything but an explicit false is ours to set.
+    assert json.loads(merge_daemon_json('{"live-restore": null}', DaemonConfig(provider="generic"))[0]) == {"live-restore": True}
 
 
 def test_a_daemon_json_that_is_not_an_object_is_refused():
