@@ -73,7 +73,7 @@ _value:
       description: Hosts that join the cluster.
       type: list
       elements: str
-    update:
+    configure:
       description: Hosts whose node settings (role, availability, labels) are applied.
       type: list
       elements: str
@@ -109,7 +109,7 @@ def swarm_plan(hosts: t.Any, nodes: t.Any = None, converge: bool = True, allow_q
     try:
         return dict(plan(hosts, nodes, converge=bool(converge), allow_quorum_loss=bool(allow_quorum_loss)), error="")
     except SwarmPlanError as exc:
-        return {"error": str(exc), "manager": "", "init": False, "cluster_id": "", "join": [], "update": [], "leave": [],
+        return {"error": str(exc), "manager": "", "init": False, "cluster_id": "", "join": [], "configure": [], "leave": [],
                 "dissolve": False, "quorum_warning": ""}
 
 

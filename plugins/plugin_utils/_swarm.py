@@ -214,7 +214,7 @@ def plan(hosts: t.Any, nodes: t.Any = None, *, converge: bool = True, allow_quor
         "init": init,
         "cluster_id": cluster_id,
         "join": joins,
-        "update": [h.name for h in staying] if converge else [],
+        "configure": [h.name for h in staying] if converge else [],
         "leave": steps,
         "dissolve": dissolve,
         "quorum_warning": reason,

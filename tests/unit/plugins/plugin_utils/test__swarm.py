@@ -26,7 +26,7 @@ def node(name, manager=None):
 def test_a_new_cluster_is_initialized_on_the_first_manager_and_the_others_join():
     result = plan([inactive("w1"), inactive("m1", "manager"), inactive("m2", "manager")])
     assert result["manager"] == "m1" and result["init"] is True
-    assert result["join"] == ["w1", "m2"] and result["update"] == ["w1", "m1", "m2"] and result["leave"] == []
+    assert result["join"] == ["w1", "m2"] and result["configure"] == ["w1", "m1", "m2"] and result["leave"] == []
 
 
 def test_a_formed_cluster_changes_nothing_and_keeps_its_manager():
@@ -47,7 +47,7 @@ def test_a_leaving_worker_is_drained_left_and_removed():
     hosts = [member("m1", "manager", manages=True), member("w1", state="absent"), member("w2")]
     result = plan(hosts, [node("m1", "Leader"), node("w1"), node("w2")])
     assert result["leave"] == [{"name": "w1", "node_id": "id-w1", "manager": False, "demote": False, "force": False, "remove": True}]
-    assert result["dissolve"] is False and result["update"] == ["m1", "w2"]
+    assert result["dissolve"] is False and result["configure"] == ["m1", "w2"]
 
 
 def test_removing_the_only_manager_is_refused_naming_the_variable():
@@ -117,7 +117,7 @@ def test_a_node_in_a_state_we_cannot_manage_is_named(state):
 def test_leave_only_changes_nothing_but_the_leaving_hosts():
     hosts = [member("m1", manages=True), member("w1", state="absent"), inactive("spare")]
     result = plan(hosts, [node("m1", "Leader"), node("w1")], converge=False)
-    assert result["manager"] == "m1" and result["join"] == [] and result["update"] == []
+    assert result["manager"] == "m1" and result["join"] == [] and result["configure"] == []
     assert [s["name"] for s in result["leave"]] == ["w1"]
 
 
