@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: stack_deploy_defaults
 short_description: Give a Compose definition's services replicas and update settings their deploy section does not say
-version_added: 0.1.0
+version_added: 1.1.0
 author:
   - dockyard.machine developers (@dockyard)
 description:

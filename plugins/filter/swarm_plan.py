@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: swarm_plan
 short_description: What the swarm_cluster role changes in a Swarm-mode cluster
-version_added: 0.1.0
+version_added: 1.1.0
 author:
   - dockyard.machine developers (@dockyard)
 description:
@@ -64,7 +64,7 @@ _value:
       description: The host that initializes the cluster or runs the manager's side of each change; empty when there is nothing to manage.
       type: str
     init:
-      description: Whether O(_value.manager) initializes a new cluster.
+      description: Whether RV(_value.manager) initializes a new cluster.
       type: bool
     cluster_id:
       description: The ID of the cluster the hosts are in; empty before it exists.
