@@ -241,3 +241,44 @@ def test_the_inventory_refreshes_droplets_in_one_listing(cloud: Cloud, tmp_path:
         assert _run(do, tmp_path, store, "absent", machine=name).returncode == 0
     do.wait_idle()
     assert do.resources() == EMPTY
+
+
+def test_the_command_line_as_the_tutorial_uses_it(cloud: Cloud, tmp_path: Path) -> None:
+    """``dockyard-machine create -d digitalocean --digitalocean-access-token ... NAME``, then ``env`` and docker."""
+    from ansible_collections.dockyard.machine.tests.e2e.test_cli import dm, shell
+
+    do = cloud.fresh()
+    store = tmp_path / "store"
+    name = "do-cli"
+    helped = dm(store, "create", "-d", "digitalocean", "--help")
+    assert "--digitalocean-access-token" in helped.stdout and "--digitalocean-size" in helped.stdout, helped.stdout + helped.stderr
+    created = dm(
+        store,
+        "create",
+        "-d",
+        "digitalocean",
+        "--digitalocean-access-token",
+        TOKEN,
+        "--digitalocean-api-url",
+        do.url,
+        "--digitalocean-region",
+        "ams3",
+        "--digitalocean-tags",
+        "team-web,env-test",
+        name,
+        DIGITALOCEAN_ACCESS_TOKEN="",
+    )
+    assert created.returncode == 0, created.stdout + created.stderr
+    assert TOKEN not in (store / "machines" / name / "config.json").read_text() + (store / "machines" / name / "dockyard-machine.json").read_text()
+    droplet = do.droplets[_record(store, name)["Driver"]["DropletID"]]
+    assert droplet["region"]["slug"] == "ams3" and droplet["tags"][-2:] == ["team-web", "env-test"]
+    used = shell(store, 'eval "$(dockyard-machine env %s)" && docker version --format "{{.Server.Version}}"' % name)
+    assert used.returncode == 0 and used.stdout.strip(), used.stdout + used.stderr
+    # Its record names the emulator's API: a command that does not name it too is refused, and the token goes nowhere.
+    before = len(do.requests)
+    refused = dm(store, "stop", name, DIGITALOCEAN_ACCESS_TOKEN=TOKEN)
+    assert refused.returncode != 0 and do.url in refused.stdout + refused.stderr, refused.stdout + refused.stderr
+    assert len(do.requests) == before and do.droplets[droplet["id"]]["status"] == "active"
+    assert _run(do, tmp_path, store, "absent", machine=name).returncode == 0
+    do.wait_idle()
+    assert do.resources() == EMPTY
