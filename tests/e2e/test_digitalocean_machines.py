@@ -282,3 +282,37 @@ def test_the_command_line_as_the_tutorial_uses_it(cloud: Cloud, tmp_path: Path) 
     assert _run(do, tmp_path, store, "absent", machine=name).returncode == 0
     do.wait_idle()
     assert do.resources() == EMPTY
+
+
+def test_a_bundle_moves_the_machine_and_absent_elsewhere_leaves_nothing(cloud: Cloud, tmp_path: Path) -> None:
+    """The driver's sidecar facts (its firewall, reserved IP, the API it was made through) travel in a bundle: the store it
+    is imported into removes everything the create made, as the store that made it would."""
+    do = cloud.fresh()
+    store_a, store_b = tmp_path / "a" / "machine", tmp_path / "elsewhere" / "b"
+    name = "do-moved"
+    created = _run(do, tmp_path, store_a, machine=name, options={"reserved_ip": True})
+    assert created.returncode == 0, created.stdout + created.stderr
+    made = do.resources()
+    assert [len(made[kind]) for kind in ("droplets", "ssh_keys", "firewalls", "reserved_ips")] == [1, 1, 1, 1], made
+    moved_result = tmp_path / "moved.json"
+    extra = {
+        "store_a": str(store_a),
+        "store_b": str(store_b),
+        "machine": name,
+        "bundle": str(tmp_path / "moved.bundle"),
+        "passphrase": "correct horse battery staple",
+        "results_file": str(moved_result),
+    }
+    moved = run_playbook("move_store.yml", extra)
+    assert moved.returncode == 0, moved.stdout + moved.stderr
+    assert json.loads(moved_result.read_text())["env_b"]["docker_version"]
+    sidecar = _sidecar(store_b, name)
+    assert sidecar["Firewall"]["Id"] == made["firewalls"][0] and sidecar["ReservedIp"] == {"Ip": made["reserved_ips"][0], "Created": True}
+    assert sidecar["APIURL"] == do.url
+    removed = _run(do, tmp_path, store_b, "absent", machine=name)
+    assert removed.returncode == 0, removed.stdout + removed.stderr
+    do.wait_idle()
+    assert do.resources() == EMPTY and not (store_b / "machines" / name).exists()
+    again = _run(do, tmp_path, store_a, "absent", machine=name)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert not (store_a / "machines" / name).exists()
