@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import typing as t
 from pathlib import Path
 
@@ -146,10 +147,15 @@ def test_second_run_is_served_from_the_cache(fixture_store: Path, tmp_path: Path
 
 
 def ansible_ping(config: Path, host: str, collections_path: str, home: Path) -> subprocess.CompletedProcess:
-    """``ansible -i CONFIG HOST -m ping`` with Ansible's default host key checking and a HOME of its own."""
+    """``ansible -i CONFIG HOST -m ping`` with Ansible's default host key checking and a HOME of its own.
+
+    ssh's control socket goes to a short folder of its own: under a pytest-xdist worker's HOME its path passes the
+    108 bytes a Unix socket's path may have (ssh: "too long for Unix domain socket")."""
+    control_dir = tempfile.mkdtemp(prefix="cp-")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "MACHINE_"))}
     env.update(
         HOME=str(home),
+        ANSIBLE_SSH_CONTROL_PATH_DIR=control_dir,
         ANSIBLE_CONFIG=str(COLLECTION_ROOT / "ansible.cfg"),
         ANSIBLE_COLLECTIONS_PATH=collections_path,
         ANSIBLE_INVENTORY_ENABLED=PLUGIN,
@@ -157,15 +163,18 @@ def ansible_ping(config: Path, host: str, collections_path: str, home: Path) -> 
         ANSIBLE_NOCOLOR="1",
         ANSIBLE_FORCE_COLOR="0",
     )
-    return subprocess.run(
-        [str(ANSIBLE_INVENTORY.with_name("ansible")), "-i", str(config), host, "-m", "ping"],
-        env=env,
-        cwd=str(config.parent),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    try:
+        return subprocess.run(
+            [str(ANSIBLE_INVENTORY.with_name("ansible")), "-i", str(config), host, "-m", "ping"],
+            env=env,
+            cwd=str(config.parent),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    finally:
+        shutil.rmtree(control_dir, ignore_errors=True)
 
 
 def test_plays_reach_a_machine_with_the_pinned_host_key_and_refuse_a_rebuilt_one(bed_key, tmp_path: Path, collections_path: str) -> None:
