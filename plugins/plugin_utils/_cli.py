@@ -39,7 +39,7 @@ from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_manage impor
     cmd_ssh,
     power_command,
 )
-from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_messages import PROG, CLIError, flagged, go_quote
+from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_messages import CLIError, flagged, go_quote
 from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_show import (
     cmd_active,
     cmd_config,
@@ -70,7 +70,7 @@ COMMANDS: dict[str, Command] = {
             "create",
             "Create a machine",
             cmd_create,
-            "Run '%s create --driver name --help' to include the create flags for that driver in the help text." % PROG,
+            "Run '{prog} create --driver name --help' to include the create flags for that driver in the help text.",
             CREATE_FLAGS,
         ),
         Command(
@@ -198,14 +198,14 @@ GLOBAL_FLAGS = (
 )
 
 
-def app_help() -> str:
+def app_help(prog: str) -> str:
     text = "Usage: %s [OPTIONS] COMMAND [arg...]\n\nCreate and manage machines running Docker.\n\nVersion: %s\n\nOptions:\n" % (
-        PROG,
-        version_string().split(" version ", 1)[1],
+        prog,
+        version_string(prog).split(" version ", 1)[1],
     )
     text += "".join("  %s\n" % f.help_line() for f in GLOBAL_FLAGS)
     text += "  \nCommands:\n" + "".join("  %s\t%s\n" % (c.name, c.usage) for c in COMMANDS.values())
-    text += "  \nRun '%s COMMAND --help' for more information on a command.\n" % PROG
+    text += "  \nRun '%s COMMAND --help' for more information on a command.\n" % prog
     return tabwrite(text)
 
 
@@ -214,30 +214,30 @@ def _run(ctx: Context, argv: list[str]) -> int:
         # Global flags come before the command; Go's flag parsing stops at the command's name.
         values, rest = parse_flags(GLOBAL_FLAGS, leading_flags(GLOBAL_FLAGS, argv[1:]), ctx.environ)
     except UsageError as exc:
-        ctx.stdout.write("Incorrect Usage.\n\n" + app_help())
+        ctx.stdout.write("Incorrect Usage.\n\n" + app_help(ctx.prog))
         raise CLIError(exc.message) from None
     tail = argv[1 + len(leading_flags(GLOBAL_FLAGS, argv[1:])) :]
     ctx.storage_path = values["storage-path"] or ""
     ctx.debug = values["debug"] or _env_bool(ctx.environ.get("MACHINE_DEBUG", ""))
     for name in ("tls-ca-cert", "tls-ca-key", "tls-client-cert", "tls-client-key"):
         if values[name]:
-            raise CLIError("--%s is not offered: %s keeps the CA and client certificate in the store's certs folder." % (name, PROG))
+            raise CLIError("--%s is not offered: %s keeps the CA and client certificate in the store's certs folder." % (name, ctx.prog))
     if values["version"]:
-        ctx.out(version_string())
+        ctx.out(version_string(ctx.prog))
         return 0
     words = rest + tail
     if not words or values["help"]:
-        ctx.stdout.write(app_help())
+        ctx.stdout.write(app_help(ctx.prog))
         return 0
     if words[0] == "help":
         if len(words) > 1 and words[1] in COMMANDS:
-            ctx.stdout.write(COMMANDS[words[1]].help_text())
+            ctx.stdout.write(COMMANDS[words[1]].help_text(ctx.prog))
         else:
-            ctx.stdout.write(app_help())
+            ctx.stdout.write(app_help(ctx.prog))
         return 0
     command = COMPLETE if words[0] == COMPLETE.name else COMMANDS.get(words[0])
     if command is None:
-        raise CLIError("%s: '%s' is not a %s command. See '%s --help'." % (PROG, words[0], PROG, PROG))
+        raise CLIError("%s: '%s' is not a %s command. See '%s --help'." % (ctx.prog, words[0], ctx.prog, ctx.prog))
     args = words[1:]
     ctx.command = command
     if command.skip_flag_parsing:
@@ -247,16 +247,16 @@ def _run(ctx: Context, argv: list[str]) -> int:
         driver = driver_lookup(args, ctx.environ)
         if driver not in DRIVERS:
             supported = " or ".join("-d %s" % n for n in DRIVERS)
-            raise CLIError("Driver %s is not offered by %s (%s); use %s." % (go_quote(driver), PROG, ", ".join(sorted(DRIVERS)), supported))
+            raise CLIError("Driver %s is not offered by %s (%s); use %s." % (go_quote(driver), ctx.prog, ", ".join(sorted(DRIVERS)), supported))
         flags = flags + driver_flags(driver)
     try:
         opts, args = parse_flags(flags + (HELP_FLAG,), args, ctx.environ, command)
     except UsageError as exc:
-        ctx.stdout.write("Incorrect Usage.\n\n" + command.help_text())
+        ctx.stdout.write("Incorrect Usage.\n\n" + command.help_text(ctx.prog))
         raise CLIError(exc.message) from None
     if opts.pop("help"):
         # create's help lists the flags of the driver named with -d, as the original's does.
-        ctx.stdout.write(replace(command, flags=flags).help_text())
+        ctx.stdout.write(replace(command, flags=flags).help_text(ctx.prog))
         return 0
     return command.handler(ctx, opts, args) or 0
 

@@ -11,7 +11,7 @@ import typing as t
 
 from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_context import Context, load_machine
 from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_flags import Flag
-from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_messages import PROG, CLIError, flagged
+from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_messages import CLIError, flagged
 
 __all__ = ["PASSPHRASE_FLAG", "cmd_export", "cmd_import"]
 
@@ -50,7 +50,7 @@ def cmd_import(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
     from ansible_collections.dockyard.machine.plugins.module_utils._bundle import import_from_file
 
     if not args:
-        raise CLIError("Error: name the bundle file: %s import FILE [NAME...]" % PROG)
+        raise CLIError("Error: name the bundle file: %s import FILE [NAME...]" % ctx.prog)
     report = import_from_file(ctx.store, args[0], args[1:] or None, passphrase=_passphrase(ctx, opts))
     for warning in report.warnings:
         ctx.err(flagged(warning))

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import shlex
 import typing as t
 
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers import DRIVERS
@@ -15,12 +16,13 @@ from ansible_collections.dockyard.machine.plugins.module_utils._store import Mac
 from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_context import Command, Context
 from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_create import driver_flags
 from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_flags import HELP_FLAG, Flag
-from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_messages import PROG, CLIError
+from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_messages import CLIError
 
 __all__ = ["BASH_COMPLETION", "cmd_completion", "complete"]
 
 
-BASH_COMPLETION = r"""# dockyard-machine completion for bash: eval "$(dockyard-machine completion bash)" (for example in ~/.bashrc)
+# PROG: the program's name as invoked, quoted for the shell.
+BASH_COMPLETION = r"""# PROG completion for bash: eval "$(PROG completion bash)" (for example in ~/.bashrc)
 _dockyard_machine() {
     local IFS=$'\n'
     COMPREPLY=($("${COMP_WORDS[0]}" __complete "${COMP_WORDS[@]:1:$COMP_CWORD}" 2>/dev/null))
@@ -28,9 +30,9 @@ _dockyard_machine() {
         COMPREPLY=($(compgen -f -- "${COMP_WORDS[COMP_CWORD]}"))
     fi
 }
-complete -F _dockyard_machine dockyard-machine
+complete -F _dockyard_machine PROG
 """
-ZSH_PREAMBLE = """# dockyard-machine completion for zsh: eval "$(dockyard-machine completion zsh)" (for example in ~/.zshrc)
+ZSH_PREAMBLE = """# PROG completion for zsh: eval "$(PROG completion zsh)" (for example in ~/.zshrc)
 autoload -U +X compinit && compinit
 autoload -U +X bashcompinit && bashcompinit
 """
@@ -38,8 +40,8 @@ autoload -U +X bashcompinit && bashcompinit
 
 def cmd_completion(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
     if args != ["bash"] and args != ["zsh"]:
-        raise CLIError("Error: name the shell: `%s completion bash` or `%s completion zsh`" % (PROG, PROG))
-    ctx.stdout.write((ZSH_PREAMBLE if args[0] == "zsh" else "") + BASH_COMPLETION)
+        raise CLIError("Error: name the shell: `%s completion bash` or `%s completion zsh`" % (ctx.prog, ctx.prog))
+    ctx.stdout.write(((ZSH_PREAMBLE if args[0] == "zsh" else "") + BASH_COMPLETION).replace("PROG", shlex.quote(ctx.prog)))
     return 0
 
 

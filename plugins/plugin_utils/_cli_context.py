@@ -15,7 +15,7 @@ from ansible_collections.dockyard.machine.plugins.module_utils._drivers import g
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import InvalidNameError, MachineError, MachineNotFoundError
 from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineStore, resolve_store_path
 from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_flags import Flag, command_help
-from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_messages import ERR_NO_DEFAULT, PROG, CLIError, flagged, go_quote
+from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_messages import ERR_NO_DEFAULT, CLIError, flagged, go_quote, program_name
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineRecord
@@ -43,6 +43,11 @@ class Context:
     _stores: dict[str, MachineStore] = field(default_factory=dict, repr=False)
 
     @property
+    def prog(self) -> str:
+        """The program's name as invoked: the one name every message and help text of this command line uses."""
+        return program_name(self.argv[0] if self.argv else "")
+
+    @property
     def store(self) -> MachineStore:
         """The store the global flags and the environment name (one object per command line)."""
         if self.storage_path not in self._stores:
@@ -50,7 +55,7 @@ class Context:
         return self._stores[self.storage_path]
 
     def command_help(self) -> str:
-        return self.command.help_text() if self.command is not None else ""
+        return self.command.help_text(self.prog) if self.command is not None else ""
 
     def out(self, text: str = "") -> None:
         self.stdout.write(text + "\n")
@@ -75,8 +80,9 @@ class Command:
     flags: tuple[Flag, ...] = ()
     skip_flag_parsing: bool = False
 
-    def help_text(self) -> str:
-        return command_help(PROG, self.name, self.usage, self.description, self.flags)
+    def help_text(self, prog: str) -> str:
+        """The help; ``{prog}`` in the description is the program's name."""
+        return command_help(prog, self.name, self.usage, self.description.replace("{prog}", prog), self.flags)
 
 
 def load_machine(ctx: Context, name: str) -> MachineRecord:
@@ -85,7 +91,7 @@ def load_machine(ctx: Context, name: str) -> MachineRecord:
         return ctx.store.load(name)
     except (MachineNotFoundError, InvalidNameError):
         raise CLIError(
-            'Docker machine %s does not exist. Use "%s ls" to list machines. Use "%s create" to add a new one.' % (go_quote(name), PROG, PROG)
+            'Docker machine %s does not exist. Use "%s ls" to list machines. Use "%s create" to add a new one.' % (go_quote(name), ctx.prog, ctx.prog)
         ) from None
 
 

@@ -16,7 +16,7 @@ from ansible_collections.dockyard.machine.plugins.module_utils._errors import Ma
 from ansible_collections.dockyard.machine.plugins.module_utils._store import DEFAULT_INSTALL_URL, NAME_PATTERN
 from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_context import Context, machine_manager
 from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_flags import Flag
-from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_messages import ERR_INVALID_NAME, PROG, CLIError, flagged, go_quote
+from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_messages import ERR_INVALID_NAME, CLIError, flagged, go_quote
 
 __all__ = ["CREATE_FLAGS", "cmd_create", "driver_flags", "driver_lookup"]
 
@@ -127,7 +127,7 @@ def cmd_create(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
         raise CLIError("Error creating machine: %s" % ERR_INVALID_NAME)
     used_swarm = [f for f in SWARM_FLAGS if opts.get(f)]
     if used_swarm:
-        raise CLIError("Error: --%s is not offered: %s does not set up Swarm (legacy standalone Swarm). Remove the --swarm* flags." % (used_swarm[0], PROG))
+        raise CLIError("Error: --%s is not offered: %s does not set up Swarm (legacy standalone Swarm). Remove the --swarm* flags." % (used_swarm[0], ctx.prog))
     params = _create_params(name, driver, opts)
     store = ctx.store
     if os.path.isdir(os.path.join(store.machines_dir, name)):
@@ -160,9 +160,9 @@ def cmd_create(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
             raise CLIError("Error creating machine: %s" % message) from None
         raise CLIError(
             "Error creating machine: %s\nThe machine is in the store with this error; fix the cause and run `%s rm -y %s` before creating it again."
-            % (message, PROG, name)
+            % (message, ctx.prog, name)
         ) from None
     ctx.out("Checking connection to Docker...")
     ctx.out("Docker is up and running!")
-    ctx.out("To see how to connect your Docker Client to the Docker Engine running on this virtual machine, run: %s env %s" % (PROG, name))
+    ctx.out("To see how to connect your Docker Client to the Docker Engine running on this virtual machine, run: %s env %s" % (ctx.prog, name))
     return 0

@@ -21,7 +21,7 @@ from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_context impo
     target_name,
     target_records,
 )
-from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_messages import ERR_NO_MACHINE_SPECIFIED, PROG, CLIError, flagged, go_quote
+from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_messages import ERR_NO_MACHINE_SPECIFIED, CLIError, flagged, go_quote
 from ansible_collections.dockyard.machine.plugins.plugin_utils._gotemplate import tabwrite
 
 __all__ = ["cmd_certs", "cmd_kill", "cmd_provision", "cmd_regenerate_certs", "cmd_rm", "cmd_scp", "cmd_ssh", "power_command"]
@@ -100,7 +100,7 @@ def power_command(action: str) -> t.Callable[[Context, dict[str, t.Any], list[st
         if errors:
             raise CLIError("\n".join(errors))
         if hint:
-            ctx.out("%s machines may have new IP addresses. You may need to re-run the `%s env` command." % (hint, PROG))
+            ctx.out("%s machines may have new IP addresses. You may need to re-run the `%s env` command." % (hint, ctx.prog))
         return 0
 
     return run
@@ -167,7 +167,7 @@ def cmd_regenerate_certs(ctx: Context, opts: dict[str, t.Any], args: list[str]) 
 
 def cmd_certs(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
     if not args or args[0] != "check":
-        raise CLIError("Error: the certs command takes one action: %s certs check [NAME...]" % PROG)
+        raise CLIError("Error: the certs command takes one action: %s certs check [NAME...]" % ctx.prog)
     for name in args[1:]:
         load_machine(ctx, name)
     report = machine_manager(ctx).certificate_report(args[1:] or None, renew_days=int(opts["renew-days"]))

@@ -11,6 +11,7 @@ that sets it (``Fix flag --generic-ssh-key.``). The drivers' flags come from the
 from __future__ import annotations
 
 import json
+import os
 import re
 
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers import DRIVERS
@@ -25,13 +26,18 @@ __all__ = [
     "ERR_NO_MACHINE_SPECIFIED",
     "ERR_TOO_MANY",
     "OPTION_FLAGS",
-    "PROG",
     "flagged",
     "go_quote",
+    "program_name",
 ]
 
 
-PROG = CLI_NAME
+def program_name(argv0: str) -> str:
+    """The program's name in every message, help text and hint: as invoked (``docker-machine`` through a symlink or an
+    alias), as the original's ``filepath.Base(os.Args[0])``; ``dockyard-machine`` when run as ``python -m``."""
+    base = os.path.basename(argv0)
+    return CLI_NAME if base in ("", "__main__.py") else base
+
 
 # The original's messages (commands/commands.go, libmachine/mcnerror).
 ERR_NO_DEFAULT = 'Error: No machine name(s) specified and no "default" machine exists'

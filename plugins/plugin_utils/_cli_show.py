@@ -16,13 +16,13 @@ import typing as t
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers import get_driver
 from ansible_collections.dockyard.machine.plugins.module_utils._endpoint import Endpoint, check_connection, endpoint_for
 from ansible_collections.dockyard.machine.plugins.module_utils._engine import engine_version
-from ansible_collections.dockyard.machine.plugins.module_utils._env import EnvRequest, machine_env
+from ansible_collections.dockyard.machine.plugins.module_utils._env import CLI_NAME, EnvRequest, machine_env
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import MachineError
 from ansible_collections.dockyard.machine.plugins.module_utils._listing import MachineFilter, list_machines, render_table
 from ansible_collections.dockyard.machine.plugins.module_utils._shell import SHELLS
 from ansible_collections.dockyard.machine.plugins.module_utils._store import dumps_config
 from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_context import Context, is_running, load_machine, target_name, target_records
-from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_messages import ERR_EXPECTED_ONE, ERR_TOO_MANY, PROG, CLIError, flagged, go_quote
+from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_messages import ERR_EXPECTED_ONE, ERR_TOO_MANY, CLIError, flagged, go_quote
 from ansible_collections.dockyard.machine.plugins.plugin_utils._gotemplate import Record, Template, TemplateError, go_json, tabwrite
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -63,7 +63,8 @@ def _connection(ctx: Context, record: MachineRecord, prefix: str) -> Endpoint:
         raise CLIError(
             "%s: Error checking and/or regenerating the certs: There was an error validating certificates for host %s: %s\n"
             "You can attempt to regenerate them using '%s regenerate-certs [name]'.\n"
-            "Be advised that this will trigger a Docker daemon restart which might stop running containers.\n" % (prefix, go_quote(where), check.cause, PROG)
+            "Be advised that this will trigger a Docker daemon restart which might stop running containers.\n"
+            % (prefix, go_quote(where), check.cause, ctx.prog)
         ) from check.error
     return endpoint
 
@@ -75,7 +76,7 @@ def _hint_program(argv0: str) -> list[str]:
     """
     base = os.path.basename(argv0)
     if base == "__main__.py":
-        return [PROG] if shutil.which(PROG) else [sys.executable, "-m", "dockyard_machine_cli"]
+        return [CLI_NAME] if shutil.which(CLI_NAME) else [sys.executable, "-m", "dockyard_machine_cli"]
     found = shutil.which(base)
     try:
         if found and (argv0 == base or os.path.samefile(found, argv0)):
@@ -124,7 +125,7 @@ def _duration(ms: int) -> str:
 def cmd_ls(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
     filters = _parse_filters(opts["filter"])
     if "swarm" in filters:
-        raise CLIError("Filter key 'swarm' is not offered: %s does not create or track Swarm clusters. Remove --filter swarm=..." % PROG)
+        raise CLIError("Filter key 'swarm' is not offered: %s does not create or track Swarm clusters. Remove --filter swarm=..." % ctx.prog)
     try:
         machine_filter = MachineFilter(filters)
     except MachineError as exc:
@@ -202,7 +203,7 @@ def _shell(ctx: Context, given: str | None) -> str:
 
 def cmd_env(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
     if opts["swarm"]:
-        raise CLIError("Error: --swarm is not offered: %s does not create or track Swarm masters. Run env without --swarm." % PROG)
+        raise CLIError("Error: --swarm is not offered: %s does not create or track Swarm masters. Run env without --swarm." % ctx.prog)
     hint = tuple(_hint_program(ctx.argv[0]) + ctx.argv[1:])
     if opts["unset"]:
         if args:
@@ -222,7 +223,7 @@ def cmd_env(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
 
 def cmd_config(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
     if opts["swarm"]:
-        raise CLIError("Error: --swarm is not offered: %s does not create or track Swarm masters. Run config without --swarm." % PROG)
+        raise CLIError("Error: --swarm is not offered: %s does not create or track Swarm masters. Run config without --swarm." % ctx.prog)
     record = load_machine(ctx, target_name(ctx, args))
     endpoint = _connection(ctx, record, "Error running connection boilerplate")
     tls = endpoint.tls
@@ -283,8 +284,8 @@ def cmd_status(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
     return 0
 
 
-def version_string() -> str:
-    """``dockyard-machine version X, build Y``: the collection's version, read from its own metadata."""
+def version_string(prog: str) -> str:
+    """``PROG version X, build Y``: the collection's version, read from its own metadata."""
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     version = "unknown"
     try:
@@ -297,12 +298,12 @@ def version_string() -> str:
             version = found.group(1) if found else version
         except OSError:
             pass
-    return "%s version %s, build dockyard.machine" % (PROG, version)
+    return "%s version %s, build dockyard.machine" % (prog, version)
 
 
 def cmd_version(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
     if not args:
-        ctx.out(version_string())
+        ctx.out(version_string(ctx.prog))
         return 0
     if len(args) != 1:
         raise CLIError(ERR_EXPECTED_ONE)

@@ -37,7 +37,7 @@ class Run:
     ran: list[list[str]]
 
 
-def run(store: Path | None, *args: str, env: dict[str, str] | None = None, stdin: str = "") -> Run:
+def run(store: Path | None, *args: str, env: dict[str, str] | None = None, stdin: str = "", argv0: str = "dockyard-machine") -> Run:
     environ = {"SHELL": "/bin/bash", "HOME": "/nonexistent-home"}
     if store is not None:
         environ["MACHINE_STORAGE_PATH"] = str(store)
@@ -48,7 +48,7 @@ def run(store: Path | None, *args: str, env: dict[str, str] | None = None, stdin
         ran.append(list(argv))
         return 0
 
-    code = _cli.main(["dockyard-machine", *args], environ=environ, stdout=out, stderr=err, stdin=io.StringIO(stdin), runner=runner)
+    code = _cli.main([argv0, *args], environ=environ, stdout=out, stderr=err, stdin=io.StringIO(stdin), runner=runner)
     return Run(code, out.getvalue(), err.getvalue(), ran)
 
 
@@ -767,6 +767,27 @@ def test_the_hint_names_the_program_as_path_finds_it(tmp_path: Path, monkeypatch
     assert _cli_show._hint_program("/site/dockyard_machine_cli/__main__.py") == ["dockyard-machine"]
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     assert _cli_show._hint_program("/site/dockyard_machine_cli/__main__.py")[1:] == ["-m", "dockyard_machine_cli"]
+
+
+def test_messages_name_the_program_as_invoked(store: Path, engine: int) -> None:
+    """Run through a symlink named docker-machine, every message, help and hint names docker-machine (16.4)."""
+    argv0 = "/usr/local/bin/docker-machine"
+    missing = run(store, "ip", "nope", argv0=argv0)
+    assert missing.err == NOT_EXIST.replace("dockyard-machine", "docker-machine") % "nope"
+    assert run(store, "frobnicate", argv0=argv0).err == "docker-machine: 'frobnicate' is not a docker-machine command. See 'docker-machine --help'.\n"
+    assert run(None, "--version", argv0=argv0).out.startswith("docker-machine version ")
+    top = run(None, "--help", argv0=argv0).out
+    assert top.startswith("Usage: docker-machine [OPTIONS] COMMAND") and "Run 'docker-machine COMMAND --help'" in top
+    assert run(None, "create", "-d", "none", "--help", argv0=argv0).out.startswith("Usage: docker-machine create")
+    assert "Run 'docker-machine create --driver name --help'" in run(None, "create", "-d", "none", "--help", argv0=argv0).out
+    assert run(store, "ls", "--bogus", argv0=argv0).out.startswith("Incorrect Usage.\n\nUsage: docker-machine ls")
+    assert "complete -F _dockyard_machine docker-machine\n" in run(store, "completion", "bash", argv0=argv0).out
+    assert run(store, "certs", argv0=argv0).err == "Error: the certs command takes one action: docker-machine certs check [NAME...]\n"
+    set_driver(store, "m1", EnginePort=1)  # nothing listens: the certificate message names the command to run
+    assert "'docker-machine regenerate-certs [name]'" in run(store, "env", "m1", argv0=argv0).err
+    assert "dockyard-machine" not in "".join(run(store, "env", "m1", argv0=argv0).err)
+    # python -m dockyard_machine_cli names the command.
+    assert run(None, "--version", argv0="/site/dockyard_machine_cli/__main__.py").out.startswith("dockyard-machine version ")
 
 
 def test_create_help_lists_the_driver_flags() -> None:

@@ -1,0 +1,60 @@
+"""dockyard-machine's words as the original's, run as a user runs it: a subprocess on a copy of the original's store.
+
+The program named as invoked (a ``docker-machine`` symlink), the original's messages and help layout, values of a
+record printed without the terminal control characters it may hold. Machines of this file listen nowhere (addresses
+127.0.0.188-189 of test_cli.py's range, where nothing listens).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.dockyard.machine.tests.conftest import FIXTURE_STORE, copy_store
+from ansible_collections.dockyard.machine.tests.e2e.test_cli import cli_env
+
+
+@pytest.fixture
+def old_store(tmp_path: Path) -> Path:
+    store = copy_store(FIXTURE_STORE, tmp_path / "old" / "machine")
+    for name, ip in (("m1", "127.0.0.188"), ("m2", "127.0.0.189")):
+        config = store / "machines" / name / "config.json"
+        doc = json.loads(config.read_text())
+        doc["Driver"]["IPAddress"] = ip
+        config.write_text(json.dumps(doc, indent=4))
+    return store
+
+
+@pytest.fixture
+def docker_machine(tmp_path: Path) -> Path:
+    """A ``docker-machine`` symlink to the installed command, as users keep their scripts."""
+    program = shutil.which("dockyard-machine")
+    assert program, "dockyard-machine is not on PATH: run `make venv` and put .venv/bin first on PATH"
+    link = tmp_path / "bin" / "docker-machine"
+    link.parent.mkdir()
+    link.symlink_to(program)
+    return link
+
+
+def run(program: Path | str, store: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = cli_env(store)
+    env["PATH"] = "%s:%s" % (os.path.dirname(str(program)), env.get("PATH", ""))
+    return subprocess.run([os.path.basename(str(program)), *args], capture_output=True, text=True, timeout=60, env=env, check=False)
+
+
+def test_the_program_is_named_as_invoked(old_store: Path, docker_machine: Path) -> None:
+    missing = run(docker_machine, old_store, "inspect", "nope")
+    assert (missing.returncode, missing.stderr) == (
+        1,
+        'Docker machine "nope" does not exist. Use "docker-machine ls" to list machines. Use "docker-machine create" to add a new one.\n',
+    )
+    unknown = run(docker_machine, old_store, "frobnicate")
+    assert unknown.stderr == "docker-machine: 'frobnicate' is not a docker-machine command. See 'docker-machine --help'.\n"
+    assert run(docker_machine, old_store, "version").stdout.startswith("docker-machine version ")
+    assert run(docker_machine, old_store, "ls", "--help").stdout.startswith("Usage: docker-machine ls [OPTIONS] [arg...]\n")
+    assert run(docker_machine, old_store, "env", "-u").stdout.splitlines()[-1] == "# eval $(docker-machine env -u)"
