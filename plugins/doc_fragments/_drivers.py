@@ -169,7 +169,10 @@ options:
         choices: [ed25519, rsa]
         default: ed25519
       tags:
-        description: Further tags of the instance, its volumes and everything else the create makes.
+        description:
+          - Further tags of the instance, its volumes and everything else the create makes.
+          - A key or value may not hold a comma (the record keeps tags as the original's V(key,value,key,value) text),
+            and V(Name) and V(dockyard-machine) are the machine's own tags.
         type: dict
         default: {}
       request_spot_instance:
@@ -191,7 +194,9 @@ options:
         description: Name of the IAM instance profile to attach.
         type: str
       user_data:
-        description: A file (at most 16 KiB) passed to the instance as user data (cloud-init).
+        description:
+          - A file (at most 16 KiB) passed to the instance as user data (cloud-init), as it is.
+          - Only the task's file is read; the path a record keeps is never read again.
         type: path
       root_size:
         description: Size of the root volume in GiB.

@@ -9,6 +9,7 @@ it invents. The AWS options come from ``module_defaults: group/amazon.aws.aws``,
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -227,6 +228,39 @@ def test_ssh_that_never_comes_up_fails_in_time_and_absent_leaves_nothing(ec2: Em
     removed = _run(ec2, tmp_path, store, "absent", machine="ec2-dark")
     assert removed.returncode == 0, removed.stdout + removed.stderr
     assert ec2.resources() == EMPTY
+
+
+def test_what_a_create_sends_is_what_the_task_gave_and_absent_leaves_the_users_group(ec2: Emulator, bed_key, tmp_path: Path) -> None:
+    """Issue 15: the instance's user data is the file as given, not its base64 text (item 5); a tag holding a comma is
+    refused before anything is made, and the machine's Name and ownership tags are its own (item 7); the user's own
+    group named ``docker-machine``, passed in ``security_groups``, is used and outlives ``absent`` (item 4)."""
+    key, dummy = bed_key
+    cloud = _fresh_cloud(ec2)
+    store = tmp_path / "store"
+    client = ec2.client()
+    users_group = client.create_security_group(GroupName="docker-machine", Description="the team's own", VpcId=cloud.vpc)["GroupId"]
+    script = tmp_path / "user-data.sh"
+    script.write_bytes(b"#!/bin/sh\necho 'configured by user data' > /etc/motd\n")
+
+    refused = _run(ec2, tmp_path, store, machine="ec2-sent", ec2_options=_options(cloud, key, tags={"team": "web,Name,evil"}), expect_failure=True)
+    result = _result(tmp_path, "ec2-sent")
+    assert result.get("failed") and result.get("option") == "amazonec2.tags" and "amazonec2.tags" in result["msg"], refused.stdout
+    assert ec2.resources() == dict(EMPTY, security_groups=[users_group])
+
+    # No machine container answers: the create stops at SSH after the launch, which is what this test reads.
+    options = _options(cloud, key, user_data=str(script), tags={"team": "web"}, security_groups=["docker-machine"])
+    _run(ec2, tmp_path, store, machine="ec2-sent", ec2_options=options, machine_timeout=10, expect_failure=True)
+    instance_id = _record(store, "ec2-sent")["Driver"]["InstanceId"]
+    assert instance_id, _result(tmp_path, "ec2-sent")
+    sent = client.describe_instance_attribute(InstanceId=instance_id, Attribute="userData")["UserData"]["Value"]
+    assert base64.b64decode(sent) == script.read_bytes()
+    instance = client.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+    assert {tag["Key"]: tag["Value"] for tag in instance["Tags"]} == {"Name": "ec2-sent", "dockyard-machine": "ec2-sent", "team": "web"}
+    assert [g["GroupId"] for g in instance["NetworkInterfaces"][0]["Groups"]] == [users_group]  # where the emulator lists them
+
+    removed = _run(ec2, tmp_path, store, "absent", machine="ec2-sent")
+    assert removed.returncode == 0, removed.stdout + removed.stderr
+    assert ec2.resources() == dict(EMPTY, security_groups=[users_group]), "absent deleted the user's own docker-machine group"
 
 
 def test_a_machine_moved_to_another_store_takes_its_elastic_ip_and_group_and_absent_there_leaves_nothing(

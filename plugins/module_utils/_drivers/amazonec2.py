@@ -298,6 +298,20 @@ class AmazonEC2Driver(Driver):
             match = PORT_SPEC.match(str(port))
             if not match or not 0 < int(match.group(1)) < 65536:
                 raise DriverError("%r is not PORT or PORT/PROTOCOL (tcp, udp): fix option amazonec2.open_ports." % port, option="amazonec2.open_ports")
+        for key, value in (checked.get("tags") or {}).items():
+            # The record keeps tags as the original's "key,value,key,value" text: a comma would make other tags of it.
+            if "," in str(key) or "," in str(value):
+                raise DriverError(
+                    "Tag %r=%r holds a comma, which the record's key,value,key,value form cannot keep apart from the next tag: "
+                    "fix option amazonec2.tags." % (key, value),
+                    option="amazonec2.tags",
+                )
+            if key in ("Name", OWNER_TAG):
+                raise DriverError(
+                    "Tag %r is the machine's own (every create tags what it makes Name=NAME and %s=NAME): remove it from "
+                    "option amazonec2.tags." % (key, OWNER_TAG),
+                    option="amazonec2.tags",
+                )
         user_data = checked.get("user_data")
         if user_data and (not os.path.isfile(user_data) or os.path.getsize(user_data) > USER_DATA_LIMIT):
             raise DriverError(

@@ -9,7 +9,6 @@ a launch EC2 refuses takes back what was made for it.
 
 from __future__ import annotations
 
-import base64
 import os
 import re
 import secrets
@@ -173,11 +172,13 @@ def _undo_before_launch(client: t.Any, record: MachineRecord, context: HostConte
 
 
 def tag_specifications(record: MachineRecord, *kinds: str) -> list[dict[str, t.Any]]:
-    """TagSpecifications (amazon.aws's) for what a create makes: Name, ours, and the user's tags from the record."""
+    """TagSpecifications (amazon.aws's) for what a create makes: Name, ours, and the user's tags from the record.
+
+    ``Name`` and the ownership tag are the machine's whatever the record's tags say (they find its resources again)."""
     from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_specifications
 
     tags = {"Name": record.name, OWNER_TAG: record.name}
-    tags.update(PAIRS.decode(Driver.tag_text(record)))
+    tags.update((k, v) for k, v in PAIRS.decode(Driver.tag_text(record)).items() if k not in tags)
     return boto3_tag_specifications(tags, list(kinds))
 
 
@@ -320,9 +321,10 @@ def launch(client: t.Any, record: MachineRecord, options: t.Mapping[str, t.Any],
     }
     if d.get("IamInstanceProfile"):
         request["IamInstanceProfile"] = {"Name": d["IamInstanceProfile"]}
-    if d.get("UserDataFile"):
-        with open(d["UserDataFile"], "rb") as handle:
-            request["UserData"] = base64.b64encode(handle.read(USER_DATA_LIMIT + 1)).decode()
+    if options.get("user_data"):
+        # The file the task passed (a record's UserDataFile is never read), as it is: botocore base64-encodes UserData.
+        with open(options["user_data"], "rb") as handle:
+            request["UserData"] = handle.read(USER_DATA_LIMIT + 1)
     if d.get("RequestSpotInstance"):
         spot: dict[str, t.Any] = {"SpotInstanceType": "one-time", "InstanceInterruptionBehavior": "terminate"}
         if d.get("SpotPrice"):

@@ -20,7 +20,7 @@ from ansible_collections.dockyard.machine.plugins.module_utils._errors import Dr
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineRecord
 
-__all__ = ["ORIGINAL_SECURITY_GROUP", "cloud_resources", "own_key_pair", "remove_cloud_resources", "security_group_ids"]
+__all__ = ["ORIGINAL_SECURITY_GROUP", "cloud_resources", "made_by_original", "own_key_pair", "remove_cloud_resources", "security_group_ids"]
 
 # The security group the original creates once per VPC and shares between its machines.
 ORIGINAL_SECURITY_GROUP = "docker-machine"
@@ -32,6 +32,14 @@ def security_group_ids(record: MachineRecord) -> list[str]:
     if legacy and legacy not in ids:
         ids.append(str(legacy))
     return ids
+
+
+def made_by_original(record: MachineRecord) -> bool:
+    """Whether the original's create made the record's groups: it made (or reused) its shared ``docker-machine`` group
+    unless told the groups were read-only. A record of ours says what it made (``CreatedSecurityGroups``), uses the
+    groups a task passed as they are (``SecurityGroupReadOnly``), and notes its launch or adoption."""
+    ours = ("CreatedSecurityGroups", "PendingSecurityGroup", "ClientToken", "Adopted")
+    return not record.driver.get("SecurityGroupReadOnly") and not any(record.sidecar.get(key) for key in ours)
 
 
 def own_key_pair(record: MachineRecord) -> str:
@@ -138,8 +146,8 @@ def _delete_group_if_unused(client: t.Any, group_id: str, instance_id: str, reco
 
     groups = describe_security_groups(client, GroupIds=[group_id])  # nothing when it is gone already
     created = set(record.sidecar.get("CreatedSecurityGroups") or [])
-    if not groups or (group_id not in created and groups[0].get("GroupName") != ORIGINAL_SECURITY_GROUP):
-        return False  # a group the user gave: never ours to delete
+    if not groups or (group_id not in created and not (made_by_original(record) and groups[0].get("GroupName") == ORIGINAL_SECURITY_GROUP)):
+        return False  # a group the user gave (whatever its name): never ours to delete
     users = describe_instances(client, Filters=[{"Name": "instance.group-id", "Values": [group_id]}, {"Name": "instance-state-name", "Values": LIVE_STATES}])
     if any(i.get("InstanceId") != instance_id for r in users for i in r.get("Instances", [])):
         return False  # another machine still uses it

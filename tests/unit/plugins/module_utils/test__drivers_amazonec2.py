@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import boto3
 import pytest
-from botocore.stub import Stubber
+from botocore.stub import ANY, Stubber
 
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec2 import AmazonEC2Driver
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import DriverError
@@ -86,3 +86,44 @@ def test_a_released_address_and_a_deleted_group_count_as_removed_and_their_error
         other.remove_cloud_resources(record, timeout=10)
     assert "release Elastic IP eipalloc-1" in info.value.msg and "AuthFailure" in info.value.msg
     assert "Elastic IP  (eipalloc-1) in us-east-1" in info.value.details["cloud_resources"]
+
+
+def test_a_group_named_docker_machine_that_a_task_passed_is_the_users_and_stays() -> None:
+    """Issue 15, item 4: ``security_groups: [docker-machine]`` is recorded as used (read-only), not made: absent leaves it.
+    An adopted machine's own group goes, and the user's ``docker-machine`` group beside it stays."""
+    passed = StubbedDriver()
+    _terminated(passed.stub)
+    passed.stub.add_response("describe_security_groups", {"SecurityGroups": [{"GroupId": "sg-1", "GroupName": "docker-machine"}]}, {"GroupIds": ["sg-1"]})
+    record = _record(ExistingKey=True, SecurityGroupNames=["docker-machine"], SecurityGroupReadOnly=True)
+    record.sidecar["ClientToken"] = "dockyard-web1-0123"
+    with passed.stub:
+        removed = passed.remove_cloud_resources(record, timeout=10)
+    passed.stub.assert_no_pending_responses()  # no delete_security_group was called
+    assert removed == ["EC2 instance i-0abc in us-east-1"]
+
+    adopted = StubbedDriver()
+    _terminated(adopted.stub)
+    record = _record(ExistingKey=True, SecurityGroupIds=["sg-own", "sg-1"], SecurityGroupNames=["dockyard-machine-web1-ab", "docker-machine"])
+    record.sidecar.update({"Adopted": "i-0abc", "CreatedSecurityGroups": ["sg-own"]})
+    adopted.stub.add_response("describe_security_groups", {"SecurityGroups": [{"GroupId": "sg-own", "GroupName": "dockyard-machine-web1-ab"}]},
+                              {"GroupIds": ["sg-own"]})
+    adopted.stub.add_response("describe_instances", {"Reservations": []}, {"Filters": ANY})
+    adopted.stub.add_response("delete_security_group", {}, {"GroupId": "sg-own"})
+    adopted.stub.add_response("describe_security_groups", {"SecurityGroups": [{"GroupId": "sg-1", "GroupName": "docker-machine"}]}, {"GroupIds": ["sg-1"]})
+    with adopted.stub:
+        removed = adopted.remove_cloud_resources(record, timeout=10)
+    adopted.stub.assert_no_pending_responses()
+    assert removed == ["EC2 instance i-0abc in us-east-1", "security group sg-own in us-east-1"]
+
+
+def test_the_originals_shared_docker_machine_group_goes_with_its_last_machine() -> None:
+    """A record the original wrote (groups not read-only, nothing of ours noted): its shared group, once unused, goes."""
+    driver = StubbedDriver()
+    _terminated(driver.stub)
+    driver.stub.add_response("describe_security_groups", {"SecurityGroups": [{"GroupId": "sg-1", "GroupName": "docker-machine"}]}, {"GroupIds": ["sg-1"]})
+    driver.stub.add_response("describe_instances", {"Reservations": []}, {"Filters": ANY})
+    driver.stub.add_response("delete_security_group", {}, {"GroupId": "sg-1"})
+    with driver.stub:
+        removed = driver.remove_cloud_resources(_record(ExistingKey=True, SecurityGroupNames=["docker-machine"], SecurityGroupReadOnly=False), timeout=10)
+    driver.stub.assert_no_pending_responses()
+    assert removed == ["EC2 instance i-0abc in us-east-1", "security group sg-1 in us-east-1"]

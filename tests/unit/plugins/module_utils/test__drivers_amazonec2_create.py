@@ -13,7 +13,7 @@ from botocore.stub import ANY, Stubber
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers import group_defaults
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec2 import AmazonEC2Driver
-from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec2_create import launch, wait_running
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec2_create import launch, tag_specifications, wait_running
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec2_launch import (
     arm_instance_type,
     ingress_rules,
@@ -358,3 +358,40 @@ def test_a_start_with_an_elastic_ip_keeps_the_address_and_without_one_takes_the_
         with driver.stub:
             assert driver.power(record, "start", timeout=4) is True
         assert record.ip_address == expected
+
+
+def test_user_data_reaches_run_instances_as_the_file_holds_it_and_a_record_names_none(tmp_path) -> None:
+    """botocore base64-encodes RunInstances' UserData itself: the request carries the file's bytes (issue 15, item 5).
+    The file is the one the task passed; a record's UserDataFile naming a controller file is never read (item 1)."""
+    script = tmp_path / "cloud-init.sh"
+    script.write_bytes(b"#!/bin/sh\necho configured > /etc/motd\n")
+    secret = tmp_path / "operator-secret"
+    secret.write_bytes(b"not for EC2")
+    for given, expected in ((str(script), script.read_bytes()), (None, None)):
+        driver = StubbedDriver()
+        options = _options(user_data=given)
+        record = _new_record(driver, options)
+        record.driver.update(KeyName="web1-k", VpcId="vpc-1", SubnetId="subnet-1", Zone="us-east-1a", DeviceName="/dev/xvda", SecurityGroupIds=["sg-9"])
+        if given is None:
+            record.driver["UserDataFile"] = str(secret)  # a shared store's record naming another file of the controller
+        seen: list[dict] = []
+        driver.ec2.meta.events.register("provide-client-params.ec2.RunInstances", lambda params, **kwargs: seen.append(dict(params)))
+        driver.stub.add_response("run_instances", {"Instances": [{"InstanceId": "i-1"}]})
+        with driver.stub:
+            launch(driver.client(record, 4), record, options, Recorder(record, tmp_path).context)
+        assert seen[0].get("UserData") == expected
+
+
+def test_tags_the_record_cannot_hold_apart_are_refused_and_the_machines_own_tags_win(tmp_path) -> None:
+    """A comma in a tag would become more tags in the record's "k,v,k,v" text, and rewrite the Name and ownership
+    tags of what the create makes (issue 15, item 7)."""
+    for tags in ({"team": "web,Name,other"}, {"a,dockyard-machine": "x"}, {"Name": "other"}, {"dockyard-machine": "other"}):
+        with pytest.raises(DriverError) as info:
+            AmazonEC2Driver({"region": "us-east-1"}).validate(_options(tags=tags))
+        assert info.value.details["option"] == "amazonec2.tags" and "amazonec2.tags" in info.value.msg
+    # A record written elsewhere (the original's, a bundle's) with such text: the machine's own tags still win.
+    driver = StubbedDriver()
+    record = _new_record(driver, _options())
+    record.driver["Tags"] = "team,web,Name,other,dockyard-machine,other"
+    specification = tag_specifications(record, "instance")
+    assert {tag["Key"]: tag["Value"] for tag in specification[0]["Tags"]} == {"Name": "web1", "dockyard-machine": "web1", "team": "web"}
