@@ -16,7 +16,6 @@ deletes both folders and drops ``currentContext`` from ``config.json`` when it n
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -25,7 +24,7 @@ import shutil
 import typing as t
 
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import MachineError
-from ansible_collections.dockyard.machine.plugins.module_utils._store import atomic_write, resolve_folder
+from ansible_collections.dockyard.machine.plugins.module_utils._store import atomic_write, make_dirs, resolve_folder
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.dockyard.machine.plugins.module_utils._engine import TLSFiles
@@ -108,18 +107,6 @@ def _fingerprint(data: bytes | None) -> str | None:
     return None if data is None else "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def _make_private_dirs(path: str) -> None:
-    """Create ``path`` and its missing parents with 0700 (the CLI's mode for TLS folders)."""
-    missing = []
-    while path and not os.path.isdir(path):
-        missing.append(path)
-        path = os.path.dirname(path)
-    for folder in reversed(missing):
-        with contextlib.suppress(FileExistsError):
-            os.mkdir(folder, PRIVATE_DIR_MODE)
-        os.chmod(folder, PRIVATE_DIR_MODE)
-
-
 def read_context(name: str, config_dir: str) -> dict[str, t.Any] | None:
     """What the context holds now, for comparison and diffs (certificate files as fingerprints only).
 
@@ -175,7 +162,7 @@ def ensure_context(
         return False, diff
     if not check_mode:
         try:
-            _make_private_dirs(tls_dir)
+            make_dirs(tls_dir, PRIVATE_DIR_MODE)
             for filename, data in files.items():
                 atomic_write(os.path.join(tls_dir, filename), data, PRIVATE_FILE_MODE)
             meta = json.dumps(after["meta"], separators=(",", ":"), ensure_ascii=False).encode("utf-8")

@@ -53,6 +53,8 @@ __all__ = [
     "MachineRecord",
     "MachineStore",
     "atomic_write",
+    "make_dirs",
+    "sweep_temp_files",
     "dumps_config",
     "file_lock",
     "natural_key",
@@ -174,10 +176,27 @@ def dumps_config(doc: t.Mapping[str, t.Any]) -> bytes:
     return text.encode("utf-8")
 
 
-def _ensure_dir(path: str) -> None:
-    if not os.path.isdir(path):
-        os.makedirs(path, mode=DIR_MODE, exist_ok=True)
-        os.chmod(path, DIR_MODE)
+def make_dirs(path: str, mode: int = DIR_MODE) -> None:
+    """Create ``path`` and each missing parent with ``mode`` (0700), whatever the umask; existing folders are left as they are.
+
+    The one place the collection makes folders: ``os.makedirs`` gives the parents it creates 0777 minus the umask
+    (0777 under umask 000), and only the last folder the mode it is asked for.
+    """
+    missing = []
+    while path and not os.path.isdir(path):
+        missing.append(path)
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    for folder in reversed(missing):
+        try:
+            os.mkdir(folder, mode)
+        except FileExistsError:
+            if not os.path.isdir(folder):
+                raise
+            continue  # another process made it (and sets its mode)
+        os.chmod(folder, mode)  # mkdir's mode is masked by the umask
 
 
 # The original's --engine-install-url default: the install script it runs when the engine is missing.
@@ -216,10 +235,76 @@ def read_bounded(path: str, limit: int = MAX_FILE_BYTES) -> bytes:
         os.close(fd)
 
 
+# Temporary files of atomic writes: ``.dockyard-tmp.<file name>.<random>`` next to the file, locked (flock) by their writer
+# until renamed into place. One left by a killed writer is unlocked, and the next write in that folder removes it.
+TEMP_PREFIX = ".dockyard-tmp."
+TEMP_NAME_ROOM = 100  # of the target's name in the temporary file's name: a file system allows 255 bytes in all
+_UNSUPPORTED_LOCK_ERRORS = (errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL)
+
+
+def _same_file(path: str, info: os.stat_result) -> bool:
+    """True when ``path`` still names the file ``info`` describes (and not another one, or none)."""
+    try:
+        current = os.lstat(path)
+    except OSError:
+        return False
+    return (current.st_dev, current.st_ino) == (info.st_dev, info.st_ino)
+
+
+def sweep_temp_files(directory: str) -> list[str]:
+    """Remove the temporary files that killed writers left in ``directory``; returns their paths.
+
+    Only files of ours: named with TEMP_PREFIX, regular, owned by this user, and not locked by a writer (a writer holds
+    its lock from before it writes until after the rename; a killed one holds none). Anything else is left alone.
+    """
+    try:
+        names = [name for name in os.listdir(directory) if name.startswith(TEMP_PREFIX)]
+    except OSError:
+        return []
+    removed = []
+    for name in names:
+        path = os.path.join(directory, name)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            continue
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
+                continue
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # OSError: its writer is at work (or no locks here)
+            if _same_file(path, info):
+                os.unlink(path)
+                removed.append(path)
+        except OSError:
+            continue
+        finally:
+            os.close(fd)  # releases the lock
+    return removed
+
+
+def _locked_temp_file(directory: str, name: str) -> tuple[int, str]:
+    """A new temporary file for ``name`` in ``directory``, open and locked against sweep_temp_files."""
+    for _attempt in range(10):
+        fd, tmp = tempfile.mkstemp(prefix="%s%s." % (TEMP_PREFIX, name[:TEMP_NAME_ROOM]), dir=directory)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno in _UNSUPPORTED_LOCK_ERRORS:
+                return fd, tmp  # no locks on this file system: no sweep can take it either
+            os.close(fd)  # a sweep holds it and removes it
+            continue
+        if _same_file(tmp, os.fstat(fd)):
+            return fd, tmp
+        os.close(fd)  # a sweep removed it between its creation and our lock
+    raise OSError(errno.EAGAIN, "Cannot create a temporary file next to %s" % os.path.join(directory, name))
+
+
 def atomic_write(path: str, data: bytes, mode: int = FILE_MODE) -> bool:
     """Write ``data`` to ``path`` through a temp file and ``os.replace``; never a moment without the file.
 
-    Returns False (and writes nothing) when the file already holds exactly ``data`` with ``mode``.
+    Returns False (and writes nothing) when the file already holds exactly ``data`` with ``mode``. Temporary files that
+    killed writers left in the folder are removed first (sweep_temp_files).
     """
     try:
         if read_bounded(path, max(len(data), 1)) == data and (os.stat(path).st_mode & 0o777) == mode:
@@ -227,26 +312,29 @@ def atomic_write(path: str, data: bytes, mode: int = FILE_MODE) -> bool:
     except (OSError, StoreError):
         pass  # missing, or not a file we would have written: replaced below
     directory = os.path.dirname(path)
-    _ensure_dir(directory)
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".tmp", dir=directory)
+    make_dirs(directory)
+    sweep_temp_files(directory)
+    fd, tmp = _locked_temp_file(directory, os.path.basename(path))
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+        os.fchmod(fd, mode)
+        os.replace(tmp, path)  # still locked: no sweep takes the file before it has its name
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    finally:
+        os.close(fd)
     return True
 
 
 @contextlib.contextmanager
 def file_lock(path: str, timeout: float = 120.0) -> t.Iterator[None]:
     """Hold an exclusive ``flock`` on ``path`` (created 0600) across processes; bounded wait."""
-    _ensure_dir(os.path.dirname(path))
+    make_dirs(os.path.dirname(path))
     fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
     deadline = time.monotonic() + timeout
     try:
@@ -698,7 +786,7 @@ class MachineStore:
     # -- writing (the orchestrator's) --
     def ensure_layout(self) -> None:
         for directory in (self.root, self.certs_dir, self.machines_dir):
-            _ensure_dir(directory)
+            make_dirs(directory)
 
     def check_inside(self, path: str, action: str = "write") -> str:
         """The one check every write and delete of this store passes; returns ``path``.
@@ -744,8 +832,8 @@ class MachineStore:
         path = self.check_inside(os.path.join(machine_dir, CONFIG_NAME))
         backup = self.check_inside(os.path.join(machine_dir, BACKUP_NAME))
         sidecar_path = self.check_inside(os.path.join(machine_dir, SIDECAR_NAME))
-        _ensure_dir(self.machines_dir)
-        _ensure_dir(machine_dir)
+        make_dirs(self.machines_dir)
+        make_dirs(machine_dir)
         if record.migrated_from is not None and os.path.exists(path) and not os.path.exists(backup):
             # The record as it was before the migration, minus the credentials config.json no longer
             # holds either; written like every store file (0600 from its first byte, then renamed).
