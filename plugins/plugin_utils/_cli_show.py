@@ -138,6 +138,13 @@ def cmd_ls(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
                 ctx.out(record.name)
         return 0
     template, table = _parse_format(opts["format"])
+    text = ""
+    if opts["format"] and table and not opts["quiet"]:
+        # The original writes the header before it asks any host (a header that fails asks none).
+        try:
+            text = template.render(LS_HEADERS)
+        except TemplateError as exc:
+            raise _template_failed(ctx, text, exc, table) from None
     rows = list_machines(store, timeout=float(opts["timeout"]), docker_host=ctx.environ.get("DOCKER_HOST"), machine_filter=machine_filter)
     if opts["quiet"]:
         for row in rows:
@@ -150,7 +157,6 @@ def cmd_ls(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
     options: dict[str, dict[str, t.Any]] = {}
     if "Options" in template.source:
         options = {r.name: r.host_options for r in store.load_all()[0]}
-    text = template.render(LS_HEADERS) if table else ""
     try:
         for row in rows:
             host = options.get(row.name, {})
@@ -172,9 +178,16 @@ def cmd_ls(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
                 )
             )
     except TemplateError as exc:
-        raise CLIError(str(exc).replace("type struct", "type commands.HostListItem")) from None
+        raise _template_failed(ctx, text, exc, table) from None
     ctx.stdout.write(tabwrite(text) if table else text)
     return 0
+
+
+def _template_failed(ctx: Context, written: str, exc: TemplateError, table: bool) -> CLIError:
+    """What the original shows when an ls template fails: the output so far (its tabwriter flushed), then Go's error."""
+    text = written + exc.partial
+    ctx.stdout.write(tabwrite(text) if table else text)
+    return CLIError(str(exc).replace("type struct", "type commands.HostListItem"))
 
 
 def cmd_active(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:

@@ -27,7 +27,12 @@ NO_VALUE = "<no value>"
 
 
 class TemplateError(Exception):
-    """A template that cannot be parsed or run; the message reads like Go's."""
+    """A template that cannot be parsed or run; the message reads like Go's.
+
+    ``partial``: what a run wrote before it failed (Go's template writes as it goes; the original prints that part).
+    """
+
+    partial = ""
 
 
 class Record(dict):
@@ -95,11 +100,23 @@ def go_print(value: t.Any) -> str:
     return str(value)
 
 
+def go_type(value: t.Any) -> str:
+    """The Go type a value decoded from JSON (or a header's text) has, as Go's errors name it."""
+    if isinstance(value, Record):
+        return value.type_name
+    for kind, name in ((bool, "bool"), (str, "string"), (int, "float64"), (float, "float64"), (dict, "map[string]interface {}"), (list, "[]interface {}")):
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
+
+
 @dataclass(frozen=True)
 class _Command:
     kind: str  # "field", "string", "func"
     text: str
     args: tuple[str, ...] = ()
+    #: Where Go's error for each word (the command's, then its arguments') points: "LINE:COLUMN".
+    where: tuple[str, ...] = ()
 
 
 FUNCS: dict[str, t.Callable[[t.Any], str]] = {"json": go_json, "prettyjson": lambda v: go_json(v, indent=True)}
@@ -118,7 +135,8 @@ class Template:
             if match.group(1):
                 text = text.rstrip()
             self.parts.append(text)
-            self.parts.append(self._pipeline(match.group(2).strip(), self._line(match.start())))
+            inner = match.group(2)
+            self.parts.append(self._pipeline(inner.strip(), self._line(match.start()), match.start(2) + len(inner) - len(inner.lstrip())))
             position = match.end()
             if match.group(3):
                 rest = source[position:]
@@ -131,26 +149,38 @@ class Template:
     def _line(self, offset: int) -> int:
         return self.source.count("\n", 0, offset) + 1
 
-    def _pipeline(self, text: str, line: int) -> list[_Command]:
+    def _where(self, offset: int, word: str) -> str:
+        """Go's ``ErrorContext`` of a word at ``offset``: line and byte column (from 0) of its node; a field chain's node
+        (``.A.B``) starts at its second field."""
+        fields = [m.start() for m in re.finditer(r"\.", word)] if word.startswith(".") else []
+        position = offset + (fields[1] if len(fields) > 1 else 0)
+        newline = self.source.rfind("\n", 0, position)
+        return "%d:%d" % (self._line(position), position if newline < 0 else position - newline - 1)
+
+    def _pipeline(self, text: str, line: int, offset: int = 0) -> list[_Command]:
         if not text:
             raise TemplateError("template: :%d: missing value for command" % line)
         commands = []
+        start = 0
         for piece in text.split("|"):
-            words = piece.split()
+            located = [(m.group(0), offset + start + m.start()) for m in re.finditer(r"\S+", piece)]
+            start += len(piece) + 1
+            words = [w for w, _o in located]
+            where = tuple(self._where(o, w) for w, o in located)
             if not words:
                 raise TemplateError("template: :%d: missing command" % line)
             head = words[0]
             if _FIELD.match(head) or _STRING.match(head):
                 if len(words) > 1:
                     raise TemplateError("template: :%d: can't give argument to non-function %s" % (line, head))
-                commands.append(_Command("field" if head.startswith(".") else "string", head))
+                commands.append(_Command("field" if head.startswith(".") else "string", head, where=where))
             elif head in self.funcs:
                 if len(words) > 2:
                     raise TemplateError("template: :%d: wrong number of args for %s: want 1 got %d" % (line, head, len(words) - 1))
                 for word in words[1:]:
                     if not (_FIELD.match(word) or _STRING.match(word)):
                         raise TemplateError("template: :%d: unsupported argument %r (dockyard-machine templates take fields like .Name)" % (line, word))
-                commands.append(_Command("func", head, tuple(words[1:])))
+                commands.append(_Command("func", head, tuple(words[1:]), where))
             else:
                 raise TemplateError(
                     'template: :%d: function "%s" not defined (dockyard-machine templates take fields like {{.Name}}%s)'
@@ -159,7 +189,7 @@ class Template:
         return commands
 
     @staticmethod
-    def _operand(word: str, data: t.Any) -> t.Any:
+    def _operand(word: str, data: t.Any, where: str = "1") -> t.Any:
         string = _STRING.match(word)
         if string:
             return string.group(1) if string.group(1) is not None else string.group(2)
@@ -169,7 +199,7 @@ class Template:
         for name in word[1:].split("."):
             if isinstance(value, Record):
                 if name not in value:
-                    raise TemplateError('template: :1: executing "" at <%s>: can\'t evaluate field %s in type %s' % (word, name, value.type_name))
+                    raise TemplateError('template: :%s: executing "" at <%s>: can\'t evaluate field %s in type %s' % (where, word, name, value.type_name))
                 value = value[name]
             elif isinstance(value, dict):
                 value = value.get(name, _Missing)
@@ -178,11 +208,19 @@ class Template:
             elif value is _Missing or value is None:
                 return _Missing
             else:
-                raise TemplateError('template: :1: executing "" at <%s>: can\'t evaluate field %s in type %s' % (word, name, type(value).__name__))
+                raise TemplateError('template: :%s: executing "" at <%s>: can\'t evaluate field %s in type %s' % (where, word, name, go_type(value)))
         return value
 
     def render(self, data: t.Any) -> str:
-        out = []
+        out: list[str] = []
+        try:
+            self._render(data, out)
+        except TemplateError as exc:
+            exc.partial = "".join(out)
+            raise
+        return "".join(out)
+
+    def _render(self, data: t.Any, out: list[str]) -> None:
         for part in self.parts:
             if isinstance(part, str):
                 out.append(part)
@@ -190,7 +228,7 @@ class Template:
             value: t.Any = _Missing
             for index, command in enumerate(part):
                 if command.kind == "func":
-                    args = [self._operand(a, data) for a in command.args]
+                    args = [self._operand(a, data, w) for a, w in zip(command.args, command.where[1:] or ["1"] * len(command.args))]
                     if index:
                         args.append(value)
                     if len(args) != 1:
@@ -199,9 +237,8 @@ class Template:
                 elif index:
                     raise TemplateError("template: :1: can't give argument to non-function %s" % command.text)
                 else:
-                    value = self._operand(command.text, data)
+                    value = self._operand(command.text, data, command.where[0] if command.where else "1")
             out.append(NO_VALUE if value is _Missing else go_print(value))
-        return "".join(out)
 
 
 class _MissingType:

@@ -43,7 +43,8 @@ def docker_machine(tmp_path: Path) -> Path:
 
 def run(program: Path | str, store: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = cli_env(store)
-    env["PATH"] = "%s:%s" % (os.path.dirname(str(program)), env.get("PATH", ""))
+    if os.path.dirname(str(program)):
+        env["PATH"] = "%s:%s" % (os.path.dirname(str(program)), env.get("PATH", ""))
     return subprocess.run([os.path.basename(str(program)), *args], capture_output=True, text=True, timeout=60, env=env, check=False)
 
 
@@ -58,3 +59,10 @@ def test_the_program_is_named_as_invoked(old_store: Path, docker_machine: Path) 
     assert run(docker_machine, old_store, "version").stdout.startswith("docker-machine version ")
     assert run(docker_machine, old_store, "ls", "--help").stdout.startswith("Usage: docker-machine ls [OPTIONS] [arg...]\n")
     assert run(docker_machine, old_store, "env", "-u").stdout.splitlines()[-1] == "# eval $(docker-machine env -u)"
+
+
+def test_ls_template_that_fails_on_the_header(old_store: Path) -> None:
+    """The header is rendered inside the error handling: the original's partial header and Go's error, no traceback (16.6)."""
+    result = run("dockyard-machine", old_store, "ls", "--format", "table {{.Name}}\\t{{.EngineOptions.Labels}}")
+    assert (result.returncode, result.stdout) == (1, "NAME   ")
+    assert result.stderr == 'template: :1:26: executing "" at <.EngineOptions.Labels>: can\'t evaluate field Labels in type string\n'

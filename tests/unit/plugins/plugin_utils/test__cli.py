@@ -801,3 +801,26 @@ def test_unknown_global_flag_prints_the_app_usage(store: Path) -> None:
     assert result.code == 1
     assert result.out.startswith("Incorrect Usage.\n\nUsage: dockyard-machine [OPTIONS] COMMAND [arg...]\n")
     assert result.err == "flag provided but not defined: -bogus\n"
+
+
+@pytest.mark.parametrize(
+    ("template", "out", "err"),
+    [
+        # The header is a map of strings: .EngineOptions is the text ENGINE_OPTIONS, which has no field Labels (16.6).
+        (
+            "table {{.Name}}\\t{{.EngineOptions.Labels}}",
+            "NAME   ",
+            'template: :1:26: executing "" at <.EngineOptions.Labels>: can\'t evaluate field Labels in type string\n',
+        ),
+        ("{{.Name}} {{.Colour}}", "m1 ", 'template: :1:12: executing "" at <.Colour>: can\'t evaluate field Colour in type commands.HostListItem\n'),
+    ],
+)
+def test_ls_template_errors_print_what_the_original_prints(store: Path, template: str, out: str, err: str) -> None:
+    result = run(store, "ls", "--filter", "name=^m1$", "-t", "2", "--format", template)
+    assert (result.code, result.out, result.err) == (1, out, err)
+
+
+def test_ls_rows_render_engine_labels(store: Path) -> None:
+    """Without table, rows render the record's engine options."""
+    result = run(store, "ls", "--filter", "name=^m1$", "-t", "2", "--format", "{{.Name}} {{.EngineOptions.Labels}}")
+    assert (result.code, result.out) == (0, "m1 []\n"), result.err

@@ -61,3 +61,13 @@ def test_tabwriter_blocks_like_go() -> None:
     # Lines without a cell in a column end that column's block; the text after the last tab is never padded.
     text = "a\tbb\tc\nxxxxxx\ty\tz\nno tabs here\nq\tr\n"
     assert tabwrite(text) == "a        bb   c\nxxxxxx   y    z\nno tabs here\nq    r\n"
+
+
+def test_exec_errors_point_where_go_points_and_keep_what_was_written() -> None:
+    with pytest.raises(TemplateError) as info:
+        Template("a{{.Name}}\n  {{.X.Y}}").render({"Name": "n", "X": "text"})
+    assert str(info.value) == 'template: :2:6: executing "" at <.X.Y>: can\'t evaluate field Y in type string'
+    assert info.value.partial == "an\n  "
+    with pytest.raises(TemplateError) as info:
+        Template("{{json .Size.Unit}}", funcs=["json"]).render({"Size": 3})
+    assert str(info.value) == 'template: :1:12: executing "" at <.Size.Unit>: can\'t evaluate field Unit in type float64'
