@@ -20,14 +20,12 @@ import os
 import sys
 import traceback
 import typing as t
-from dataclasses import replace
 
-from ansible_collections.dockyard.machine.plugins.module_utils._drivers import DRIVERS
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import MachineError
 from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_bundle import PASSPHRASE_FLAG, cmd_export, cmd_import
 from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_complete import cmd_completion, complete
 from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_context import Command, Context
-from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_create import CREATE_FLAGS, cmd_create, driver_flags, driver_lookup
+from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_create import CREATE_FLAGS, cmd_create, with_driver_flags
 from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_flags import HELP_FLAG, Flag, UsageError, leading_flags, parse_flags
 from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_manage import (
     cmd_certs,
@@ -39,7 +37,7 @@ from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_manage impor
     cmd_ssh,
     power_command,
 )
-from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_messages import CLIError, flagged, go_quote
+from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_messages import CLIError, flagged
 from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_show import (
     cmd_active,
     cmd_config,
@@ -239,24 +237,19 @@ def _run(ctx: Context, argv: list[str]) -> int:
     if command is None:
         raise CLIError("%s: '%s' is not a %s command. See '%s --help'." % (ctx.prog, words[0], ctx.prog, ctx.prog))
     args = words[1:]
+    if command.name == "create":
+        # create's flags (and so its help) include those of the driver named with -d, as the original's do.
+        command = with_driver_flags(ctx, command, args)
     ctx.command = command
     if command.skip_flag_parsing:
         return command.handler(ctx, {}, args) or 0
-    flags = command.flags
-    if command.name == "create":
-        driver = driver_lookup(args, ctx.environ)
-        if driver not in DRIVERS:
-            supported = " or ".join("-d %s" % n for n in DRIVERS)
-            raise CLIError("Driver %s is not offered by %s (%s); use %s." % (go_quote(driver), ctx.prog, ", ".join(sorted(DRIVERS)), supported))
-        flags = flags + driver_flags(driver)
     try:
-        opts, args = parse_flags(flags + (HELP_FLAG,), args, ctx.environ, command)
+        opts, args = parse_flags(command.flags + (HELP_FLAG,), args, ctx.environ, command)
     except UsageError as exc:
         ctx.stdout.write("Incorrect Usage.\n\n" + command.help_text(ctx.prog))
         raise CLIError(exc.message) from None
     if opts.pop("help"):
-        # create's help lists the flags of the driver named with -d, as the original's does.
-        ctx.stdout.write(replace(command, flags=flags).help_text(ctx.prog))
+        ctx.stdout.write(command.help_text(ctx.prog))
         return 0
     return command.handler(ctx, opts, args) or 0
 

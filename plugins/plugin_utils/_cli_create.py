@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import os
 import typing as t
+from dataclasses import replace
 
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers import DRIVERS, cloud_options, get_driver
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.options import DriverOption, defaults
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import MachineError
 from ansible_collections.dockyard.machine.plugins.module_utils._store import DEFAULT_INSTALL_URL, NAME_PATTERN
-from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_context import Context, machine_manager
+from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_context import Command, Context, machine_manager
 from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_flags import Flag
 from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_messages import ERR_INVALID_NAME, CLIError, flagged, go_quote
 
-__all__ = ["CREATE_FLAGS", "cmd_create", "driver_flags", "driver_lookup"]
+__all__ = ["CREATE_FLAGS", "cmd_create", "driver_flags", "driver_lookup", "with_driver_flags"]
 
 
 CREATE_FLAGS = (
@@ -42,6 +43,8 @@ CREATE_FLAGS = (
     Flag(("swarm-experimental",), "bool", "Enable Swarm experimental features"),
     Flag(("tls-san",), "slice", "Support extra SANs for TLS certs"),
 )
+# The original's default driver, built into it: its `create --help` and its `create` without a name answer without -d.
+ORIGINAL_DEFAULT_DRIVER = "virtualbox"
 SWARM_FLAGS = ("swarm", "swarm-master", "swarm-discovery", "swarm-opt", "swarm-join-opt", "swarm-addr", "swarm-experimental")
 
 
@@ -66,6 +69,29 @@ def driver_lookup(args: t.Sequence[str], environ: t.Mapping[str, str]) -> str:
             if word.startswith(prefix):
                 return word[len(prefix) :]
     return environ.get("MACHINE_DRIVER") or "virtualbox"
+
+
+def _not_offered(driver: str, prog: str) -> CLIError:
+    supported = " or ".join("-d %s" % n for n in DRIVERS)
+    return CLIError("Driver %s is not offered by %s (%s); use %s." % (go_quote(driver), prog, ", ".join(sorted(DRIVERS)), supported))
+
+
+def with_driver_flags(ctx: Context, command: Command, args: t.Sequence[str]) -> Command:
+    """create as the original runs it for the driver the command line names: the driver's flags added to create's and
+    all sorted by name (its help, and its usage errors, list them so).
+
+    The original's default driver adds none here (it is not offered): ``create --help`` and ``create`` without a name
+    still print create's help as the original's do; creating a machine with it is refused (``cmd_create``). Any other
+    driver that is not offered is refused at once, as the original refuses a driver it cannot find.
+    """
+    driver = driver_lookup(args, ctx.environ)
+    if driver in DRIVERS:
+        extra = driver_flags(driver)
+    elif driver == ORIGINAL_DEFAULT_DRIVER:
+        extra = ()
+    else:
+        raise _not_offered(driver, ctx.prog)
+    return replace(command, flags=tuple(sorted(command.flags + extra, key=lambda f: f.help_line())))
 
 
 def _create_params(name: str, driver: str, opts: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
@@ -125,6 +151,8 @@ def cmd_create(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
     name = args[0]
     if not NAME_PATTERN.fullmatch(name):
         raise CLIError("Error creating machine: %s" % ERR_INVALID_NAME)
+    if driver not in DRIVERS:
+        raise _not_offered(driver, ctx.prog)
     used_swarm = [f for f in SWARM_FLAGS if opts.get(f)]
     if used_swarm:
         raise CLIError("Error: --%s is not offered: %s does not set up Swarm (legacy standalone Swarm). Remove the --swarm* flags." % (used_swarm[0], ctx.prog))

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import io
 import typing as t
 
 import pytest
@@ -13,7 +14,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible_collections.dockyard.machine.plugins.module_utils._common import STORE_ARGS
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers import DRIVERS, add_driver_options
 from ansible_collections.dockyard.machine.plugins.module_utils._spec import SPEC_ARGS, MachineSpec
-from ansible_collections.dockyard.machine.plugins.plugin_utils import _cli_create
+from ansible_collections.dockyard.machine.plugins.plugin_utils import _cli, _cli_create
 from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_flags import HELP_FLAG, parse_flags
 from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_messages import CLIError
 
@@ -69,3 +70,53 @@ def test_tags_and_defaults_from_the_declarations() -> None:
     assert options["tags"] == {"team": "web", "env": "prod"} and options["open_ports"] == ["8080"] and options["elastic_ip"] is True
     assert options["instance_type"] == "t3.micro" and options["security_group_cidrs"] == ["0.0.0.0/0"]
     assert params["region"] == "eu-west-1"
+
+
+# --- create's help without a driver (the original's default driver is built into it) ------------
+
+
+def _cli_run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    environ = {"HOME": "/nonexistent-home", "MACHINE_STORAGE_PATH": "/nonexistent-store"}
+    environ.update(env or {})
+    code = _cli.main(["dockyard-machine", *args], environ=environ, stdout=out, stderr=err, stdin=io.StringIO())
+    return code, out.getvalue(), err.getvalue()
+
+
+def _help_flags(text: str) -> list[str]:
+    """The flag names of a help text's option lines, in their order."""
+    return [line.split()[0].rstrip(",") for line in text.split("Options:\n", 1)[1].splitlines() if line.strip().startswith("-")]
+
+
+@pytest.mark.parametrize("word", ["--help", "-h"])
+def test_create_help_without_a_driver_prints_create_s_help(word: str) -> None:
+    code, out, err = _cli_run("create", word)
+    assert (code, err) == (0, "")
+    assert out.startswith("Usage: dockyard-machine create [OPTIONS] [arg...]\n\nCreate a machine\n\nDescription:\n")
+    flags = _help_flags(out)
+    # create's own flags, sorted by name as the original sorts them once it knows the driver, then --help.
+    assert flags[:-1] == sorted(flags[:-1]) and flags[-1] == "--help"
+    assert set(flags) == {"--" + f.names[0] for f in _cli_create.CREATE_FLAGS} | {"--help"}
+
+
+def test_create_help_follows_the_driver_of_the_environment_and_of_d() -> None:
+    code, out, _err = _cli_run("create", "--help", env={"MACHINE_DRIVER": "generic"})
+    assert code == 0 and "--generic-ip-address" in _help_flags(out)
+    code, out, _err = _cli_run("create", "-d", "none", "-h")
+    flags = _help_flags(out)
+    assert code == 0 and "--url" in flags and flags[:-1] == sorted(flags[:-1])
+
+
+def test_create_without_a_name_or_a_driver_prints_the_help_and_the_original_s_error() -> None:
+    code, out, err = _cli_run("create")
+    assert (code, err) == (1, "Error: No machine name specified\n")
+    assert out.startswith("Usage: dockyard-machine create [OPTIONS] [arg...]") and "--driver, -d" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "driver"), [(["create", "web1"], "virtualbox"), (["create", "-d", "foo", "--help"], "foo"), (["create", "--driver=foo", "web1"], "foo")]
+)
+def test_a_driver_that_is_not_offered_is_refused_by_name(args: list[str], driver: str) -> None:
+    code, out, err = _cli_run(*args)
+    assert code == 1 and out == ""
+    assert err.startswith('Driver "%s" is not offered by dockyard-machine (amazonec2, digitalocean, generic, none); use -d generic' % driver)
