@@ -17,9 +17,9 @@ from urllib.parse import urlsplit
 
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import EngineError
 
-__all__ = ["MAX_REPLY_BYTES", "TLSFiles", "engine_version", "split_url"]
+__all__ = ["MAX_REPLY_BYTES", "TLSFiles", "engine_call", "engine_info", "engine_version", "split_url"]
 
-# An engine's /version answer is well under 1 KiB; a host that sends more is not one we trust to read.
+# An engine's /version answer is well under 1 KiB, /info a few KiB; a host that sends more is not one we trust to read.
 MAX_REPLY_BYTES = 1 << 20
 
 
@@ -59,11 +59,23 @@ def _context(tls: TLSFiles) -> ssl.SSLContext:
 
 
 def engine_version(url: str, tls: TLSFiles, timeout: float) -> dict[str, t.Any]:
-    """GET /version over TLS; returns the engine's answer or raises EngineError saying what broke.
+    """GET /version over TLS; returns the engine's answer or raises EngineError saying what broke."""
+    return engine_call(url, tls, timeout, "/version")
+
+
+def engine_info(url: str, tls: TLSFiles, timeout: float) -> dict[str, t.Any]:
+    """GET /info over TLS: the engine's version (ServerVersion) and its Swarm section in one call."""
+    return engine_call(url, tls, timeout, "/info")
+
+
+def engine_call(url: str, tls: TLSFiles, timeout: float, path: str, body: t.Mapping[str, t.Any] | None = None) -> t.Any:
+    """GET ``path`` (or POST ``body`` as JSON to it) over TLS; returns the engine's JSON answer (None for an empty one)
+    or raises EngineError saying what broke.
 
     ``timeout`` bounds the whole exchange, not each read: a host that trickles its answer a byte at a
     time is cut off when it runs out (the socket is shut down under the reader), and an answer
-    larger than MAX_REPLY_BYTES is refused.
+    larger than MAX_REPLY_BYTES is refused. An answer other than 200 raises EngineError with the
+    engine's own message (``status`` holds the HTTP status).
     """
     host, port = split_url(url)
     connection = http.client.HTTPSConnection(host, port, context=_context(tls), timeout=timeout)
@@ -82,9 +94,12 @@ def engine_version(url: str, tls: TLSFiles, timeout: float) -> dict[str, t.Any]:
     watchdog.daemon = True
     watchdog.start()
     try:
-        connection.request("GET", "/version", headers={"Host": "docker"})
+        if body is None:
+            connection.request("GET", path, headers={"Host": "docker"})
+        else:
+            connection.request("POST", path, body=json.dumps(dict(body)).encode(), headers={"Host": "docker", "Content-Type": "application/json"})
         response = connection.getresponse()
-        body = response.read(MAX_REPLY_BYTES + 1)
+        raw = response.read(MAX_REPLY_BYTES + 1)
     except ssl.SSLCertVerificationError as exc:
         raise EngineError(
             'There was an error validating certificates for host "%s": %s. '
@@ -93,21 +108,28 @@ def engine_version(url: str, tls: TLSFiles, timeout: float) -> dict[str, t.Any]:
         ) from exc
     except (OSError, ssl.SSLError, http.client.HTTPException) as exc:
         if expired.is_set():
-            raise EngineError("The Docker engine at %s did not answer /version within %g s." % (where, timeout), url=url) from exc
+            raise EngineError("The Docker engine at %s did not answer %s within %g s." % (where, path, timeout), url=url) from exc
         raise EngineError("Cannot reach the Docker engine at %s over TLS: %s" % (where, exc), url=url) from exc
     finally:
         watchdog.cancel()
         connection.close()
     if expired.is_set():
-        raise EngineError("The Docker engine at %s did not answer /version within %g s." % (where, timeout), url=url)
-    if len(body) > MAX_REPLY_BYTES:
-        raise EngineError("The Docker engine at %s sent a /version answer larger than %d bytes; refused." % (where, MAX_REPLY_BYTES), url=url)
-    if response.status != 200:
-        raise EngineError("The Docker engine at %s answered /version with HTTP %d." % (where, response.status), url=url)
+        raise EngineError("The Docker engine at %s did not answer %s within %g s." % (where, path, timeout), url=url)
+    if len(raw) > MAX_REPLY_BYTES:
+        raise EngineError("The Docker engine at %s sent a %s answer larger than %d bytes; refused." % (where, path, MAX_REPLY_BYTES), url=url)
     try:
-        answer = json.loads(body.decode("utf-8"))
+        answer = json.loads(raw.decode("utf-8")) if raw.strip() else None
     except (UnicodeDecodeError, ValueError) as exc:
-        raise EngineError("The Docker engine at %s sent a /version answer that is not JSON." % where, url=url) from exc
-    if not isinstance(answer, dict):
-        raise EngineError("The Docker engine at %s sent an unexpected /version answer." % where, url=url)
+        if response.status not in (200, 204):
+            raise EngineError("The Docker engine at %s answered %s with HTTP %d." % (where, path, response.status), url=url, status=response.status) from exc
+        raise EngineError("The Docker engine at %s sent a %s answer that is not JSON." % (where, path), url=url) from exc
+    if response.status not in (200, 204):
+        said = answer.get("message") if isinstance(answer, dict) else None
+        raise EngineError(
+            "The Docker engine at %s answered %s with HTTP %d%s." % (where, path, response.status, ": %s" % " ".join(str(said).split()) if said else ""),
+            url=url,
+            status=response.status,
+        )
+    if body is None and not isinstance(answer, dict):
+        raise EngineError("The Docker engine at %s sent an unexpected %s answer." % (where, path), url=url)
     return answer

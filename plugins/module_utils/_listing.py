@@ -10,17 +10,17 @@ import concurrent.futures
 import re
 import time
 import typing as t
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers import get_driver
 from ansible_collections.dockyard.machine.plugins.module_utils._endpoint import endpoint_for
-from ansible_collections.dockyard.machine.plugins.module_utils._engine import engine_version
+from ansible_collections.dockyard.machine.plugins.module_utils._engine import engine_info
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import MachineError, StoreError
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineRecord, MachineStore
 
-__all__ = ["FILTER_KEYS", "MachineFilter", "MachineRow", "describe_machine", "list_machines", "query_machine", "render_table"]
+__all__ = ["FILTER_KEYS", "MachineFilter", "MachineRow", "describe_machine", "list_machines", "query_machine", "render_table", "swarm_column"]
 
 FILTER_KEYS = ("name", "driver", "state", "label")
 HEADERS = ("NAME", "ACTIVE", "DRIVER", "STATE", "URL", "SWARM", "DOCKER", "ERRORS")
@@ -41,6 +41,8 @@ class MachineRow:
     docker_version: str = ""
     error: str = ""
     response_time_ms: int = 0
+    # The engine's Swarm section (/info), read with its version; the SWARM column is made from every row's (swarm_column).
+    swarm_node: dict[str, t.Any] = field(default_factory=dict, repr=False)
 
     def cells(self) -> tuple[str, ...]:
         return (self.name, self.active, self.driver, self.state, self.url, self.swarm, self.docker_version, self.error)
@@ -49,6 +51,7 @@ class MachineRow:
         """The row as a module returns it: ``active`` is a bool there, as in ``describe_machine``; ``*``/``-`` is table text."""
         row = asdict(self)
         row["active"] = row.pop("active_host")
+        del row["swarm_node"]
         return row
 
 
@@ -104,7 +107,11 @@ def query_machine(store: MachineStore, record: MachineRecord, timeout: float, do
             row.url = endpoint.url
             row.active_host = bool(docker_host) and docker_host == endpoint.url
             row.active = "*" if row.active_host else "-"
-            row.docker_version = "v%s" % engine_version(endpoint.url, endpoint.tls, timeout).get("Version", "")
+            # /info instead of the original's /version: the same one call, with the engine's Swarm section too.
+            info = engine_info(endpoint.url, endpoint.tls, timeout)
+            row.docker_version = "v%s" % info.get("ServerVersion", "")
+            swarm = info.get("Swarm")
+            row.swarm_node = swarm if isinstance(swarm, dict) else {}
     except MachineError as exc:
         row.error = " ".join(exc.msg.split())
         if not row.state:
@@ -112,9 +119,6 @@ def query_machine(store: MachineStore, record: MachineRecord, timeout: float, do
     if not row.docker_version:
         # The original shows Unknown for every host it loaded but could not ask (stopped ones too).
         row.docker_version = "Unknown"
-    swarm = record.host_options.get("SwarmOptions") or {}
-    if swarm.get("Master"):
-        row.swarm = "%s (master)" % record.name
     row.response_time_ms = int((time.monotonic() - started) * 1000)
     return row
 
@@ -158,7 +162,53 @@ def list_machines(
         if chosen.matches_row(row):
             rows[row.name] = row
     ordered = [rows[name] for name in store.names() if name in rows]
+    swarm_column(records, ordered)
     return [row for row in ordered if row.driver == "not found" or chosen.matches_row(row, labels_of.get(row.name, ()))]
+
+
+def _legacy_swarm(record: MachineRecord) -> dict[str, t.Any]:
+    """The record's HostOptions.SwarmOptions (the original's standalone Swarm), when it is a dictionary."""
+    options = record.host_options.get("SwarmOptions")
+    return options if isinstance(options, dict) else {}
+
+
+def _text(value: t.Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def swarm_column(records: t.Sequence[MachineRecord], rows: t.Sequence[MachineRow]) -> None:
+    """Fill each row's SWARM column.
+
+    A record the original wrote for its standalone Swarm (SwarmOptions.Discovery set) shows what the original's ``ls``
+    shows: the name of the listed machine that is master of that discovery, with `` (master)`` on the master's own
+    row. Otherwise a machine whose engine is in a Swarm-mode cluster (its /info, read with the version) shows the
+    Swarm-mode equivalent: a manager ``NAME (manager)`` with its own name, a worker the name of a listed machine that
+    manages its cluster (the first in the store's order), or the manager's address when none of them is listed.
+    """
+    masters: dict[str, str] = {}
+    for record in records:
+        legacy = _legacy_swarm(record)
+        if legacy.get("Master") is True:
+            masters[_text(legacy.get("Discovery"))] = record.name
+    legacy_of = {record.name: _legacy_swarm(record) for record in records}
+    active = {row.name: row.swarm_node for row in rows if _text(row.swarm_node.get("LocalNodeState")) == "active"}
+    name_of_node = {_text(node.get("NodeID")): name for name, node in active.items() if _text(node.get("NodeID"))}
+    for row in rows:
+        legacy = legacy_of.get(row.name, {})
+        discovery = _text(legacy.get("Discovery"))
+        node = active.get(row.name)
+        if discovery:
+            row.swarm = masters.get(discovery, "")
+            if legacy.get("Master") is True:
+                row.swarm = "%s (master)" % row.swarm
+        elif node is not None:
+            if node.get("ControlAvailable") is True:
+                row.swarm = "%s (manager)" % row.name
+                continue
+            managers = [m for m in node.get("RemoteManagers") or [] if isinstance(m, dict)]
+            listed = [name_of_node[_text(m.get("NodeID"))] for m in managers if _text(m.get("NodeID")) in name_of_node]
+            addresses = sorted(_text(m.get("Addr")) for m in managers if _text(m.get("Addr")))
+            row.swarm = next((name for name in (r.name for r in rows) if name in listed), addresses[0] if addresses else "")
 
 
 def render_table(rows: t.Sequence[MachineRow]) -> str:

@@ -110,7 +110,11 @@ machines:
       type: str
       sample: tcp://203.0.113.5:2376
     swarm:
-      description: Legacy Swarm column.
+      description:
+        - The SWARM column. For a record of the original's standalone Swarm, the name of its master (V(NAME (master)) on
+          the master), as the original shows it.
+        - For a machine in a Swarm-mode cluster, V(NAME (manager)) on a manager, else the name of a listed machine that
+          manages its cluster (the manager's address when none is listed); empty otherwise.
       type: str
       sample: ""
     docker_version:

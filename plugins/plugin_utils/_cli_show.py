@@ -122,16 +122,24 @@ def _duration(ms: int) -> str:
     return ("%dm" % minutes if minutes else "") + seconds
 
 
+def _swarm_leader(column: str) -> str:
+    """The name a SWARM column names: the master's (or manager's), without `` (master)`` or `` (manager)``."""
+    for suffix in (" (master)", " (manager)"):
+        if column.endswith(suffix):
+            return column[: -len(suffix)]
+    return column
+
+
 def cmd_ls(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
     filters = _parse_filters(opts["filter"])
-    if "swarm" in filters:
-        raise CLIError("Filter key 'swarm' is not offered: %s does not create or track Swarm clusters. Remove --filter swarm=..." % ctx.prog)
+    # swarm=NAME: the machines whose SWARM column names NAME as their master (or Swarm-mode manager), as the original's.
+    swarm_names = [name.lower() for name in filters.pop("swarm", [])]
     try:
         machine_filter = MachineFilter(filters)
     except MachineError as exc:
         raise CLIError(flagged(exc.msg)) from None
     store = ctx.store
-    if opts["quiet"] and "state" not in filters:
+    if opts["quiet"] and "state" not in filters and not swarm_names:
         records, _errors = store.load_all()
         for record in records:
             if machine_filter.matches_record(record):
@@ -146,6 +154,8 @@ def cmd_ls(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
         except TemplateError as exc:
             raise _template_failed(ctx, text, exc, table) from None
     rows = list_machines(store, timeout=float(opts["timeout"]), docker_host=ctx.environ.get("DOCKER_HOST"), machine_filter=machine_filter)
+    if swarm_names:
+        rows = [row for row in rows if _swarm_leader(row.swarm).lower() in swarm_names]
     if opts["quiet"]:
         for row in rows:
             if row.driver != "not found":

@@ -138,4 +138,4 @@ def test_a_silent_engine_is_bounded_by_the_timeout(fixture_store):
         row = _listing.query_machine(store, store.load("m1"), 0.5, None)
         assert time.monotonic() - started < 3
     assert row.state == "Running" and row.docker_version == "Unknown"
-    assert "did not answer /version within 0.5 s" in row.error
+    assert "did not answer /info within 0.5 s" in row.error

@@ -56,7 +56,7 @@ def point_machine_at(store: Path, name: str, ip: str, port: int) -> None:
     config.write_text(json.dumps(doc, indent=4))
 
 
-# --- a fake engine: TLS with a required client certificate, /_ping and /version ----------------------
+# --- a fake engine: TLS with a required client certificate, /_ping, /version, /info and Swarm's calls -------
 
 
 @dataclass
@@ -64,6 +64,13 @@ class FakeEngine:
     port: int
     client_subjects: list[t.Any] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
+    # /info's Swarm section; /swarm answers with ``cluster`` (its JoinTokens) when it is set, 503 otherwise.
+    swarm: dict[str, t.Any] = field(default_factory=lambda: {"LocalNodeState": "inactive", "NodeID": ""})
+    cluster: dict[str, t.Any] = field(default_factory=dict)
+    live_restore: bool = False
+    # POSTed calls: (path, JSON body); ``refuse`` answers a path with (status, message).
+    posted: list[tuple[str, t.Any]] = field(default_factory=list)
+    refuse: dict[str, tuple[int, str]] = field(default_factory=dict)
 
 
 def start_engine(tmp_path: Path, ca: _certs.CertPair, client_ca_file: Path) -> tuple[FakeEngine, ThreadingHTTPServer]:
@@ -89,6 +96,13 @@ def start_engine(tmp_path: Path, ca: _certs.CertPair, client_ca_file: Path) -> t
             elif self.path.rstrip("/").endswith("/version"):
                 version = {"Version": FAKE_VERSION, "ApiVersion": "1.41", "MinAPIVersion": "1.12", "Os": "linux", "Arch": "amd64"}
                 status, body = 200, json.dumps(version).encode()
+            elif self.path.rstrip("/").endswith("/info"):
+                info = {"ServerVersion": FAKE_VERSION, "LiveRestoreEnabled": state.live_restore, "Swarm": state.swarm}
+                status, body = 200, json.dumps(info).encode()
+            elif self.path.rstrip("/").endswith("/swarm") and state.cluster:
+                status, body = 200, json.dumps(state.cluster).encode()
+            elif self.path.rstrip("/").endswith("/swarm"):
+                status, body = 503, b'{"message":"This node is not a swarm manager."}'
             self.send_response(status)
             self.send_header("Api-Version", "1.41")
             self.send_header("Ostype", "linux")
@@ -103,6 +117,18 @@ def start_engine(tmp_path: Path, ca: _certs.CertPair, client_ca_file: Path) -> t
 
         def do_HEAD(self) -> None:  # noqa: N802
             self._answer(False)
+
+        def do_POST(self) -> None:  # noqa: N802
+            sent = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            state.paths.append(self.path)
+            state.posted.append((self.path, json.loads(sent) if sent else None))
+            status, message = state.refuse.get(self.path, (200, ""))
+            body = json.dumps({"message": message}).encode() if message else b'"node-id"'
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
 
         def log_message(self, *args: t.Any) -> None:
             pass
