@@ -19,6 +19,9 @@ description:
     are resolved to the same files under the store's current location.
   - A machine whose record cannot be read (malformed or half-written C(config.json), missing C(config.json),
     invalid folder name) is skipped with a warning naming the file; every other machine is still listed.
+  - So is a machine whose recorded address or SSH user is not a name ssh can take (empty is fine; one starting with
+    C(-), such as C(-oProxyCommand=...), or holding spaces or control characters is not); an address from
+    O(cloud_refresh) that is not one is ignored with a warning, and the recorded address stays.
   - Cloud credentials stored in old records (C(AccessKey), C(SecretKey), C(SessionToken)) and key contents are
     never exposed; only file paths are.
   - Every host variable the plugin sets can be used in O(compose), O(groups) and O(keyed_groups).

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import SSHError
 
-__all__ = ["CommandResult", "Runner", "SSHSession", "SSHTarget", "subprocess_runner"]
+__all__ = ["CommandResult", "Runner", "SSHSession", "SSHTarget", "is_ssh_name", "subprocess_runner"]
 
 # argv, stdin bytes, timeout seconds -> (rc, stdout, stderr)
 Runner = t.Callable[[t.Sequence[str], t.Optional[bytes], float], t.Tuple[int, bytes, bytes]]
@@ -43,6 +43,15 @@ def subprocess_runner(argv: t.Sequence[str], stdin: bytes | None, timeout: float
     except FileNotFoundError as exc:
         raise SSHError("The ssh client is not installed on the controller (%s)." % exc) from exc
     return done.returncode, done.stdout, done.stderr
+
+
+def is_ssh_name(value: t.Any) -> bool:
+    """The collection's rule for a host or user name that reaches ssh's command line (ours, or Ansible's through an
+    inventory): not empty, not starting with ``-`` (ssh would read ``-oProxyCommand=...`` as an option and run it), and
+    no whitespace or control characters. Records, bundles and cloud answers are untrusted: each value passes this."""
+    return (
+        isinstance(value, str) and bool(value) and not value.startswith("-") and not any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value)
+    )
 
 
 PROXY_JUMP_HOP = re.compile(r"(?:[A-Za-z0-9_.][A-Za-z0-9_.+-]*@)?(?:[A-Za-z0-9_][A-Za-z0-9_.-]*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
@@ -67,7 +76,7 @@ class SSHTarget:
         # here), and whitespace or control characters cannot be part of a host or user name. The
         # values come from records, shared stores and bundles: untrusted, so refused before any use.
         for what, value, option in (("address", self.host, "ip_address"), ("SSH user", self.user, "ssh_user")):
-            if not value or value.startswith("-") or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value):
+            if not is_ssh_name(value):
                 raise SSHError(
                     "Refusing to connect: the %s %r is not a host or user name (it is empty, starts with '-', or holds "
                     "spaces or control characters). Fix the driver's option '%s' (for example 'generic.%s')." % (what, value, option, option),

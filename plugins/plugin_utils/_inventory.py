@@ -36,8 +36,9 @@ from ansible_collections.dockyard.machine.plugins.module_utils._drivers import b
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.base import Driver
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.batch import RefreshReport
 from ansible_collections.dockyard.machine.plugins.module_utils._endpoint import endpoint_for
-from ansible_collections.dockyard.machine.plugins.module_utils._errors import MachineError
+from ansible_collections.dockyard.machine.plugins.module_utils._errors import MachineError, StoreError
 from ansible_collections.dockyard.machine.plugins.module_utils._machine import HOST_KEY_ALIAS
+from ansible_collections.dockyard.machine.plugins.module_utils._ssh import is_ssh_name
 from ansible_collections.dockyard.machine.plugins.module_utils._store import FILE_MODE, atomic_write
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -111,6 +112,18 @@ def _url_host(url: str) -> str:
         return ""
 
 
+def _check_ssh_name(record: MachineRecord, what: str, value: str) -> None:
+    """Refuse (the caller skips the machine) a record's address or user that the collection's SSH rule refuses: Ansible's
+    ssh would read ``-oProxyCommand=...`` in ``ansible_host`` as an option."""
+    if value and not is_ssh_name(value):
+        raise StoreError(
+            "its record's %s %r is not a host or user name ssh can take (it starts with '-', or holds spaces or control "
+            "characters), so the machine is left out of the inventory. Fix the record's %s (or remove the machine)."
+            % (what, value, "IPAddress" if what == "address" else "SSHUser"),
+            machine=record.name,
+        )
+
+
 def machine_hostvars(store: MachineStore, record: MachineRecord) -> tuple[dict[str, t.Any], list[str]]:
     """The host variables of one machine, and the problems worth a warning (the machine is listed anyway).
 
@@ -131,6 +144,8 @@ def machine_hostvars(store: MachineStore, record: MachineRecord) -> tuple[dict[s
         problems.append(exc.msg)
     needs_ssh = driver.needs_ssh if driver is not None else True
     if needs_ssh:
+        for what, value in (("address", record.ip_address), ("SSH user", record.ssh_user)):
+            _check_ssh_name(record, what, value)
         if record.ip_address:
             hostvars["ansible_host"] = record.ip_address
         hostvars["ansible_port"] = record.ssh_port
@@ -158,6 +173,7 @@ def machine_hostvars(store: MachineStore, record: MachineRecord) -> tuple[dict[s
                 hostvars["dm_" + name] = value
             if not needs_ssh:
                 url_host = _url_host(endpoint.url)
+                _check_ssh_name(record, "address", url_host)
                 if url_host:
                     hostvars["ansible_host"] = url_host
     return hostvars, problems
@@ -261,6 +277,12 @@ def apply_refresh(name: str, hostvars: dict[str, t.Any], outcome: Refreshed, rec
     if outcome.error:
         hostvars["docker_machine_state_error"] = " ".join(outcome.error.split())
     if not outcome.address:
+        return problems
+    if not is_ssh_name(outcome.address):
+        problems.append(
+            "Docker machine %r: its cloud gave the address %r, which is not a host name ssh can take (it starts with '-', or "
+            "holds spaces or control characters); the recorded address stays in ansible_host." % (name, outcome.address)
+        )
         return problems
     hostvars["ansible_host"] = outcome.address
     if outcome.url and "docker_machine_url" in hostvars:

@@ -124,6 +124,23 @@ def test_broken_record_is_skipped_with_a_warning(fixture_store: Path, tmp_path: 
     assert str(broken) in " ".join(listing.stderr.split())
 
 
+def test_a_record_address_ssh_would_read_as_an_option_never_reaches_a_play(fixture_store: Path, tmp_path: Path, collections_path: str) -> None:
+    """Issue 15, item 2: a shared store's record whose address is ``-oProxyCommand=...`` is left out with a warning
+    naming the machine; a play over the inventory runs nothing on the controller for it."""
+    marker = tmp_path / "proxy-command-ran"
+    record = fixture_store / "machines" / "m2" / "config.json"
+    doc = json.loads(record.read_text())
+    doc["Driver"]["IPAddress"] = "-oProxyCommand=touch %s" % marker
+    record.write_text(json.dumps(doc, indent=4))
+    config = write_config(tmp_path, store_path=str(fixture_store))
+    listing = ansible_inventory(config, collections_path)
+    assert set(listing.hostvars) == set(EXPECTED_HOSTS) - {"m2"}
+    warning = " ".join(listing.stderr.split())
+    assert "'m2'" in warning and "-oProxyCommand" in warning and "not a host or user name ssh can take" in warning, listing.stderr
+    pinged = ansible_ping(config.rename(tmp_path / "machines.docker_machine.yml"), "m2", collections_path, tmp_path / "home")
+    assert "-oProxyCommand" not in pinged.stdout and not marker.exists(), pinged.stdout + pinged.stderr
+
+
 def test_second_run_is_served_from_the_cache(fixture_store: Path, tmp_path: Path, collections_path: str) -> None:
     cache_dir = tmp_path / "inventory-cache"
     config = write_config(

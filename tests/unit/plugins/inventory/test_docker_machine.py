@@ -677,3 +677,15 @@ def test_scan_store_reads_each_record_once(fixture_store: Path) -> None:
     assert list(scan.hosts) == ["aws-sandbox", "m1", "m2"]
     assert json.loads(json.dumps(scan.hosts)) == scan.hosts
     assert len(scan.warnings) == 1 and "m3" in scan.warnings[0]
+
+
+@pytest.mark.parametrize(("field", "value"), [("IPAddress", "-oProxyCommand=touch /tmp/pwned"), ("IPAddress", "127.0.0.12 -v"), ("SSHUser", "-oProxyCommand=x")])
+def test_a_record_address_or_user_ssh_would_read_as_an_option_is_skipped_with_a_warning(
+    fixture_store: Path, tmp_path: Path, field: str, value: str
+) -> None:
+    """Issue 15, item 2: the collection's SSH rule (the one _ssh applies) before anything becomes ansible_host or
+    ansible_user; the machine is left out, named in the warning, and the others are listed."""
+    edit_config(fixture_store, "m2", lambda doc: doc["Driver"].update({field: value}))
+    run = run_plugin(tmp_path, fixture_store)
+    assert set(run.inventory.hosts) == {"m1", "aws-sandbox"}
+    assert len(run.warnings) == 1 and "'m2'" in run.warnings[0] and value in run.warnings[0], run.warnings

@@ -120,3 +120,15 @@ def test_cached_scan_tells_refreshed_payloads_apart() -> None:
 def test_invalid_refresh_timeout_is_refused(fixture_store: Path, tmp_path: Path) -> None:
     with pytest.raises(AnsibleParserError, match="cloud_refresh_timeout"):
         run_plugin(tmp_path, fixture_store, ec2_refresh=True, ec2_refresh_timeout=0)
+
+
+def test_a_cloud_answer_that_ssh_would_read_as_an_option_never_reaches_ansible_host(
+    fixture_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 15, item 2: the refresh's answer passes the collection's SSH address rule before it becomes ansible_host."""
+    hostile = OneRegion(private="-oProxyCommand=touch /tmp/pwned")
+    monkeypatch.setattr(type(inventory_loader.get(PLUGIN)), "cloud_client_factory", staticmethod(hostile.factory))
+    run = run_plugin(tmp_path, fixture_store, cloud_refresh=True, cloud_refresh_timeout=4, cloud_endpoint_url=ENDPOINT)
+    aws = run.hostvars("aws-sandbox")
+    assert aws["ansible_host"] == RECORDED and aws["docker_machine_url"] == "tcp://%s:2376" % RECORDED
+    assert any("aws-sandbox" in w and "-oProxyCommand" in w and "not a host name ssh can take" in w for w in run.warnings), run.warnings
