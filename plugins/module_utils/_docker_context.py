@@ -16,11 +16,9 @@ deletes both folders and drops ``currentContext`` from ``config.json`` when it n
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
-import shutil
 import typing as t
 
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import MachineError
@@ -82,6 +80,8 @@ def validate_context_name(name: t.Any) -> str:
 
 def context_dirs(name: str, config_dir: str) -> tuple[str, str]:
     """(metadata folder, TLS folder of the ``docker`` endpoint) for context ``name``."""
+    import hashlib
+
     context_id = hashlib.sha256(name.encode("utf-8")).hexdigest()
     contexts = os.path.join(config_dir, "contexts")
     return os.path.join(contexts, "meta", context_id), os.path.join(contexts, "tls", context_id, ENDPOINT)
@@ -104,6 +104,8 @@ def _read_bytes(path: str, what: str) -> bytes | None:
 
 
 def _fingerprint(data: bytes | None) -> str | None:
+    import hashlib
+
     return None if data is None else "sha256:" + hashlib.sha256(data).hexdigest()
 
 
@@ -210,6 +212,8 @@ def remove_context(name: str, config_dir: str | None, check_mode: bool) -> tuple
     try:
         cleared = _current_context_cleared(os.path.join(root, "config.json"), name, check_mode)
         if not check_mode:
+            import shutil
+
             for folder in present:
                 shutil.rmtree(folder)
     except OSError as exc:

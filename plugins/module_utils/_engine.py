@@ -6,16 +6,15 @@
 
 from __future__ import annotations
 
-import http.client
 import json
-import socket
-import ssl
-import threading
 import typing as t
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import EngineError
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    import ssl
 
 __all__ = ["MAX_REPLY_BYTES", "TLSFiles", "engine_call", "engine_info", "engine_version", "split_url"]
 
@@ -46,6 +45,8 @@ def split_url(url: str) -> tuple[str, int]:
 
 
 def _context(tls: TLSFiles) -> ssl.SSLContext:
+    import ssl  # pylint: disable=redefined-outer-name
+
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies the chain and the host name/IP
     try:
         context.load_verify_locations(cafile=tls.ca)
@@ -77,6 +78,12 @@ def engine_call(url: str, tls: TLSFiles, timeout: float, path: str, body: t.Mapp
     larger than MAX_REPLY_BYTES is refused. An answer other than 200 raises EngineError with the
     engine's own message (``status`` holds the HTTP status).
     """
+    # Imported here, not with the module: the commands that never talk to an engine start without them.
+    import http.client
+    import socket
+    import ssl  # pylint: disable=redefined-outer-name
+    import threading
+
     host, port = split_url(url)
     connection = http.client.HTTPSConnection(host, port, context=_context(tls), timeout=timeout)
     where = "%s:%d" % (host, port)

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import concurrent.futures
 import re
 import time
 import typing as t
@@ -145,6 +144,8 @@ def list_machines(
     labels_of = {r.name: r.engine_options.get("Labels") or [] for r in records}
     rows: dict[str, MachineRow] = {}
     if records:
+        import concurrent.futures  # a thread pool only where there are hosts to ask
+
         pool = concurrent.futures.ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(records)))
         try:
             futures = {r.name: pool.submit(query, store, r, timeout, docker_host) for r in records}

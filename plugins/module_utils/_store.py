@@ -24,9 +24,7 @@ import fcntl
 import json
 import os
 import re
-import shutil
 import stat
-import tempfile
 import time
 import typing as t
 from dataclasses import dataclass, field
@@ -285,6 +283,8 @@ def sweep_temp_files(directory: str) -> list[str]:
 
 def _locked_temp_file(directory: str, name: str) -> tuple[int, str]:
     """A new temporary file for ``name`` in ``directory``, open and locked against sweep_temp_files."""
+    import tempfile  # here, not with the module: commands that only read records start without it
+
     for _attempt in range(10):
         fd, tmp = tempfile.mkstemp(prefix="%s%s." % (TEMP_PREFIX, name[:TEMP_NAME_ROOM]), dir=directory)
         try:
@@ -855,6 +855,8 @@ class MachineStore:
         machine_dir = self.check_inside(self.machine_dir(name), "delete")
         if not os.path.isdir(machine_dir):
             return False
+        import shutil
+
         shutil.rmtree(machine_dir)
         return True
 
@@ -863,6 +865,8 @@ class MachineStore:
         folder = self.check_inside(path, "delete")
         if not os.path.isdir(folder):
             return False
+        import shutil
+
         shutil.rmtree(folder)
         return True
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 import typing as t
 
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import MachineError
@@ -286,6 +285,8 @@ def main(
     except MachineError as exc:
         ctx.stdout.flush()
         if ctx.debug:
+            import traceback
+
             ctx.err("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip())
             for key in ("cmd", "rc", "stdout", "stderr"):
                 if exc.details.get(key) not in (None, ""):

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import typing as t
 from dataclasses import dataclass, field
 
@@ -26,6 +25,13 @@ __all__ = ["Command", "Context", "DEFAULT_MACHINE", "is_running", "load_machine"
 DEFAULT_MACHINE = "default"
 
 
+def _call(*popenargs: t.Any, **kwargs: t.Any) -> int:
+    """``subprocess.call``; subprocess is imported when a command first runs a program (ssh, scp), not at start-up."""
+    import subprocess
+
+    return subprocess.call(*popenargs, **kwargs)
+
+
 @dataclass
 class Context:
     """What every command gets: the global flags, the environment, and where to write."""
@@ -37,7 +43,7 @@ class Context:
     stdin: t.TextIO
     storage_path: str = ""
     debug: bool = False
-    runner: t.Callable[..., int] = field(default=subprocess.call)
+    runner: t.Callable[..., int] = field(default=_call)
     #: The command being run (its help is printed with some errors).
     command: Command | None = None
     _stores: dict[str, MachineStore] = field(default_factory=dict, repr=False)

@@ -70,16 +70,17 @@ OPTION_FLAGS = {
 }
 
 
-def _driver_option_flags() -> dict[str, str]:
-    """Each driver's options (``amazonec2.instance_type``) and task-level options (``region``) -> their flags."""
-    flags: dict[str, str] = {}
-    for name, cls in DRIVERS.items():
-        flags.update(flag_names(cls.OPTIONS, name))
-        flags.update(flag_names(cls.TASK_OPTIONS, ""))
-    return flags
+def _option_flags() -> dict[str, str]:
+    """OPTION_FLAGS, then each driver's options (``amazonec2.instance_type``) and task-level options (``region``) ->
+    their flags. Made when a message first names an option: it loads every driver, which most commands never need."""
+    if not _DRIVER_FLAGS:
+        for name, cls in DRIVERS.items():
+            _DRIVER_FLAGS.update(flag_names(cls.OPTIONS, name))
+            _DRIVER_FLAGS.update(flag_names(cls.TASK_OPTIONS, ""))
+    return {**OPTION_FLAGS, **_DRIVER_FLAGS}
 
 
-OPTION_FLAGS.update(_driver_option_flags())
+_DRIVER_FLAGS: dict[str, str] = {}
 _OPTION_WORDS = re.compile(r"\b[Oo]ptions? '?([a-z][a-z0-9_]*(?:\.[a-z0-9_]+)?)'?")
 
 
@@ -94,9 +95,12 @@ class CLIError(Exception):
 
 def flagged(message: str) -> str:
     """A module_util message with each module option it names replaced by this command's flag."""
+    if not _OPTION_WORDS.search(message):
+        return message
+    flags = _option_flags()
 
     def swap(match: re.Match) -> str:
-        flag = OPTION_FLAGS.get(match.group(1))
+        flag = flags.get(match.group(1))
         if flag is None:
             return match.group(0)
         return flag if flag.startswith(("the ", "(")) else "flag %s" % flag

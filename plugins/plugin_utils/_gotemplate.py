@@ -14,7 +14,6 @@ with an error that names it.
 
 from __future__ import annotations
 
-import decimal
 import json
 import math
 import re
@@ -67,6 +66,8 @@ def _go_float(number: float) -> str:
         return "+Inf" if number > 0 else "-Inf"
     if number == 0:
         return "0"
+    import decimal
+
     sign, digits, exponent = decimal.Decimal(repr(float(number))).normalize().as_tuple()
     text = "".join(str(d) for d in digits)
     point = len(text) + int(exponent)  # position of the decimal point

@@ -8,18 +8,12 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec2 import AmazonEC2Driver
-from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec2_refresh import refresh_machines as refresh_amazonec2
-from ansible_collections.dockyard.machine.plugins.module_utils._drivers.base import Driver
-from ansible_collections.dockyard.machine.plugins.module_utils._drivers.batch import BatchRefresher
-from ansible_collections.dockyard.machine.plugins.module_utils._drivers.digitalocean import DigitalOceanDriver
-from ansible_collections.dockyard.machine.plugins.module_utils._drivers.digitalocean_refresh import refresh_machines as refresh_digitalocean
-from ansible_collections.dockyard.machine.plugins.module_utils._drivers.generic import GenericDriver
-from ansible_collections.dockyard.machine.plugins.module_utils._drivers.none import NoneDriver
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import DriverError
 from ansible_collections.dockyard.machine.plugins.module_utils._store import SIDECAR_KEYS
 
 if t.TYPE_CHECKING:  # pragma: no cover
+    from ansible_collections.dockyard.machine.plugins.module_utils._drivers.base import Driver
+    from ansible_collections.dockyard.machine.plugins.module_utils._drivers.batch import BatchRefresher
     from ansible_collections.dockyard.machine.plugins.module_utils._sidecar import SidecarKey
 
 __all__ = [
@@ -35,10 +29,85 @@ __all__ = [
     "task_ssh_config",
 ]
 
-DRIVERS: dict[str, type[Driver]] = {cls.name: cls for cls in (GenericDriver, NoneDriver, AmazonEC2Driver, DigitalOceanDriver)}
-# Drivers that can describe many machines in one cloud call (see batch.py).
-BATCH_REFRESHERS: dict[str, BatchRefresher] = {AmazonEC2Driver.name: refresh_amazonec2, DigitalOceanDriver.name: refresh_digitalocean}
 
+
+# Each driver's module is imported when that driver is first used, not with the registry: a command that reads one
+# generic machine's record never loads the cloud drivers. The imports are plain statements inside functions, so that
+# Ansible's module packer (it scans a module_util's source for imports) still ships every driver with the modules.
+def _generic() -> type[Driver]:
+    from ansible_collections.dockyard.machine.plugins.module_utils._drivers.generic import GenericDriver
+
+    return GenericDriver
+
+
+def _none() -> type[Driver]:
+    from ansible_collections.dockyard.machine.plugins.module_utils._drivers.none import NoneDriver
+
+    return NoneDriver
+
+
+def _amazonec2() -> type[Driver]:
+    from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec2 import AmazonEC2Driver
+
+    return AmazonEC2Driver
+
+
+def _amazonec2_refresh() -> BatchRefresher:
+    from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec2_refresh import refresh_machines
+
+    return refresh_machines
+
+
+def _digitalocean() -> type[Driver]:
+    from ansible_collections.dockyard.machine.plugins.module_utils._drivers.digitalocean import DigitalOceanDriver
+
+    return DigitalOceanDriver
+
+
+def _digitalocean_refresh() -> BatchRefresher:
+    from ansible_collections.dockyard.machine.plugins.module_utils._drivers.digitalocean_refresh import refresh_machines
+
+    return refresh_machines
+
+
+class _Registry(t.MutableMapping[str, t.Any]):
+    """Name -> value, each value loaded by its loader on first access. Names are known without loading anything
+    (``in``, iteration, ``sorted``); ``items()`` and ``values()`` load every one."""
+
+    def __init__(self, loaders: t.Mapping[str, t.Callable[[], t.Any]]) -> None:
+        self._loaders = dict(loaders)
+        self._loaded: dict[str, t.Any] = {}
+
+    def __getitem__(self, name: str) -> t.Any:
+        if name not in self._loaded:
+            self._loaded[name] = self._loaders[name]()
+        return self._loaded[name]
+
+    def __setitem__(self, name: str, value: t.Any) -> None:
+        self._loaders[name] = lambda: value
+        self._loaded[name] = value
+
+    def __delitem__(self, name: str) -> None:
+        del self._loaders[name]
+        self._loaded.pop(name, None)
+
+    def __iter__(self) -> t.Iterator[str]:
+        return iter(list(self._loaders))
+
+    def __len__(self) -> int:
+        return len(self._loaders)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._loaders
+
+    def __repr__(self) -> str:
+        return "<registry of %s>" % ", ".join(self._loaders)
+
+
+#: Driver name -> its class (the driver's module is imported on first access).
+DRIVERS: t.MutableMapping[str, type[Driver]] = _Registry({"generic": _generic, "none": _none, "amazonec2": _amazonec2, "digitalocean": _digitalocean})
+#: Drivers that can describe many machines in one cloud call (see batch.py).
+BATCH_REFRESHERS: t.MutableMapping[str, BatchRefresher] = _Registry({"amazonec2": _amazonec2_refresh, "digitalocean": _digitalocean_refresh})
 
 def get_driver(name: str, cloud_options: t.Mapping[str, t.Any] | None = None) -> Driver:
     """The driver ``name``; it gets those of ``cloud_options`` (the task's top-level cloud options, see ``cloud_options``)
