@@ -158,9 +158,11 @@ bench-inventory: venv collection
 bench-inventory-ec2: venv collection
 	$(GUARDED) python bench/inventory_ec2_refresh_bench.py
 
-# dockyard-machine ls / env -u next to the modules, over a 1,000-machine store.
-bench-cli: venv collection
-	$(GUARDED) python bench/cli_bench.py
+# dockyard-machine ls / env -u next to the modules over a 1,000-machine store, its start-up (ip, inspect), and
+# community.docker's docker_machine inventory over it (a real TLS engine); next to the original docker-machine binary
+# when $DOCKER_MACHINE_ORIGINAL names one (or BENCH_ARGS="--original PATH").
+bench-cli: venv collection engine
+	$(GUARDED) python bench/cli_bench.py $(BENCH_ARGS)
 
 bench-lifecycle: venv collection engine images
 	$(GUARDED) python bench/lifecycle_bench.py

@@ -30,7 +30,6 @@ __all__ = [
 ]
 
 
-
 # Each driver's module is imported when that driver is first used, not with the registry: a command that reads one
 # generic machine's record never loads the cloud drivers. The imports are plain statements inside functions, so that
 # Ansible's module packer (it scans a module_util's source for imports) still ships every driver with the modules.
@@ -108,6 +107,7 @@ class _Registry(t.MutableMapping[str, t.Any]):
 DRIVERS: t.MutableMapping[str, type[Driver]] = _Registry({"generic": _generic, "none": _none, "amazonec2": _amazonec2, "digitalocean": _digitalocean})
 #: Drivers that can describe many machines in one cloud call (see batch.py).
 BATCH_REFRESHERS: t.MutableMapping[str, BatchRefresher] = _Registry({"amazonec2": _amazonec2_refresh, "digitalocean": _digitalocean_refresh})
+
 
 def get_driver(name: str, cloud_options: t.Mapping[str, t.Any] | None = None) -> Driver:
     """The driver ``name``; it gets those of ``cloud_options`` (the task's top-level cloud options, see ``cloud_options``)
