@@ -10,24 +10,14 @@ import os
 import typing as t
 from dataclasses import dataclass
 
-from ansible_collections.dockyard.machine.plugins.module_utils._docker_context import (
-    ensure_context,
-    remove_context,
-    validate_context_name,
-)
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers import get_driver
-from ansible_collections.dockyard.machine.plugins.module_utils._endpoint import ENV_NAMES, Endpoint, check_connection, endpoint_for
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import EngineError, MachineError
-from ansible_collections.dockyard.machine.plugins.module_utils._shell import (
-    join_argv,
-    no_proxy_name,
-    no_proxy_value,
-    render_set,
-    render_unset,
-)
 from ansible_collections.dockyard.machine.plugins.module_utils._store import resolve_store_path
 
+# The endpoint, shell and Docker context code is imported by the calls that use it: every command of the command line
+# imports this module for CLI_NAME, and most of them never render an environment.
 if t.TYPE_CHECKING:  # pragma: no cover
+    from ansible_collections.dockyard.machine.plugins.module_utils._endpoint import Endpoint
     from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineRecord, MachineStore
 
 __all__ = ["CLI_NAME", "EnvRequest", "MODULE_FQCN", "hint_argv", "machine_env"]
@@ -82,6 +72,8 @@ class EnvRequest:
                 option="name",
             )
         if self.context is not None:
+            from ansible_collections.dockyard.machine.plugins.module_utils._docker_context import validate_context_name
+
             validate_context_name(self.context)
 
 
@@ -118,6 +110,10 @@ def machine_env(
     Only the Docker context is ever written, so ``changed`` is true only when it was (or, in check
     mode, would be) created, updated or removed.
     """
+    from ansible_collections.dockyard.machine.plugins.module_utils._docker_context import ensure_context, remove_context
+    from ansible_collections.dockyard.machine.plugins.module_utils._endpoint import ENV_NAMES, check_connection, endpoint_for
+    from ansible_collections.dockyard.machine.plugins.module_utils._shell import join_argv, no_proxy_name, no_proxy_value, render_set, render_unset
+
     request.check()
     env_vars = os.environ if environ is None else environ
     command = join_argv(request.hint or hint_argv(request, store.root), request.shell)
@@ -144,7 +140,7 @@ def machine_env(
                 machine=name,
                 **check.error.details,
             ) from check.error
-        endpoint = t.cast(Endpoint, check.endpoint)
+        endpoint = t.cast("Endpoint", check.endpoint)
         result["docker_version"] = check.version
     else:
         endpoint = endpoint_for(store, record)

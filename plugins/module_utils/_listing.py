@@ -12,8 +12,6 @@ import typing as t
 from dataclasses import asdict, dataclass, field
 
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers import get_driver
-from ansible_collections.dockyard.machine.plugins.module_utils._endpoint import endpoint_for
-from ansible_collections.dockyard.machine.plugins.module_utils._engine import engine_info
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import MachineError, StoreError
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -97,6 +95,10 @@ class MachineFilter:
 
 def query_machine(store: MachineStore, record: MachineRecord, timeout: float, docker_host: str | None) -> MachineRow:
     """State, URL and engine version of one machine, each network step bounded by ``timeout``."""
+    # Imported when a machine is asked, not with the module: `ls -q` and the filters only read records.
+    from ansible_collections.dockyard.machine.plugins.module_utils._endpoint import endpoint_for
+    from ansible_collections.dockyard.machine.plugins.module_utils._engine import engine_info
+
     started = time.monotonic()
     row = MachineRow(name=record.name, driver=record.driver_name, active="-")
     try:

@@ -14,8 +14,6 @@ import sys
 import typing as t
 
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers import get_driver
-from ansible_collections.dockyard.machine.plugins.module_utils._endpoint import Endpoint, check_connection, endpoint_for
-from ansible_collections.dockyard.machine.plugins.module_utils._engine import engine_version
 from ansible_collections.dockyard.machine.plugins.module_utils._env import CLI_NAME, EnvRequest, machine_env
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import MachineError
 from ansible_collections.dockyard.machine.plugins.module_utils._listing import MachineFilter, list_machines, render_table
@@ -26,6 +24,7 @@ from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_messages imp
 from ansible_collections.dockyard.machine.plugins.plugin_utils._gotemplate import Record, Template, TemplateError, go_json, tabwrite
 
 if t.TYPE_CHECKING:  # pragma: no cover
+    from ansible_collections.dockyard.machine.plugins.module_utils._endpoint import Endpoint
     from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineRecord
 
 __all__ = ["LS_HEADERS", "cmd_active", "cmd_config", "cmd_env", "cmd_inspect", "cmd_ip", "cmd_ls", "cmd_status", "cmd_url", "cmd_version", "version_string"]
@@ -54,10 +53,13 @@ ENV_CHECK_TIMEOUT = 20.0  # the original's TLS dial in `env` and `config`
 def _connection(ctx: Context, record: MachineRecord, prefix: str) -> Endpoint:
     """``check.DefaultConnChecker``: the host runs, then a TLS call with the client certificate; its failure in the
     original's words, with the underlying error as the original shows Go's (for example "connection refused")."""
+    # Imported by the commands that talk to an engine; ip, inspect, ls -q and the others start without the TLS client.
+    from ansible_collections.dockyard.machine.plugins.module_utils._endpoint import check_connection
+
     check = check_connection(ctx.store, record, ENV_CHECK_TIMEOUT, running_first=True)
     if not check.running:
         raise CLIError("%s: %s" % (prefix, check.cause))
-    endpoint = t.cast(Endpoint, check.endpoint)
+    endpoint = t.cast("Endpoint", check.endpoint)
     if check.error is not None:
         where = endpoint.url.split("://", 1)[-1]
         raise CLIError(
@@ -330,6 +332,9 @@ def cmd_version(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
         return 0
     if len(args) != 1:
         raise CLIError(ERR_EXPECTED_ONE)
+    from ansible_collections.dockyard.machine.plugins.module_utils._endpoint import endpoint_for
+    from ansible_collections.dockyard.machine.plugins.module_utils._engine import engine_version
+
     record = load_machine(ctx, args[0])
     endpoint = endpoint_for(ctx.store, record)
     ctx.out(str(engine_version(endpoint.url, endpoint.tls, ENV_CHECK_TIMEOUT).get("Version", "")))

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import socket
 import typing as t
 from dataclasses import dataclass
 
@@ -25,6 +24,8 @@ STATES = ("", "Running", "Paused", "Saved", "Stopped", "Stopping", "Starting", "
 
 def tcp_reachable(host: str, port: int, timeout: float) -> bool:
     """True when a TCP connection to host:port opens within ``timeout`` seconds."""
+    import socket  # here, not with the module: commands that read records only start without it
+
     try:
         with socket.create_connection((host, port), timeout=timeout):
             return True
