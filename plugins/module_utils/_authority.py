@@ -45,18 +45,47 @@ class CertificateAuthority:
     ca: _certs.CertPair
     client: _certs.CertPair
     created: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
+
+
+# A pair is written as one file first (key, then certificate: ``.<certificate name>.pending`` beside them), then as its
+# two files, then the pending file goes. A kill at any point leaves nothing, or the pending pair (which the next
+# bootstrap puts in place and readers use meanwhile), or the whole pair.
+PENDING_SUFFIX = ".pending"
+
+
+def pending_path(store: MachineStore, cert_name: str) -> str:
+    folder, name = os.path.split(cert_name)
+    return store.cert_path(os.path.join(folder, ".%s%s" % (name, PENDING_SUFFIX)))
+
+
+def _read_pending(store: MachineStore, cert_name: str) -> _certs.CertPair | None:
+    path = pending_path(store, cert_name)
+    if not os.path.lexists(path):
+        return None
+    try:
+        return _certs.split_pair(store.read_bytes(path))
+    except CertError as exc:
+        raise CertError(
+            "%s is not a pending key and certificate of this collection (%s). Move it away and run again." % (path, exc.msg),
+            path=path,
+        ) from exc
 
 
 def read_pair(store: MachineStore, cert_name: str, key_name: str) -> _certs.CertPair | None:
+    """The pair as the store holds it: None when it has neither file; the pending pair while a bootstrap finishes."""
+    pending = _read_pending(store, cert_name)
+    if pending is not None:
+        return pending
     cert_path, key_path = store.cert_path(cert_name), store.cert_path(key_name)
     has_cert, has_key = os.path.exists(cert_path), os.path.exists(key_path)
     if not has_cert and not has_key:
         return None
     if not has_cert:
-        # The original refuses here too: a key without its certificate is a half-finished bootstrap.
         raise CertError(
-            "%s exists but %s does not: an earlier bootstrap was interrupted. Move the key away (or restore the "
-            "certificate) and run again." % (key_path, cert_path),
+            "%s exists but %s does not: a bootstrap of an earlier version was interrupted. Run docker_machine with "
+            "state=present (or dockyard-machine create): it sets aside a key that signed nothing and makes a new pair, "
+            "and says what to restore otherwise." % (key_path, cert_path),
             path=key_path,
         )
     if not has_key:
@@ -65,9 +94,89 @@ def read_pair(store: MachineStore, cert_name: str, key_name: str) -> _certs.Cert
 
 
 def write_pair(store: MachineStore, pair: _certs.CertPair, cert_name: str, key_name: str) -> None:
+    """Put ``pair`` in place so that a kill at any moment leaves the old pair, the pending one, or the new one."""
+    store.write_file(pending_path(store, cert_name), pair.key_pem + pair.cert_pem, KEY_MODE)
+    _install_pair(store, pair, cert_name, key_name)
+
+
+def _install_pair(store: MachineStore, pair: _certs.CertPair, cert_name: str, key_name: str) -> None:
     # Key first: a reader that finds the certificate always finds its key.
     store.write_file(store.cert_path(key_name), pair.key_pem, KEY_MODE)
     store.write_file(store.cert_path(cert_name), pair.cert_pem, CERT_MODE)
+    store.remove_file(pending_path(store, cert_name))
+
+
+def _finish_pending(store: MachineStore, cert_name: str, key_name: str) -> bool:
+    """Put a pending pair (left by a killed bootstrap or rotation) in place; True when there was one."""
+    pending = _read_pending(store, cert_name)
+    if pending is None:
+        return False
+    _install_pair(store, pending, cert_name, key_name)
+    return True
+
+
+def _signed_with(store: MachineStore, key_pem: bytes) -> tuple[list[str], list[str]]:
+    """The store's certificates ``key_pem`` signed, and those that are its own certificate (copies of a lost ca.pem)."""
+    candidates = [store.cert_path(name) for name in ("cert.pem", "ca.pem")]
+    for name in store.names():
+        folder = os.path.join(store.machines_dir, name)
+        candidates.extend(os.path.join(folder, filename) for filename in ("ca.pem", "cert.pem", "server.pem"))
+    signed, own = [], []
+    for path in candidates:
+        try:
+            cert_pem = store.read_bytes(path)
+        except StoreError:
+            continue  # missing or not a file: nothing it signed
+        try:
+            if _certs.key_matches_cert(key_pem, cert_pem):
+                own.append(path)
+            elif _certs.issued_with_key(cert_pem, key_pem):
+                signed.append(path)
+        except CertError:
+            continue
+    return signed, own
+
+
+def _recover_orphan_key(store: MachineStore, cert_name: str, key_name: str, *, stamp: str) -> str | None:
+    """A key without its certificate and no pending pair (an older version's interrupted bootstrap).
+
+    When the key signed nothing in the store and no certificate of it is kept anywhere in it, it is of no use: it is
+    moved to ``certs/orphaned-<UTC time>/`` (never deleted) and a warning returned, so that a new pair is made.
+    Otherwise the store refuses, naming what to restore.
+    """
+    cert_path, key_path = store.cert_path(cert_name), store.cert_path(key_name)
+    if os.path.lexists(cert_path) or not os.path.lexists(key_path):
+        return None
+    key_pem = store.read_bytes(key_path)
+    try:
+        _certs.check_private_key(key_pem)
+    except CertError as exc:
+        raise CertError(
+            "%s exists but %s does not, and the key cannot be read (%s): it is not one this collection made. Restore "
+            "its certificate %s, or move the key away, and run again." % (key_path, cert_path, exc.msg, cert_path),
+            path=key_path,
+        ) from exc
+    signed, own = _signed_with(store, key_pem)
+    if own:
+        raise CertError(
+            "%s exists but %s does not, and %s holds that key's certificate. Copy it to %s and run again."
+            % (key_path, cert_path, own[0], cert_path),
+            path=key_path,
+        )
+    if signed:
+        raise CertError(
+            "%s exists but %s does not, and it signed certificates in use (%s): a new pair would lock those machines out. "
+            "Restore %s (from a backup, or from the computer this store came from) and run again; the key was left in "
+            "place." % (key_path, cert_path, ", ".join(signed), cert_path),
+            path=key_path,
+        )
+    target = store.cert_path(os.path.join("orphaned-%s" % stamp, os.path.basename(key_name)))
+    store.move_file(key_path, target)
+    os.chmod(target, KEY_MODE)
+    return (
+        "%s had no certificate (a bootstrap of an earlier version was interrupted) and signed nothing in the store: it was "
+        "moved to %s and a new pair made." % (key_path, target)
+    )
 
 
 def ensure_certificates(
@@ -81,11 +190,20 @@ def ensure_certificates(
 
     Like docker-machine's BootstrapCertificates: a valid pair is never replaced, an expired one is.
     Unlike it, a client certificate that the current CA did not sign is re-issued (a rotated CA).
+    A bootstrap killed half-way is finished (its pending pair put in place); a key without its certificate that an
+    older version left is set aside when it signed nothing, and refused otherwise.
     """
     user = org_user or _certs.default_org_user()
     store.ensure_layout()
     created: list[str] = []
+    warnings: list[str] = []
+    stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
     with store.certs_lock():
+        for cert_name, key_name in (CA_FILES, CLIENT_FILES):
+            if not _finish_pending(store, cert_name, key_name):
+                warning = _recover_orphan_key(store, cert_name, key_name, stamp=stamp)
+                if warning:
+                    warnings.append(warning)
         ca = read_pair(store, *CA_FILES)
         if ca is None or _certs.inspect_cert(ca.cert_pem).is_expired(now):
             ca = _certs.new_ca(user, key_type=key_type, now=now)
@@ -96,7 +214,7 @@ def ensure_certificates(
             client = _certs.new_client(ca, "%s.<bootstrap>" % user, key_type=key_type, now=now)
             write_pair(store, client, *CLIENT_FILES)
             created.append("client")
-    return CertificateAuthority(ca=ca, client=client, created=tuple(created))
+    return CertificateAuthority(ca=ca, client=client, created=tuple(created), warnings=tuple(warnings))
 
 
 def _client_needs_renewal(client: _certs.CertPair, ca: _certs.CertPair, now: datetime | None) -> bool:

@@ -25,7 +25,7 @@ try:
     from cryptography import x509
     from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
     from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
     HAS_CRYPTOGRAPHY = True
@@ -48,7 +48,10 @@ __all__ = [
     "inspect_cert",
     "verify_signed_by",
     "key_matches_cert",
+    "issued_with_key",
+    "check_private_key",
     "load_pair",
+    "split_pair",
 ]
 
 KEY_TYPES = ("rsa", "ecdsa")  # rsa = RSA 2048 (docker-machine's only kind), ecdsa = P-256
@@ -222,6 +225,41 @@ def verify_signed_by(cert_pem: bytes, ca_pem: bytes, *, now: datetime | None = N
 def key_matches_cert(key_pem: bytes, cert_pem: bytes) -> bool:
     """True when the private key belongs to the certificate; CertError when either does not parse."""
     return _spki(_load_key(key_pem).public_key()) == _spki(_load_cert(cert_pem).public_key())
+
+
+def issued_with_key(cert_pem: bytes, key_pem: bytes) -> bool:
+    """True when ``cert_pem``'s signature was made with the private key ``key_pem`` (a certificate that key issued).
+
+    Works without the issuer's certificate: a CA key whose certificate is lost still shows what it signed.
+    CertError when either does not parse.
+    """
+    cert = _load_cert(cert_pem)
+    public_key = _load_key(key_pem).public_key()
+    hash_algorithm = cert.signature_hash_algorithm
+    try:
+        if isinstance(public_key, rsa.RSAPublicKey) and hash_algorithm is not None:
+            public_key.verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(), hash_algorithm)
+        elif isinstance(public_key, ec.EllipticCurvePublicKey) and hash_algorithm is not None:
+            public_key.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(hash_algorithm))
+        else:
+            return False
+    except (InvalidSignature, ValueError, TypeError):
+        return False
+    return True
+
+
+def check_private_key(key_pem: bytes) -> None:
+    """CertError (reason ``invalid``) unless ``key_pem`` is an unencrypted PEM private key."""
+    _load_key(key_pem)
+
+
+def split_pair(data: bytes) -> CertPair:
+    """A key and its certificate kept in one PEM file (the key first), checked like load_pair."""
+    data = _as_bytes(data)
+    start = data.find(b"-----BEGIN CERTIFICATE-----")
+    if start <= 0:
+        raise CertError("the file does not hold a private key followed by its certificate", reason="invalid")
+    return load_pair(data[start:], data[:start])
 
 
 def load_pair(cert_pem: bytes, key_pem: bytes) -> CertPair:

@@ -171,6 +171,7 @@ class MachineManager:
         authority = self.authority.ensure(spec.key_type)
         if authority.created:
             outcome.steps.append("certificates")
+        outcome.warnings.extend(authority.warnings)
         # A first registration of a machine with nothing to resume (no host we change, no cloud
         # resources) that fails leaves the store as it was, instead of a record of an engine we never reached.
         undo_on_failure = not self.store.exists(spec.name) and not driver.needs_ssh and not driver.has_cloud_resources

@@ -851,6 +851,20 @@ class MachineStore:
         """Write a store file (certificate, key) atomically, only inside this store."""
         return atomic_write(self.check_inside(path), data, mode)
 
+    def remove_file(self, path: str) -> bool:
+        """Delete a file of this store (a finished bootstrap's pending pair), only inside this store."""
+        try:
+            os.unlink(self.check_inside(path, "delete"))
+        except FileNotFoundError:
+            return False
+        return True
+
+    def move_file(self, source: str, target: str) -> None:
+        """Rename a file of this store to another name in it (a folder made for it when missing)."""
+        self.check_inside(source, "move")
+        make_dirs(os.path.dirname(self.check_inside(target)))
+        os.rename(source, target)
+
     def remove(self, name: str) -> bool:
         machine_dir = self.check_inside(self.machine_dir(name), "delete")
         if not os.path.isdir(machine_dir):
