@@ -254,7 +254,7 @@ class MachineManager:
         return MachineSpec(
             name=name,
             driver=record.driver_name,
-            driver_options=driver.recorded_options(record),
+            driver_options=driver.options_from_record(record, self.store.machine_dir(name)),
             engine=EngineSpec.from_record(record),
             tls_san=tuple(str(v) for v in record.auth_options.get("ServerCertSANs") or []),
             timeout=timeout,

@@ -398,13 +398,14 @@ class AmazonEC2Driver(Driver):
         d = record.driver
         options = defaults(self.OPTIONS)
         options.update(from_fields(self.OPTIONS, d))
-        key = options["ssh_keypath"]
+        # The copy in the machine folder (id_rsa) of the key the create was given; never the path the record names.
+        key = record.ssh_key_path if options["ssh_keypath"] and record.ssh_key_path and os.path.isfile(record.ssh_key_path) else options["ssh_keypath"]
         options.update(
             {
                 "security_groups": [] if not d.get("SecurityGroupReadOnly") else list(d.get("SecurityGroupNames") or []),
                 "open_ports": list(d.get("OpenPorts") or []),
                 "elastic_ip": bool(record.sidecar.get("ElasticIp")),
-                "ssh_keypath": key if key and os.path.isfile(key) else None,
+                "ssh_keypath": key or None,
                 "keypair_name": d.get("KeyName") if d.get("ExistingKey") else None,
                 "proxy_jump": record.sidecar.get("ProxyJump") or None,
                 "ssh_config": None,

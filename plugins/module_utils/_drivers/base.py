@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import os
 import typing as t
 from dataclasses import dataclass
 
@@ -16,7 +17,7 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.dockyard.machine.plugins.module_utils._sidecar import SidecarKey
     from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineRecord
 
-__all__ = ["Driver", "HostContext", "STATES", "base_fields", "tcp_reachable"]
+__all__ = ["Driver", "HostContext", "STATES", "base_fields", "machine_file", "tcp_reachable"]
 
 # libmachine/state/state.go
 STATES = ("", "Running", "Paused", "Saved", "Stopped", "Stopping", "Starting", "Error", "Timeout")
@@ -31,6 +32,19 @@ def tcp_reachable(host: str, port: int, timeout: float) -> bool:
             return True
     except OSError:
         return False
+
+
+def machine_file(path: t.Any, machine_dir: str) -> str:
+    """``path`` when it names a file inside ``machine_dir`` (by real path, so no link leads out), else empty.
+
+    A path a record holds is data about the machine's folder, never a pointer to read elsewhere: records and bundles are
+    untrusted, and a file of the controller read for a machine may be shipped out (copied into the folder an export
+    carries, sent to a cloud as user data). Files outside the store are read only when the task or command passes them.
+    """
+    if not isinstance(path, str) or not path or not os.path.isfile(path):
+        return ""
+    folder = os.path.realpath(machine_dir)
+    return path if os.path.realpath(path).startswith(folder + os.sep) else ""
 
 
 @dataclass(frozen=True)
@@ -180,6 +194,15 @@ class Driver:
     def recorded_options(self, record: MachineRecord) -> dict[str, t.Any]:
         """The driver's options that give ``record`` back (``docker-machine provision`` re-applies them)."""
         raise DriverError("Machines of driver %s cannot be provisioned again from their record." % self.name, machine=record.name)
+
+    def options_from_record(self, record: MachineRecord, machine_dir: str) -> dict[str, t.Any]:
+        """``recorded_options``, where every file option names a file of the machine's folder (``machine_dir``) or nothing:
+        a record never makes the controller read (and so copy or send) a file elsewhere."""
+        options = self.recorded_options(record)
+        for option in self.OPTIONS:
+            if option.type == "path" and options.get(option.name) and not machine_file(options[option.name], machine_dir):
+                options[option.name] = None
+        return options
 
     def auth_paths(self, name: str, root: str, options: t.Mapping[str, t.Any]) -> dict[str, str]:
         """AuthOptions paths that differ from the store's defaults (the original's --tls-* flags)."""

@@ -368,12 +368,15 @@ class DigitalOceanDriver(Driver):
     def recorded_options(self, record: MachineRecord) -> dict[str, t.Any]:
         d, side = record.driver, record.sidecar
         values = from_fields(OPTIONS, d)
+        # The copy in the machine folder of the key the create was given; never the path the record names.
         key = str(d.get("SSHKey") or "")
+        if key and record.ssh_key_path and os.path.isfile(record.ssh_key_path):
+            key = record.ssh_key_path
         reserved = side.get("ReservedIp") if isinstance(side.get("ReservedIp"), dict) else {}
         values.update(
             {
                 "ssh_key_fingerprint": d.get("SSHKeyFingerprint") or None,
-                "ssh_key_path": key if key and os.path.isfile(key) else None,
+                "ssh_key_path": key or None,
                 "ssh_port": record.ssh_port,
                 "ssh_user": record.ssh_user,
                 "userdata": d.get("UserDataFile") or None,

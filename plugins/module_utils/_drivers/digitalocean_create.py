@@ -163,8 +163,9 @@ def _create(api: DigitalOceanAPI, record: MachineRecord, options: t.Mapping[str,
     }
     if d.get("PrivateNetworking"):
         body["private_networking"] = True
-    if d.get("UserDataFile"):
-        with open(d["UserDataFile"], "rb") as handle:
+    if options.get("userdata"):
+        # The file the task passed; the path a record keeps (UserDataFile) is never read again.
+        with open(options["userdata"], "rb") as handle:
             body["user_data"] = handle.read(64 * 1024 + 1).decode("utf-8", "replace")
     try:
         droplet = api.create_droplet(body)

@@ -74,10 +74,8 @@ class GenericDriver(Driver):
     def recorded_options(self, record: MachineRecord) -> dict[str, t.Any]:
         options = dict.fromkeys(o.name for o in self.OPTIONS)
         options.update(from_fields(self.OPTIONS, record.driver))
-        # The user's key where the record says it was, else the copy in the machine folder.
-        key = options["ssh_key"]
-        if not key or not os.path.isfile(key):
-            key = record.ssh_key_path if record.ssh_key_path and os.path.isfile(record.ssh_key_path) else ""
+        # The copy in the machine folder (the key the record names elsewhere is never read again: options_from_record).
+        key = record.ssh_key_path if record.ssh_key_path and os.path.isfile(record.ssh_key_path) else options["ssh_key"]
         options["ssh_key"] = key or None
         options["proxy_jump"] = record.sidecar.get("ProxyJump") or None
         # Never the SSHConfig the record notes: a record does not choose what ssh runs (the task passes it).

@@ -440,3 +440,17 @@ def test_bad_options_name_the_option(tmp_path, monkeypatch) -> None:
 def test_key_fingerprint_is_digitaloceans_md5_format() -> None:
     assert key_fingerprint(USER_KEY) == "%s" % key_fingerprint(USER_KEY.rsplit(" ", 1)[0])
     assert len(key_fingerprint(USER_KEY).split(":")) == 16
+
+
+def test_user_data_is_the_tasks_file_never_the_one_a_record_names(do: Emulator, tmp_path) -> None:
+    """Issue 15, item 1: a record's UserDataFile naming a controller file is never read; the task's file is sent."""
+    secret = tmp_path / "operator-secret"
+    secret.write_text("AWS_SECRET_ACCESS_KEY=not-for-a-droplet\n")
+    script = tmp_path / "cloud-init.sh"
+    script.write_text("#!/bin/sh\necho configured\n")
+    driver = FastDriver(do.url)
+    for name, given, expected in (("ud-record", None, None), ("ud-task", str(script), script.read_text())):
+        record, options = _record(driver, tmp_path, name=name, userdata=given)
+        record.driver["UserDataFile"] = str(secret) if given is None else record.driver["UserDataFile"]
+        driver.ensure_host(record, options, Recorder(record, tmp_path).context)
+        assert do.droplets[record.driver["DropletID"]]["user_data"] == expected

@@ -392,3 +392,56 @@ def test_a_recorded_ssh_config_is_never_used_unless_the_task_passes_it(tmp_path)
     passed = MachineManager(store, ssh_runner=runner, engine_probe=FakeEngine(), org_user="ops", ssh_config=str(hostile)).power("web1", "started")
     assert runner.calls[0][0][runner.calls[0][0].index("-F") + 1] == str(hostile)
     assert not passed.warnings
+
+
+def test_a_record_naming_controller_files_never_makes_provision_read_them(tmp_path):
+    """Issue 15, item 1: a shared store's generic record whose SSHKey is the operator's private key; provision (the
+    record's options applied again) uses the machine folder's copy and never copies the operator's key in (an export
+    would carry it). Same class as the SSHConfig finding: files outside the store are read only when the task passes them."""
+    store = MachineStore(str(tmp_path / "store"))
+    MachineManager(store, ssh_runner=TranscriptRunner(_host_with_docker(True)), engine_probe=FakeEngine(), org_user="ops").present(_spec(tmp_path))
+    operator = tmp_path / "home" / ".ssh"
+    operator.mkdir(parents=True)
+    (operator / "id_operator").write_text("-----BEGIN OPENSSH PRIVATE KEY----- the operator's own\n")
+    (operator / "id_operator.pub").write_text("ssh-ed25519 AAAAoperator operator@laptop\n")
+    record_path = tmp_path / "store" / "machines" / "web1" / "config.json"
+    doc = json.loads(record_path.read_text())
+    doc["Driver"]["SSHKey"] = str(operator / "id_operator")
+    record_path.write_text(json.dumps(doc, indent=4))
+    machine_dir = tmp_path / "store" / "machines" / "web1"
+
+    manager = MachineManager(store, ssh_runner=TranscriptRunner(_host_with_docker(False)), engine_probe=FakeEngine(), org_user="ops")
+    spec = manager.recorded_spec("web1")
+    assert spec.driver_options["ssh_key"] == str(machine_dir / "id_ed25519")  # the copy the create made
+    manager.present(spec)
+    for path in machine_dir.iterdir():
+        assert b"operator" not in path.read_bytes(), "%s holds the operator's key" % path
+
+    # With the record's own copy gone as well (its SSHKeyPath names the operator's key), the record names no key at all.
+    doc = json.loads(record_path.read_text())
+    doc["Driver"].update(SSHKey=str(operator / "id_operator"), SSHKeyPath=str(operator / "id_operator"))
+    record_path.write_text(json.dumps(doc, indent=4))
+    assert manager.recorded_spec("web1").driver_options["ssh_key"] is None
+
+
+def test_options_from_a_record_name_only_files_of_the_machine_folder(fixture_store):
+    """Every driver: a file option given back from a record (amazonec2's UserDataFile and SSHPrivateKeyPath, generic's
+    SSHKey, none's client files) names a file of the machine's folder or nothing (issue 15, item 1)."""
+    from ansible_collections.dockyard.machine.plugins.module_utils._drivers import get_driver
+
+    outside = fixture_store.parent / "operator-file"
+    outside.write_text("the operator's\n")
+    for name, fields in (("aws-sandbox", {"UserDataFile": str(outside), "SSHPrivateKeyPath": str(outside)}), ("m2", {"SSHKey": str(outside)})):
+        path = fixture_store / "machines" / name / "config.json"
+        doc = json.loads(path.read_text())
+        doc["Driver"].update(fields)
+        path.write_text(json.dumps(doc, indent=4))
+    store = MachineStore(str(fixture_store))
+    for name in ("aws-sandbox", "m1", "m2"):
+        spec = MachineManager(store).recorded_spec(name)
+        driver = get_driver(spec.driver)
+        machine_dir = os.path.realpath(store.machine_dir(name))
+        named = [spec.driver_options[o.name] for o in driver.OPTIONS if o.type == "path" and spec.driver_options.get(o.name)]
+        read = [source for source, dummy in driver.local_files(name, store.root, spec.driver_options).values()]
+        assert named and all(os.path.realpath(p).startswith(machine_dir + os.sep) for p in named + read), (name, named, read)
+    assert MachineManager(store).recorded_spec("aws-sandbox").driver_options["user_data"] is None
