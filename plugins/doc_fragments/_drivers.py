@@ -62,7 +62,9 @@ options:
     type: dict
     suboptions:
       url:
-        description: The engine's URL, V(tcp://HOST:PORT).
+        description:
+          - The engine's URL, V(tcp://HOST:PORT).
+          - V(HOST:PORT) without a scheme is read as V(tcp://HOST:PORT), as Docker reads E(DOCKER_HOST), and recorded so.
         type: str
         required: true
       ca_cert:

@@ -28,7 +28,7 @@ from ansible_collections.dockyard.machine.plugins.module_utils._engine import en
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import DriverError, MachineError, StoreError
 from ansible_collections.dockyard.machine.plugins.module_utils._fleet import Fleet, RotationOutcome
 from ansible_collections.dockyard.machine.plugins.module_utils._hosts import HOST_KEY_ALIAS, Hosts, HostWork
-from ansible_collections.dockyard.machine.plugins.module_utils._outcome import Outcome, mark_running, recording_failure
+from ansible_collections.dockyard.machine.plugins.module_utils._outcome import Outcome, mark_recorded, mark_running, recording_failure
 from ansible_collections.dockyard.machine.plugins.module_utils._provision import checked_version
 from ansible_collections.dockyard.machine.plugins.module_utils._spec import EngineSpec, MachineSpec
 from ansible_collections.dockyard.machine.plugins.module_utils._ssh import SSHSession, subprocess_runner
@@ -93,10 +93,18 @@ class MachineManager:
         return self.fleet.rotate(**options)
 
     # -- present ------------------------------------------------------------------------------------
-    def present(self, spec: MachineSpec) -> Outcome:
+    def present(self, spec: MachineSpec, *, reach_engine: bool = True) -> Outcome:
+        """Make the machine ``spec`` describes, or converge it, and check its engine over TLS.
+
+        ``reach_engine=False`` (the original's ``create -d none``, which registers an engine that may not be up yet):
+        for a driver with no host of ours to provision, the machine is recorded without reaching its engine; ``env``
+        and ``config`` check it when it is used.
+        """
         validate_name(spec.name)
         driver = self._driver(spec.driver)
         options = driver.validate(spec.driver_options)
+        if not reach_engine and (driver.needs_ssh or driver.creates_hosts):
+            raise DriverError("A machine of driver %s is reached while it is made: it cannot be only recorded." % driver.name, machine=spec.name)
         if options.get("ssh_config") and not self.hosts.ssh_config:
             self.hosts.ssh_config = options["ssh_config"]  # passed by this task, as the driver's option
         existing = self._load_existing(spec.name)
@@ -117,7 +125,7 @@ class MachineManager:
         if self.check_mode:
             self._plan_remote(spec, driver, record, outcome)
         else:
-            self._converge(spec, driver, options, record, outcome)
+            self._converge(spec, driver, options, record, outcome, reach_engine=reach_engine)
         outcome.changed = bool(outcome.steps)
         outcome.status = str(record.sidecar.get("Status", ""))
         outcome.machine = record.redacted()
@@ -167,7 +175,9 @@ class MachineManager:
                 sidecar.pop(key, None)
         return MachineRecord(name=spec.name, config=doc, sidecar=sidecar)
 
-    def _converge(self, spec: MachineSpec, driver: t.Any, options: t.Mapping[str, t.Any], record: MachineRecord, outcome: Outcome) -> None:
+    def _converge(
+        self, spec: MachineSpec, driver: t.Any, options: t.Mapping[str, t.Any], record: MachineRecord, outcome: Outcome, *, reach_engine: bool = True
+    ) -> None:
         authority = self.authority.ensure(spec.key_type)
         if authority.created:
             outcome.steps.append("certificates")
@@ -186,12 +196,16 @@ class MachineManager:
                     if driver.needs_ssh:
                         host = HostWork(timeout=spec.timeout, install=spec.engine.install, key_type=spec.key_type, reset_host_key=spec.ssh_host_key_reset)
                         self.hosts.converge(record, driver, authority, host, outcome)
-                    outcome.docker_version = self.hosts.verify_engine(record)
+                    if reach_engine:
+                        outcome.docker_version = self.hosts.verify_engine(record)
             except MachineError:
                 if undo_on_failure:
                     self.store.remove(spec.name)
                 raise
-            mark_running(self.store, record, outcome)
+            if reach_engine:
+                mark_running(self.store, record, outcome)
+            else:
+                mark_recorded(self.store, record, outcome)
 
     def _host_context(self, record: MachineRecord, timeout: float) -> HostContext:
         """What a driver that makes hosts may do to the store: save ``record`` (after each resource), write its files."""

@@ -15,7 +15,7 @@ from ansible_collections.dockyard.machine.plugins.module_utils._errors import Ma
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineRecord, MachineStore
 
-__all__ = ["Outcome", "mark_running", "recording_failure"]
+__all__ = ["Outcome", "mark_recorded", "mark_running", "recording_failure"]
 
 
 @dataclass
@@ -58,6 +58,14 @@ def recording_failure(store: MachineStore, record: MachineRecord) -> t.Iterator[
         if exc.machine is None:
             exc.machine = record.name
         raise
+
+
+def mark_recorded(store: MachineStore, record: MachineRecord, outcome: Outcome) -> None:
+    """The record says the machine is registered and its engine not reached yet; ``record`` is a step when that changed it."""
+    record.sidecar["Status"] = "recorded"
+    record.sidecar.pop("LastError", None)
+    if store.save(record) and "record" not in outcome.steps:
+        outcome.steps.append("record")
 
 
 def mark_running(store: MachineStore, record: MachineRecord, outcome: Outcome) -> None:

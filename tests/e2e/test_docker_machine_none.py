@@ -14,7 +14,8 @@ def test_none_driver_registers_checks_and_removes(engine_store, tmp_path):
         "machine": "reg1",
         "store_path": str(engine_store.root),
         "machine_driver": "none",
-        "none_driver": {"url": engine_store.engine.url},
+        # HOST:PORT without a scheme, as Docker reads DOCKER_HOST: recorded as tcp://HOST:PORT.
+        "none_driver": {"url": engine_store.engine.url.split("//", 1)[1]},
         "results_file": str(results),
     }
     created = run_playbook("machine.yml", extra)
@@ -76,11 +77,11 @@ def test_none_driver_with_the_engines_own_certificates(engine_store, tmp_path):
 
 
 def test_bad_none_registrations_leave_nothing_behind(engine_store, tmp_path):
-    """A URL without scheme is refused naming none.url; an engine that does not trust the store leaves no record."""
+    """A URL that is no engine address is refused naming none.url; an engine that does not trust the store leaves no record."""
     store = tmp_path / "store"
     extra = {"machine": "reg-bad", "store_path": str(store), "machine_driver": "none", "results_file": str(tmp_path / "r.json")}
-    no_scheme = run_playbook("machine.yml", dict(extra, none_driver={"url": engine_store.engine.url.split("//", 1)[1]}))
-    assert no_scheme.returncode != 0 and "none.url" in no_scheme.stdout and "tcp://" in no_scheme.stdout
+    not_tcp = run_playbook("machine.yml", dict(extra, none_driver={"url": "udp://" + engine_store.engine.url.split("//", 1)[1]}))
+    assert not_tcp.returncode != 0 and "none.url" in not_tcp.stdout and "tcp://" in not_tcp.stdout
     assert not store.exists()
 
     # A new store has its own CA, which the engine never heard of: the TLS check fails.

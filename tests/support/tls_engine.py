@@ -50,13 +50,15 @@ def _wait_listening(port: int, process: subprocess.Popen, log: Path, timeout: fl
 
 
 @contextlib.contextmanager
-def tls_engine(workdir: Path, ca_cert: Path, server_cert: Path, server_key: Path, timeout: float = 60) -> t.Iterator[TLSEngine]:
-    """Run ``dockerd --tlsverify`` on 127.0.0.1:<free port> until the block ends."""
+def tls_engine(
+    workdir: Path, ca_cert: Path, server_cert: Path, server_key: Path, timeout: float = 60, port: int | None = None
+) -> t.Iterator[TLSEngine]:
+    """Run ``dockerd --tlsverify`` on 127.0.0.1:<port> (a free one unless given) until the block ends."""
     dockerd = shutil.which("dockerd")
     if dockerd is None:
         raise RuntimeError("dockerd is not installed; run `make engine` (tests/bed/engine.sh start) first")
     workdir.mkdir(parents=True, exist_ok=True)
-    port = free_loopback_port()
+    port = port or free_loopback_port()
     # Unix socket paths are limited to ~108 bytes, so the socket lives in a short temp folder.
     sock_dir = Path(os.environ.get("TMPDIR", "/tmp")) / ("dyk-%d" % port)
     sock_dir.mkdir(parents=True, exist_ok=True)

@@ -59,14 +59,10 @@ class NoneDriver(Driver):
 
     def validate(self, options: t.Mapping[str, t.Any] | None) -> dict[str, t.Any]:
         checked = super().validate(options)
-        if "://" not in checked["url"]:
-            # split_url reads a bare HOST:PORT, but DOCKER_HOST would carry the URL as it is, and the
-            # Docker CLI cannot use it without its scheme.
-            raise DriverError(
-                "Option none.url %r has no scheme; an engine's address looks like tcp://HOST:PORT (for example tcp://%s). "
-                "Fix option none.url." % (checked["url"], checked["url"] or "127.0.0.1:2376"),
-                option="none.url",
-            )
+        if checked["url"] and "://" not in checked["url"]:
+            # HOST:PORT without a scheme is a TCP address, as Docker reads DOCKER_HOST; recorded with its scheme, so that
+            # env, url and ls (ours and the original's) give a URL every client reads.
+            checked["url"] = "tcp://" + checked["url"]
         try:
             split_url(checked["url"])
         except EngineError as exc:

@@ -6,17 +6,23 @@
 from __future__ import annotations
 
 import io
+import time
 import typing as t
+from pathlib import Path
 
 import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.dockyard.machine.plugins.module_utils._common import STORE_ARGS
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers import DRIVERS, add_driver_options
+from ansible_collections.dockyard.machine.plugins.module_utils._errors import DriverError
+from ansible_collections.dockyard.machine.plugins.module_utils._machine import MachineManager
 from ansible_collections.dockyard.machine.plugins.module_utils._spec import SPEC_ARGS, MachineSpec
+from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineStore
 from ansible_collections.dockyard.machine.plugins.plugin_utils import _cli, _cli_create
 from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_flags import HELP_FLAG, parse_flags
 from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_messages import CLIError
+from ansible_collections.dockyard.machine.tests.support.tls_engine import free_loopback_port
 
 # Flags a create of each driver needs, plus a few that are not defaults.
 ARGS = {
@@ -120,3 +126,37 @@ def test_a_driver_that_is_not_offered_is_refused_by_name(args: list[str], driver
     code, out, err = _cli_run(*args)
     assert code == 1 and out == ""
     assert err.startswith('Driver "%s" is not offered by dockyard-machine (amazonec2, digitalocean, generic, none); use -d generic' % driver)
+
+
+# --- create -d none: the original records the engine at once -------------------------------------
+
+
+@pytest.mark.parametrize("given", ["127.0.0.1:%d", "tcp://127.0.0.1:%d"])
+def test_create_none_records_an_engine_that_is_not_up_yet_at_once(tmp_path: Path, given: str) -> None:
+    port = free_loopback_port()  # nothing listens there
+    store = tmp_path / "store"
+    env = {"MACHINE_STORAGE_PATH": str(store)}
+    started = time.monotonic()
+    code, out, err = _cli_run("create", "-d", "none", "--url", given % port, "later1", env=env)
+    assert (code, err) == (0, "") and time.monotonic() - started < 10
+    assert out.splitlines()[2:] == [
+        "Running pre-create checks...",
+        "Creating machine...",
+        "To see how to connect your Docker Client to the Docker Engine running on this virtual machine, run: dockyard-machine env later1",
+    ]
+    url = "tcp://127.0.0.1:%d" % port
+    record = MachineStore(str(store)).load("later1")
+    assert (record.driver["URL"], record.driver["IPAddress"], record.sidecar["Status"]) == (url, "127.0.0.1:%d" % port, "recorded")
+    assert _cli_run("url", "later1", env=env) == (0, url + "\n", "")
+    code, out, _err = _cli_run("ls", "--format", "{{.Name}} {{.DriverName}} {{.State}} {{.URL}}", env=env)
+    assert (code, out) == (0, "later1 none Running %s\n" % url)
+    code, out, err = _cli_run("env", "later1", env=env)
+    assert code == 1 and out == "" and "127.0.0.1:%d" % port in err
+
+
+def test_only_a_machine_without_a_host_of_ours_can_be_only_recorded(tmp_path: Path) -> None:
+    manager = MachineManager(MachineStore(str(tmp_path / "store")))
+    spec = MachineSpec(name="g1", driver="generic", driver_options={"ip_address": "127.0.0.1"})
+    with pytest.raises(DriverError, match="cannot be only recorded"):
+        manager.present(spec, reach_engine=False)
+    assert not (tmp_path / "store" / "machines" / "g1").exists()
