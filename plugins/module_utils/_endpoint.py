@@ -22,7 +22,7 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.dockyard.machine.plugins.module_utils._drivers.base import Driver
     from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineRecord, MachineStore
 
-__all__ = ["ConnectionCheck", "Endpoint", "ENV_NAMES", "check_connection", "endpoint_for"]
+__all__ = ["ConnectionCheck", "Endpoint", "ENV_NAMES", "check_connection", "endpoint_for", "error_cause"]
 
 # The variables `docker-machine env` sets, in its order.
 ENV_NAMES = ("DOCKER_TLS_VERIFY", "DOCKER_HOST", "DOCKER_CERT_PATH", "DOCKER_MACHINE_NAME")
@@ -106,12 +106,15 @@ class ConnectionCheck:
         """Why the check failed, as the failing layer says it ("connection refused", a certificate's verify message)."""
         if not self.running:
             return "Host is not running"
-        if self.error is None:
-            return ""
-        cause = self.error.__cause__
-        if cause is None:
-            return self.error.msg
-        return getattr(cause, "verify_message", None) or getattr(cause, "strerror", None) or str(cause) or self.error.msg
+        return "" if self.error is None else error_cause(self.error)
+
+
+def error_cause(error: EngineError) -> str:
+    """Why an engine call failed, as the failing layer says it ("Connection refused", a certificate's verify message)."""
+    cause = error.__cause__
+    if cause is None:
+        return error.msg
+    return getattr(cause, "verify_message", None) or getattr(cause, "strerror", None) or str(cause) or error.msg
 
 
 def check_connection(store: MachineStore, record: MachineRecord, timeout: float, *, running_first: bool = False) -> ConnectionCheck:

@@ -110,7 +110,7 @@ def engine_call(url: str, tls: TLSFiles, timeout: float, path: str, body: t.Mapp
     except ssl.SSLCertVerificationError as exc:
         raise EngineError(
             'There was an error validating certificates for host "%s": %s. '
-            "Re-issue the machine's server certificate with dockyard.machine.docker_machine_certs." % (where, exc.verify_message or exc),
+            "Re-issue the machine's server certificate with dockyard.machine.docker_machine_certs." % (where, str(exc.verify_message or exc).rstrip(".")),
             url=url,
         ) from exc
     except (OSError, ssl.SSLError, http.client.HTTPException) as exc:

@@ -40,6 +40,8 @@ class MachineRow:
     response_time_ms: int = 0
     # The engine's Swarm section (/info), read with its version; the SWARM column is made from every row's (swarm_column).
     swarm_node: dict[str, t.Any] = field(default_factory=dict, repr=False)
+    # The error behind ``error``, for callers that word it their own way (the command line, as the original).
+    failure: MachineError | None = field(default=None, repr=False, compare=False)
 
     def cells(self) -> tuple[str, ...]:
         return (self.name, self.active, self.driver, self.state, self.url, self.swarm, self.docker_version, self.error)
@@ -115,6 +117,7 @@ def query_machine(store: MachineStore, record: MachineRecord, timeout: float, do
             row.swarm_node = swarm if isinstance(swarm, dict) else {}
     except MachineError as exc:
         row.error = " ".join(exc.msg.split())
+        row.failure = exc
         if not row.state:
             row.state = "Error"
     if not row.docker_version:

@@ -341,7 +341,11 @@ class MachineManager:
                 if not self.check_mode:
                     units = "docker.service docker.socket" if action == "stop" else "docker.service"
                     session.run("systemctl %s %s" % (action, units), step="%s engine" % action, timeout=timeout + 120)
-        if outcome.host_keys_pinned and not self.check_mode:
+        # The record says when the engine was stopped here (the host runs on): the command line's url and env say so.
+        status = "stopped" if state == "stopped" else "running" if record.sidecar.get("Status") == "stopped" else record.sidecar.get("Status")
+        if (outcome.host_keys_pinned or status != record.sidecar.get("Status")) and not self.check_mode:
+            if status:
+                record.sidecar["Status"] = status
             with self.store.lock(record.name):
                 self.store.save(record)
 

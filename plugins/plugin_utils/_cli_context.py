@@ -19,7 +19,7 @@ from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_messages imp
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineRecord
 
-__all__ = ["Command", "Context", "DEFAULT_MACHINE", "is_running", "load_machine", "machine_manager", "target_name", "target_records"]
+__all__ = ["Command", "Context", "DEFAULT_MACHINE", "engine_stopped_here", "is_running", "load_machine", "machine_manager", "target_name", "target_records"]
 
 
 DEFAULT_MACHINE = "default"
@@ -135,3 +135,9 @@ def machine_manager(ctx: Context, cloud_options: t.Mapping[str, t.Any] | None = 
 def is_running(record: MachineRecord, timeout: float = 10.0) -> bool:
     """Whether the machine's driver says it runs now (bounded by ``timeout``)."""
     return get_driver(record.driver_name).state(record, timeout) == "Running"
+
+
+def engine_stopped_here(record: MachineRecord) -> bool:
+    """Whether ``stop`` stopped the engine of a host it does not power (generic): the host runs on, its engine does not."""
+    driver = get_driver(record.driver_name)
+    return driver.needs_ssh and not driver.supports_power and record.sidecar.get("Status") == "stopped"

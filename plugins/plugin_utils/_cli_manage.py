@@ -21,8 +21,11 @@ from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_context impo
     target_name,
     target_records,
 )
-from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_messages import ERR_NO_MACHINE_SPECIFIED, CLIError, flagged, go_quote
+from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_messages import ERR_NO_MACHINE_SPECIFIED, CLIError, already_stopped, flagged, go_quote
 from ansible_collections.dockyard.machine.plugins.plugin_utils._gotemplate import tabwrite
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineRecord
 
 __all__ = ["cmd_certs", "cmd_kill", "cmd_provision", "cmd_regenerate_certs", "cmd_rm", "cmd_scp", "cmd_ssh", "power_command"]
 
@@ -87,6 +90,16 @@ def power_command(action: str) -> t.Callable[[Context, dict[str, t.Any], list[st
         errors = []
         for record in records:
             ctx.out("%s %s..." % (doing, go_quote(record.name)))
+            if _host_is_down(record):
+                # The original's words for a host that is down: stop finds it stopped; start (and restart, which starts
+                # a stopped host) asks the driver, which cannot start a host it does not own.
+                if action == "stop":
+                    errors.append(already_stopped(record.name))
+                    continue
+                if action == "restart":
+                    ctx.out("Starting %s..." % go_quote(record.name))
+                errors.append(get_driver(record.driver_name).unsupported("start", "started"))
+                continue
             try:
                 outcome = manager.power(record.name, state)
             except MachineError as exc:
@@ -106,12 +119,21 @@ def power_command(action: str) -> t.Callable[[Context, dict[str, t.Any], list[st
     return run
 
 
+def _host_is_down(record: MachineRecord) -> bool:
+    """A host we reach over SSH but do not power (generic) whose SSH port does not answer: the original's Stopped."""
+    driver = get_driver(record.driver_name)
+    return driver.needs_ssh and not driver.supports_power and not is_running(record)
+
+
 def cmd_kill(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
     """A forced stop where the driver powers the host (EC2); the original's messages elsewhere."""
     errors = []
     manager = machine_manager(ctx)
     for record in target_records(ctx, args):
         ctx.out("Killing %s..." % go_quote(record.name))
+        if _host_is_down(record):
+            errors.append(already_stopped(record.name))
+            continue
         if not get_driver(record.driver_name).supports_power:
             errors.append(get_driver(record.driver_name).unsupported("kill", "killed"))
             continue
@@ -236,6 +258,8 @@ def cmd_scp(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
         record = load_machine(ctx, machine)
     except CLIError as exc:
         raise CLIError("Error loading host: %s" % exc.message) from None
+    if get_driver(record.driver_name).needs_ssh and not is_running(record):
+        raise CLIError("Error: Cannot run SSH command: Host %s is not running" % go_quote(record.name))
     with machine_manager(ctx).user_session(record.name) as session:
         source = session.remote_path(src_path, src_user) if src_host else src_path
         destination = session.remote_path(dst_path, dst_user) if dst_host else dst_path

@@ -21,11 +21,16 @@ from ansible_collections.dockyard.machine.plugins.module_utils._env import CLI_N
 __all__ = [
     "CLIError",
     "ERR_EXPECTED_ONE",
+    "ERR_HOST_NOT_RUNNING",
     "ERR_INVALID_NAME",
     "ERR_NO_DEFAULT",
     "ERR_NO_MACHINE_SPECIFIED",
     "ERR_TOO_MANY",
     "OPTION_FLAGS",
+    "already_stopped",
+    "dial_error",
+    "docker_version_error",
+    "engine_stopped",
     "flagged",
     "go_quote",
     "program_name",
@@ -45,6 +50,12 @@ ERR_NO_MACHINE_SPECIFIED = "Error: Expected to get one or more machine names as 
 ERR_EXPECTED_ONE = "Error: Expected one machine name as an argument"
 ERR_TOO_MANY = "Error: Too many arguments given"
 ERR_INVALID_NAME = "Invalid hostname specified. Allowed hostname chars are: 0-9a-zA-Z . -"
+ERR_HOST_NOT_RUNNING = "Host is not running"  # drivers.ErrHostIsNotRunning
+
+# Go's crypto/x509 words (Go 1.12, the original's last build) for the verify errors OpenSSL reports by code.
+_EXPIRED = "x509: certificate has expired or is not yet valid"
+_UNKNOWN_AUTHORITY = "x509: certificate signed by unknown authority"
+_X509_WORDS = {9: _EXPIRED, 10: _EXPIRED, 18: _UNKNOWN_AUTHORITY, 19: _UNKNOWN_AUTHORITY, 20: _UNKNOWN_AUTHORITY, 21: _UNKNOWN_AUTHORITY}
 
 # Module option names in module_utils' messages, and the flag that sets the same thing here.
 OPTION_FLAGS = {
@@ -106,6 +117,45 @@ def flagged(message: str) -> str:
         return flag if flag.startswith(("the ", "(")) else "flag %s" % flag
 
     return _OPTION_WORDS.sub(swap, message)
+
+
+def already_stopped(name: str) -> str:
+    """``mcnerror.ErrHostAlreadyInState``: what stop and kill say of a host that is down."""
+    return "Machine %s is already stopped." % go_quote(name)
+
+
+def engine_stopped(prog: str, name: str) -> str:
+    """A host that runs with its engine stopped (``stop`` of a host we do not power): said where the original says
+    ``Host is not running``."""
+    return "Engine is not running; start it with `%s start %s`" % (prog, name)
+
+
+def dial_error(error: Exception, where: str) -> str:
+    """Why a TLS connection to ``where`` (HOST:PORT) failed, as Go's ``tls.DialWithDialer`` says it in the original's
+    certificate check: ``dial tcp HOST:PORT: connect: connection refused``, ``x509: ...``."""
+    from ansible_collections.dockyard.machine.plugins.module_utils._endpoint import error_cause
+
+    cause = error.__cause__
+    code = getattr(cause, "verify_code", None)
+    if code is not None:
+        return _X509_WORDS.get(code) or str(getattr(cause, "verify_message", None) or cause).rstrip(".")
+    if isinstance(cause, TimeoutError):
+        return "dial tcp %s: i/o timeout" % where
+    if getattr(cause, "reason", None) == "UNEXPECTED_EOF_WHILE_READING":  # the other end closed during the handshake
+        return "EOF"
+    strerror = getattr(cause, "strerror", None)
+    if isinstance(cause, OSError) and strerror and cause.errno is not None and not hasattr(cause, "library"):  # not an ssl.SSLError
+        return "dial tcp %s: connect: %s" % (where, strerror[:1].lower() + strerror[1:])
+    return error_cause(error).rstrip(".")  # type: ignore[arg-type]
+
+
+def docker_version_error(error: Exception, url: str) -> str:
+    """Why ``ls`` (its ERRORS column) and ``version`` could not ask an engine, in the original's words
+    (mcndockerclient over samalba/dockerclient, which asks ``/v1.15/version``)."""
+    if isinstance(error.__cause__, ConnectionRefusedError):
+        return "Unable to query docker version: Cannot connect to the docker engine endpoint"
+    where = url.split("://", 1)[-1]
+    return "Unable to query docker version: Get https://%s/v1.15/version: %s" % (where, dial_error(error, where))
 
 
 def go_quote(text: str) -> str:

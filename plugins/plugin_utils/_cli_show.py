@@ -15,12 +15,29 @@ import typing as t
 
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers import get_driver
 from ansible_collections.dockyard.machine.plugins.module_utils._env import CLI_NAME, EnvRequest, machine_env
-from ansible_collections.dockyard.machine.plugins.module_utils._errors import MachineError
+from ansible_collections.dockyard.machine.plugins.module_utils._errors import EngineError, MachineError
 from ansible_collections.dockyard.machine.plugins.module_utils._listing import MachineFilter, list_machines, render_table
 from ansible_collections.dockyard.machine.plugins.module_utils._shell import SHELLS
 from ansible_collections.dockyard.machine.plugins.module_utils._store import dumps_config
-from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_context import Context, is_running, load_machine, target_name, target_records
-from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_messages import ERR_EXPECTED_ONE, ERR_TOO_MANY, CLIError, flagged, go_quote
+from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_context import (
+    Context,
+    engine_stopped_here,
+    is_running,
+    load_machine,
+    target_name,
+    target_records,
+)
+from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_messages import (
+    ERR_EXPECTED_ONE,
+    ERR_HOST_NOT_RUNNING,
+    ERR_TOO_MANY,
+    CLIError,
+    dial_error,
+    docker_version_error,
+    engine_stopped,
+    flagged,
+    go_quote,
+)
 from ansible_collections.dockyard.machine.plugins.plugin_utils._gotemplate import Record, Template, TemplateError, go_json, tabwrite
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -58,15 +75,19 @@ def _connection(ctx: Context, record: MachineRecord, prefix: str) -> Endpoint:
 
     check = check_connection(ctx.store, record, ENV_CHECK_TIMEOUT, running_first=True)
     if not check.running:
-        raise CLIError("%s: %s" % (prefix, check.cause))
+        raise CLIError("%s: %s" % (prefix, ERR_HOST_NOT_RUNNING))
     endpoint = t.cast("Endpoint", check.endpoint)
     if check.error is not None:
+        refused = isinstance(check.error.__cause__, ConnectionRefusedError) and get_driver(record.driver_name).needs_ssh
+        if refused or engine_stopped_here(record):
+            # The host runs (its driver said so), its engine does not (stopped by stop, or refusing connections).
+            raise CLIError("%s: %s" % (prefix, engine_stopped(ctx.prog, record.name)))
         where = endpoint.url.split("://", 1)[-1]
         raise CLIError(
             "%s: Error checking and/or regenerating the certs: There was an error validating certificates for host %s: %s\n"
             "You can attempt to regenerate them using '%s regenerate-certs [name]'.\n"
             "Be advised that this will trigger a Docker daemon restart which might stop running containers.\n"
-            % (prefix, go_quote(where), check.cause, ctx.prog)
+            % (prefix, go_quote(where), dial_error(check.error, where), ctx.prog)
         ) from check.error
     return endpoint
 
@@ -158,6 +179,9 @@ def cmd_ls(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
     rows = list_machines(store, timeout=float(opts["timeout"]), docker_host=ctx.environ.get("DOCKER_HOST"), machine_filter=machine_filter)
     if swarm_names:
         rows = [row for row in rows if _swarm_leader(row.swarm).lower() in swarm_names]
+    for row in rows:
+        if isinstance(row.failure, EngineError) and row.url:
+            row.error = docker_version_error(row.failure, row.url)
     if opts["quiet"]:
         for row in rows:
             if row.driver != "not found":
@@ -292,8 +316,11 @@ def cmd_url(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
     if len(args) > 1:
         raise CLIError(ERR_EXPECTED_ONE)
     record = load_machine(ctx, target_name(ctx, args))
-    if get_driver(record.driver_name).needs_ssh and not is_running(record):
-        raise CLIError("Host is not running")
+    if get_driver(record.driver_name).needs_ssh:
+        if not is_running(record):
+            raise CLIError(ERR_HOST_NOT_RUNNING)
+        if engine_stopped_here(record):
+            raise CLIError(engine_stopped(ctx.prog, record.name))
     ctx.out(get_driver(record.driver_name).url(record))
     return 0
 
@@ -336,6 +363,12 @@ def cmd_version(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
     from ansible_collections.dockyard.machine.plugins.module_utils._engine import engine_version
 
     record = load_machine(ctx, args[0])
+    if get_driver(record.driver_name).needs_ssh and not is_running(record):
+        raise CLIError("Unable to query docker version: %s" % ERR_HOST_NOT_RUNNING)
     endpoint = endpoint_for(ctx.store, record)
-    ctx.out(str(engine_version(endpoint.url, endpoint.tls, ENV_CHECK_TIMEOUT).get("Version", "")))
+    try:
+        answer = engine_version(endpoint.url, endpoint.tls, ENV_CHECK_TIMEOUT)
+    except EngineError as exc:
+        raise CLIError(docker_version_error(exc, endpoint.url)) from None
+    ctx.out(str(answer.get("Version", "")))
     return 0

@@ -66,3 +66,18 @@ def test_ls_template_that_fails_on_the_header(old_store: Path) -> None:
     result = run("dockyard-machine", old_store, "ls", "--format", "table {{.Name}}\\t{{.EngineOptions.Labels}}")
     assert (result.returncode, result.stdout) == (1, "NAME   ")
     assert result.stderr == 'template: :1:26: executing "" at <.EngineOptions.Labels>: can\'t evaluate field Labels in type string\n'
+
+
+def test_a_host_that_is_down_in_the_original_words(old_store: Path, tmp_path: Path) -> None:
+    """m1's SSH port does not answer (the original's Stopped): version, stop, kill, restart and scp say so as the
+    original does (16.10)."""
+    cases = [
+        (["version", "m1"], "", "Unable to query docker version: Host is not running\n"),
+        (["stop", "m1"], 'Stopping "m1"...\n', 'Machine "m1" is already stopped.\n'),
+        (["kill", "m1"], 'Killing "m1"...\n', 'Machine "m1" is already stopped.\n'),
+        (["restart", "m1"], 'Restarting "m1"...\nStarting "m1"...\n', "generic driver does not support start\n"),
+        (["scp", "m1:/etc/hostname", str(tmp_path / "hostname")], "", 'Error: Cannot run SSH command: Host "m1" is not running\n'),
+    ]
+    for args, out, err in cases:
+        result = run("dockyard-machine", old_store, *args)
+        assert (result.returncode, result.stdout, result.stderr) == (1, out, err), args

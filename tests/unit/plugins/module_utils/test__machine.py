@@ -137,6 +137,10 @@ def test_power_pins_the_host_keys_of_a_record_that_had_none(tmp_path):
     )
     stopped = MachineManager(store, ssh_runner=stop, engine_probe=FakeEngine(), org_user="ops").power("web1", "stopped")
     assert stop.finished() and (stopped.steps, stopped.powered, stopped.host_keys_pinned) == (["stop engine"], True, False)
+    assert store.load("web1").sidecar["Status"] == "stopped"  # the engine is stopped, the host runs on
+    start = TranscriptRunner([Step(r"^true$"), Step(r"systemctl is-active --quiet docker\.service", rc=3), Step(r"systemctl start docker\.service$")])
+    started = MachineManager(store, ssh_runner=start, engine_probe=FakeEngine(), org_user="ops").power("web1", "started")
+    assert start.finished() and started.steps == ["start engine"] and store.load("web1").sidecar["Status"] == "running"
 
 
 def test_a_failed_step_is_recorded_and_the_error_names_the_machine(tmp_path):

@@ -12,6 +12,9 @@ from __future__ import annotations
 import io
 import json
 import os
+import socket
+import ssl
+import threading
 import typing as t
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +23,7 @@ import pytest
 
 from ansible_collections.dockyard.machine.plugins.module_utils import _certs
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers import DRIVERS
-from ansible_collections.dockyard.machine.plugins.module_utils._listing import MachineRow, render_table
+from ansible_collections.dockyard.machine.plugins.module_utils._listing import MachineRow, list_machines, render_table
 from ansible_collections.dockyard.machine.plugins.module_utils._machine import MachineManager
 from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineStore, dumps_config
 from ansible_collections.dockyard.machine.plugins.plugin_utils import _cli, _cli_complete, _cli_flags, _cli_messages, _cli_show
@@ -285,17 +288,124 @@ def test_env_of_a_stopped_machine(store: Path) -> None:
     assert (result.code, result.out, result.err) == (1, "", "Error checking TLS connection: Host is not running\n")
 
 
+def none_machine(store: Path, engine: int, name: str, url: str) -> None:
+    """A none machine (made against the engine), then pointed at ``url``."""
+    assert run(store, "create", "-d", "none", "--url", "tcp://127.0.0.1:%d" % engine, name).code == 0
+    set_driver(store, name, URL=url)
+
+
+CERT_HINT = (
+    "\nYou can attempt to regenerate them using 'dockyard-machine regenerate-certs [name]'.\n"
+    "Be advised that this will trigger a Docker daemon restart which might stop running containers.\n\n"
+)
+
+
 def test_env_when_the_engine_does_not_answer(store: Path, engine: int) -> None:
-    set_driver(store, "m1", EnginePort=1)  # nothing listens on 127.0.0.1:1
-    result = run(store, "env", "m1")
-    assert result.code == 1 and result.out == ""
-    assert result.err.startswith(
-        'Error checking TLS connection: Error checking and/or regenerating the certs: There was an error validating certificates for host "127.0.0.1:1": '
+    """The original's words (16.5): Go's dial error in the certificate check, ls's ERRORS from its Docker client."""
+    none_machine(store, engine, "n1", "tcp://127.0.0.1:1")  # nothing listens on 127.0.0.1:1
+    result = run(store, "env", "n1")
+    assert (result.code, result.out) == (1, "")
+    assert result.err == (
+        "Error checking TLS connection: Error checking and/or regenerating the certs: "
+        'There was an error validating certificates for host "127.0.0.1:1": dial tcp 127.0.0.1:1: connect: connection refused' + CERT_HINT
     )
-    assert result.err.endswith(
-        "\nYou can attempt to regenerate them using 'dockyard-machine regenerate-certs [name]'.\n"
-        "Be advised that this will trigger a Docker daemon restart which might stop running containers.\n\n"
+    assert run(store, "config", "n1").err.startswith("Error running connection boilerplate: Error checking and/or regenerating the certs: ")
+    listed = run(store, "ls", "--filter", "name=^n1$", "--format", "{{.Error}}")
+    assert listed.out == "Unable to query docker version: Cannot connect to the docker engine endpoint\n"
+    version = run(store, "version", "n1")
+    assert (version.code, version.err) == (1, "Unable to query docker version: Cannot connect to the docker engine endpoint\n")
+
+
+@pytest.fixture
+def moved_engine(store: Path, tmp_path: Path) -> t.Iterator[int]:
+    """A TLS engine on 127.0.0.1 whose certificate (the store's CA) covers 127.0.0.11 only: the machine moved."""
+    ca = _certs.load_pair((store / "certs" / "ca.pem").read_bytes(), (store / "certs" / "ca-key.pem").read_bytes())
+    pair = _certs.new_server(ca, "moved", ["127.0.0.11"])
+    (tmp_path / "moved-cert.pem").write_bytes(pair.cert_pem)
+    (tmp_path / "moved-key.pem").write_bytes(pair.key_pem)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(tmp_path / "moved-cert.pem"), str(tmp_path / "moved-key.pem"))
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _peer = listener.accept()
+            except OSError:
+                return
+            try:
+                context.wrap_socket(conn, server_side=True).close()
+            except OSError:
+                conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield listener.getsockname()[1]
+    listener.close()
+
+
+def test_a_certificate_that_no_longer_covers_the_address(store: Path, engine: int, moved_engine: int) -> None:
+    """env names regenerate-certs (the command, not the module) and no sentence ends in two periods (16.5)."""
+    none_machine(store, engine, "n2", "tcp://127.0.0.1:%d" % moved_engine)
+    mismatch = "IP address mismatch, certificate is not valid for '127.0.0.1'"
+    result = run(store, "env", "n2")
+    assert result.err == (
+        "Error checking TLS connection: Error checking and/or regenerating the certs: "
+        'There was an error validating certificates for host "127.0.0.1:%d": %s' % (moved_engine, mismatch) + CERT_HINT
     )
+    listed = run(store, "ls", "--filter", "name=^n2$", "--format", "{{.Error}}").out
+    assert listed == "Unable to query docker version: Get https://127.0.0.1:%d/v1.15/version: %s\n" % (moved_engine, mismatch)
+    # The modules' own words keep naming the module, with one period.
+    info = list_machines(MachineStore(str(store)), timeout=5, docker_host=None, machine_filter=None)
+    module_error = next(row.error for row in info if row.name == "n2")
+    assert "'127.0.0.1'. Re-issue the machine's server certificate with dockyard.machine.docker_machine_certs." in module_error
+    assert ".." not in module_error
+
+
+@pytest.fixture
+def closing_port() -> t.Iterator[int]:
+    """A port on 127.0.0.1 that accepts connections and closes them at once (a relay whose engine is gone)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _peer = listener.accept()
+            except OSError:
+                return
+            conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield listener.getsockname()[1]
+    listener.close()
+
+
+def test_env_url_and_config_of_a_host_whose_engine_is_stopped(store: Path, engine: int, closing_port: int) -> None:
+    """After stop of a machine whose host we do not power, the engine is stopped: said as the original says a host is
+    not running (16.10)."""
+    set_driver(store, "m1", EnginePort=1)  # the host answers (its SSH port is the engine's), its engine port refuses
+    stopped = "Engine is not running; start it with `dockyard-machine start m1`\n"
+    assert run(store, "env", "m1").err == "Error checking TLS connection: " + stopped
+    assert run(store, "config", "m1").err == "Error running connection boilerplate: " + stopped
+    assert run(store, "url", "m1").out == "tcp://127.0.0.1:1\n"  # url asks no engine; the record says who stopped it
+    machines = MachineStore(str(store))
+    record = machines.load("m1")
+    record.sidecar["Status"] = "stopped"  # as stop writes it
+    machines.save(record)
+    url = run(store, "url", "m1")
+    assert (url.code, url.out, url.err) == (1, "", stopped)
+    set_driver(store, "m1", EnginePort=closing_port)  # a relay in front of the stopped engine: connections accepted, then closed
+    assert run(store, "env", "m1").err == "Error checking TLS connection: " + stopped
+    set_driver(store, "m1", EnginePort=engine)  # started by other means: the engine's answer wins over the record
+    assert run(store, "env", "m1").code == 0
+
+
+def test_a_connection_closed_during_the_handshake_is_go_s_eof(store: Path, engine: int, closing_port: int) -> None:
+    none_machine(store, engine, "n3", "tcp://127.0.0.1:%d" % closing_port)
+    result = run(store, "env", "n3")
+    assert result.err.startswith("Error checking TLS connection: Error checking and/or regenerating the certs: There was an error validating certificates")
+    assert result.err.endswith('for host "127.0.0.1:%d": EOF' % closing_port + CERT_HINT)
+    listed = run(store, "ls", "--filter", "name=^n3$", "--format", "{{.Error}}").out
+    assert listed == "Unable to query docker version: Get https://127.0.0.1:%d/v1.15/version: EOF\n" % closing_port
 
 
 def test_env_without_shell_fails_like_the_original(store: Path, engine: int) -> None:
@@ -567,9 +677,27 @@ def test_power_of_an_unknown_machine_touches_nothing(store: Path) -> None:
     assert tree(store) == before
 
 
-def test_kill_is_not_supported_by_these_drivers(store: Path) -> None:
-    result = run(store, "kill", "m1")
+def test_kill_is_not_supported_by_these_drivers(store: Path, engine: int) -> None:
+    result = run(store, "kill", "m1")  # m1 runs: its SSH port answers
     assert (result.code, result.out, result.err) == (1, 'Killing "m1"...\n', "generic driver does not support kill\n")
+
+
+def test_a_host_that_is_down_in_the_original_words(store: Path, tmp_path: Path) -> None:
+    """m1's SSH port does not answer: the original's state Stopped, and its words for each command (16.10)."""
+    before = tree(store)
+    version = run(store, "version", "m1")
+    assert (version.code, version.out, version.err) == (1, "", "Unable to query docker version: Host is not running\n")
+    stop = run(store, "stop", "m1")
+    assert (stop.code, stop.out, stop.err) == (1, 'Stopping "m1"...\n', 'Machine "m1" is already stopped.\n')
+    kill = run(store, "kill", "m1")
+    assert (kill.code, kill.out, kill.err) == (1, 'Killing "m1"...\n', 'Machine "m1" is already stopped.\n')
+    restart = run(store, "restart", "m1")
+    assert (restart.code, restart.out, restart.err) == (1, 'Restarting "m1"...\nStarting "m1"...\n', "generic driver does not support start\n")
+    start = run(store, "start", "m1")
+    assert (start.code, start.out, start.err) == (1, 'Starting "m1"...\n', "generic driver does not support start\n")
+    scp = run(store, "scp", "m1:/etc/hostname", str(tmp_path / "hostname"))
+    assert (scp.code, scp.err, scp.ran) == (1, 'Error: Cannot run SSH command: Host "m1" is not running\n', [])
+    assert tree(store) == before
 
 
 def test_power_of_a_none_machine(store: Path, engine: int) -> None:
@@ -786,9 +914,8 @@ def test_messages_name_the_program_as_invoked(store: Path, engine: int) -> None:
     assert run(store, "ls", "--bogus", argv0=argv0).out.startswith("Incorrect Usage.\n\nUsage: docker-machine ls")
     assert "complete -F _dockyard_machine docker-machine\n" in run(store, "completion", "bash", argv0=argv0).out
     assert run(store, "certs", argv0=argv0).err == "Error: the certs command takes one action: docker-machine certs check [NAME...]\n"
-    set_driver(store, "m1", EnginePort=1)  # nothing listens: the certificate message names the command to run
-    assert "'docker-machine regenerate-certs [name]'" in run(store, "env", "m1", argv0=argv0).err
-    assert "dockyard-machine" not in "".join(run(store, "env", "m1", argv0=argv0).err)
+    set_driver(store, "m1", EnginePort=1)  # nothing listens: the message names the command to run
+    assert run(store, "env", "m1", argv0=argv0).err == "Error checking TLS connection: Engine is not running; start it with `docker-machine start m1`\n"
     # python -m dockyard_machine_cli names the command.
     assert run(None, "--version", argv0="/site/dockyard_machine_cli/__main__.py").out.startswith("dockyard-machine version ")
 
