@@ -363,7 +363,8 @@ def test_a_certificate_that_no_longer_covers_the_address(store: Path, engine: in
 
 @pytest.fixture
 def closing_port() -> t.Iterator[int]:
-    """A port on 127.0.0.1 that accepts connections and closes them at once (a relay whose engine is gone)."""
+    """A port on 127.0.0.1 that accepts connections, reads the client's first words and closes (a relay whose engine is
+    gone); reading first makes the close an orderly one (unread data would make it a reset)."""
     listener = socket.create_server(("127.0.0.1", 0))
 
     def serve() -> None:
@@ -372,7 +373,12 @@ def closing_port() -> t.Iterator[int]:
                 conn, _peer = listener.accept()
             except OSError:
                 return
-            conn.close()
+            with conn:
+                conn.settimeout(5)
+                try:
+                    conn.recv(65536)
+                except OSError:
+                    pass
 
     threading.Thread(target=serve, daemon=True).start()
     yield listener.getsockname()[1]
