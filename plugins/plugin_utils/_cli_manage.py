@@ -7,7 +7,6 @@ regenerate-certs, ssh, scp; and ours, ``certs check``."""
 
 from __future__ import annotations
 
-import shutil
 import typing as t
 
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers import get_driver
@@ -243,6 +242,8 @@ def cmd_scp(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
         raise CLIError("Improper number of arguments")
     (src_host, src_user, src_path), (dst_host, dst_user, dst_path) = (_scp_side(ctx, a) for a in args)
     tool = "rsync" if opts["delta"] else "scp"
+    import shutil  # here, not with the module: the other commands start without it
+
     if not shutil.which(tool):
         raise CLIError(
             "You must have a copy of the rsync binary locally to use the --delta option"

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import sys
 import typing as t
 
@@ -97,6 +96,8 @@ def _hint_program(argv0: str) -> list[str]:
 
     Run as ``python -m dockyard_machine_cli``, the hint names the command when it is on PATH, else that module run.
     """
+    import shutil  # here, not with the module: most commands never print a hint
+
     base = os.path.basename(argv0)
     if base == "__main__.py":
         return [CLI_NAME] if shutil.which(CLI_NAME) else [sys.executable, "-m", "dockyard_machine_cli"]
