@@ -132,8 +132,12 @@ class SSHSession:
         target = self.target
         return [self.ssh_binary] + self._options() + ["-p", str(target.port), "-l", target.user] + self._identity()
 
-    def _options(self) -> list[str]:
-        """What ssh and scp share: the user's config file, host-key pinning and the shared connection."""
+    def _shares_connection(self, user: str) -> bool:
+        """The shared connection is the record's user's: another user logs in over a connection of their own."""
+        return not user or user == self.target.user
+
+    def _options(self, shared: bool = True) -> list[str]:
+        """What ssh and scp share: the user's config file, host-key pinning and (``shared``) the shared connection."""
         target = self.target
         argv = []
         if target.config_file:
@@ -147,12 +151,12 @@ class SSHSession:
             "-o", "UserKnownHostsFile=%s" % self.known_hosts,
             "-o", "GlobalKnownHostsFile=/dev/null",
             "-o", "StrictHostKeyChecking=%s" % ("yes" if target.pinned_host_keys else "accept-new"),
-            "-o", "ControlMaster=auto",
-            "-o", "ControlPath=%s" % os.path.join(self.workdir, "cm"),
-            "-o", "ControlPersist=60",
-            "-o", "LogLevel=ERROR",
         ]
-        return argv
+        if shared:
+            argv += ["-o", "ControlMaster=auto", "-o", "ControlPath=%s" % os.path.join(self.workdir, "cm"), "-o", "ControlPersist=60"]
+        else:
+            argv += ["-o", "ControlMaster=no", "-o", "ControlPath=none"]
+        return argv + ["-o", "LogLevel=ERROR"]
 
     def _identity(self) -> list[str]:
         argv = []
@@ -162,29 +166,45 @@ class SSHSession:
             argv += ["-J", self.target.proxy_jump]
         return argv
 
-    def user_argv(self, command: t.Sequence[str] = ()) -> list[str]:
-        """The ssh command line for a user's own command (or a login shell without one), as the user, no sudo.
+    def user_argv(self, command: t.Sequence[str] = (), *, options: t.Sequence[str] = (), user: str = "") -> list[str]:
+        """The ssh command line for a user's own command (or a login shell without one), no sudo.
 
-        It rides the session's shared connection and its pinned host keys; ``~/.ssh/config`` applies.
+        ``options`` are ssh options the user passed (checked by ``_ssh_options.split_ssh_args``); they come first, so
+        theirs win over our defaults, which still pin the host key. The record's user rides the session's shared
+        connection; another ``user`` gets a connection of its own. ``~/.ssh/config`` applies.
         """
-        return self._base_argv() + ["--", self.target.host, *command]
+        login = user or self.target.user
+        argv = [self.ssh_binary, *options] + self._options(self._shares_connection(login))
+        return argv + ["-p", str(self.target.port), "-l", login] + self._identity() + ["--", self.target.host, *command]
 
     def remote_path(self, path: str, user: str = "") -> str:
         """``user@host:path`` as scp and rsync read it (an IPv6 address in brackets)."""
         host = "[%s]" % self.target.host if ":" in self.target.host else self.target.host
         return "%s@%s:%s" % (user or self.target.user, host, path)
 
-    def copy_argv(self, source: str, destination: str, *, recursive: bool = False, quiet: bool = False, delta: bool = False) -> list[str]:
-        """scp (or, with ``delta``, rsync over this session's ssh) from ``source`` to ``destination``.
+    def copy_argv(
+        self,
+        source: str | t.Sequence[str],
+        destination: str,
+        *,
+        recursive: bool = False,
+        quiet: bool = False,
+        delta: bool = False,
+        user: str = "",
+    ) -> list[str]:
+        """scp (or, with ``delta``, rsync over this session's ssh) from ``source`` (one path or several) to ``destination``.
 
-        One of them is a :meth:`remote_path` of this host; the other a local path.
+        The remote side is a :meth:`remote_path` of this host as ``user``; the other side is local. The record's user
+        rides the session's shared connection; another user gets a connection of its own.
         """
+        sources = [source] if isinstance(source, str) else list(source)
+        options = self._options(self._shares_connection(user))
         if delta:
-            ssh = [self.ssh_binary] + self._options() + ["-p", str(self.target.port)] + self._identity()
+            ssh = [self.ssh_binary] + options + ["-p", str(self.target.port)] + self._identity()
             argv = ["rsync"] + ([] if quiet else ["--progress"]) + ["-e", " ".join(shlex.quote(a) for a in ssh)]
-            return argv + (["-r"] if recursive else []) + ["--", source, destination]
-        argv = ["scp"] + self._options() + ["-P", str(self.target.port)] + self._identity()
-        return argv + (["-r"] if recursive else []) + (["-q"] if quiet else []) + ["--", source, destination]
+            return argv + (["-r"] if recursive else []) + ["--", *sources, destination]
+        argv = ["scp"] + options + ["-P", str(self.target.port)] + self._identity()
+        return argv + (["-r"] if recursive else []) + (["-q"] if quiet else []) + ["--", *sources, destination]
 
     def learned_host_keys(self) -> tuple[str, ...]:
         """The host keys in use: pinned ones, or those accepted at first contact (``keytype base64``)."""

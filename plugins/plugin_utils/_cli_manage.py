@@ -7,10 +7,12 @@ regenerate-certs, ssh, scp; and ours, ``certs check``."""
 
 from __future__ import annotations
 
+import os
 import typing as t
 
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers import get_driver
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import MachineError
+from ansible_collections.dockyard.machine.plugins.module_utils._ssh_options import checked_login, split_ssh_args
 from ansible_collections.dockyard.machine.plugins.module_utils._store import NAME_PATTERN
 from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_context import (
     Context,
@@ -24,9 +26,10 @@ from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_messages imp
 from ansible_collections.dockyard.machine.plugins.plugin_utils._gotemplate import tabwrite
 
 if t.TYPE_CHECKING:  # pragma: no cover
+    from ansible_collections.dockyard.machine.plugins.module_utils._ssh import SSHSession
     from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineRecord
 
-__all__ = ["cmd_certs", "cmd_kill", "cmd_provision", "cmd_regenerate_certs", "cmd_rm", "cmd_scp", "cmd_ssh", "power_command"]
+__all__ = ["cmd_certs", "cmd_kill", "cmd_provision", "cmd_regenerate_certs", "cmd_rm", "cmd_scp", "cmd_ssh", "power_command", "relay_copy"]
 
 
 def cmd_rm(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
@@ -215,12 +218,14 @@ def cmd_ssh(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
         ctx.stdout.write(ctx.command_help())
         return 0
     record = load_machine(ctx, target_name(ctx, args))
+    # The words after the name: ssh options, then the command (as ssh reads them after user@host in the original).
+    passed = split_ssh_args(args[1:])
     if not get_driver(record.driver_name).needs_ssh:
         raise CLIError("Error: Cannot run SSH command: machine %s (driver %s) has no SSH access" % (go_quote(record.name), record.driver_name))
     if not is_running(record):
         raise CLIError("Error: Cannot run SSH command: Host %s is not running" % go_quote(record.name))
     with machine_manager(ctx).user_session(record.name) as session:
-        return ctx.runner(session.user_argv(args[1:]))
+        return ctx.runner(session.user_argv(passed.command, options=passed.options, user=passed.user))
 
 
 def _scp_side(ctx: Context, spec: str) -> tuple[str, str, str]:
@@ -231,6 +236,7 @@ def _scp_side(ctx: Context, spec: str) -> tuple[str, str, str]:
     user = ""
     if "@" in host:
         user, host = host.split("@", 1)
+        checked_login(user, "the user in %s" % spec)
     if host == "localhost":
         return "", "", path
     return host, user, path
@@ -241,6 +247,8 @@ def cmd_scp(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
         ctx.stdout.write(ctx.command_help())
         raise CLIError("Improper number of arguments")
     (src_host, src_user, src_path), (dst_host, dst_user, dst_path) = (_scp_side(ctx, a) for a in args)
+    if src_host and dst_host and opts["delta"]:
+        raise CLIError("--delta copies between a machine and this computer only (rsync cannot copy between two remote hosts): leave it out.")
     tool = "rsync" if opts["delta"] else "scp"
     import shutil  # here, not with the module: the other commands start without it
 
@@ -250,18 +258,55 @@ def cmd_scp(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
             if opts["delta"]
             else "You must have a copy of the scp binary locally to use the scp feature"
         )
-    if src_host and dst_host:
-        raise CLIError("Copying from one machine to another (%s to %s) is not offered: copy to a local folder first, then on." % (src_host, dst_host))
-    machine = src_host or dst_host
-    if not machine:
+    records = [_scp_record(ctx, host) for host in (src_host, dst_host) if host]
+    if not records:
         return ctx.runner([tool] + (["-r"] if opts["recursive"] else []) + ["--", src_path, dst_path])
+    _check_running(records)
+    copy = {"recursive": opts["recursive"], "quiet": opts["quiet"], "delta": opts["delta"]}
+    manager = machine_manager(ctx)
+    if src_host and dst_host:
+        with manager.user_session(records[0].name) as from_session, manager.user_session(records[1].name) as to_session:
+            return relay_copy(ctx.runner, (from_session, src_user, src_path), (to_session, dst_user, dst_path), copy)
+    user = src_user if src_host else dst_user
+    with manager.user_session(records[0].name) as session:
+        source = session.remote_path(src_path, user) if src_host else src_path
+        destination = session.remote_path(dst_path, user) if dst_host else dst_path
+        return ctx.runner(session.copy_argv(source, destination, user=user, **copy))
+
+
+def relay_copy(
+    runner: t.Callable[[list[str]], int],
+    source: tuple[SSHSession, str, str],
+    destination: tuple[SSHSession, str, str],
+    copy: t.Mapping[str, t.Any],
+) -> int:
+    """Copy ``(session, user, path)`` to another machine's ``(session, user, path)`` through this computer.
+
+    The original ran ``scp -3`` (which also relays through this computer) with one set of ssh options for both
+    hosts. Here the files go through a private folder of this computer, each machine over its own session: its own
+    pinned host key, port, key and user. The folder is removed afterwards.
+    """
+    import tempfile  # loaded when used: the command line's start-up stays small
+
+    (src_session, src_user, src_path), (dst_session, dst_user, dst_path) = source, destination
+    with tempfile.TemporaryDirectory(prefix="dym-scp-") as relay:
+        fetched = runner(src_session.copy_argv(src_session.remote_path(src_path, src_user), relay, user=src_user, **copy))
+        if fetched != 0:
+            return fetched
+        files = sorted(os.path.join(relay, entry) for entry in os.listdir(relay))
+        if not files:
+            raise CLIError("Nothing was copied from %s." % src_session.remote_path(src_path, src_user))
+        return runner(dst_session.copy_argv(files, dst_session.remote_path(dst_path, dst_user), user=dst_user, **copy))
+
+
+def _scp_record(ctx: Context, machine: str) -> MachineRecord:
     try:
-        record = load_machine(ctx, machine)
+        return load_machine(ctx, machine)
     except CLIError as exc:
         raise CLIError("Error loading host: %s" % exc.message) from None
-    if get_driver(record.driver_name).needs_ssh and not is_running(record):
-        raise CLIError("Error: Cannot run SSH command: Host %s is not running" % go_quote(record.name))
-    with machine_manager(ctx).user_session(record.name) as session:
-        source = session.remote_path(src_path, src_user) if src_host else src_path
-        destination = session.remote_path(dst_path, dst_user) if dst_host else dst_path
-        return ctx.runner(session.copy_argv(source, destination, recursive=opts["recursive"], quiet=opts["quiet"], delta=opts["delta"]))
+
+
+def _check_running(records: t.Iterable[MachineRecord]) -> None:
+    for record in records:
+        if get_driver(record.driver_name).needs_ssh and not is_running(record):
+            raise CLIError("Error: Cannot run SSH command: Host %s is not running" % go_quote(record.name))

@@ -64,3 +64,44 @@ def test_a_settled_host_that_refuses_fails_at_once_and_a_new_one_is_retried(answ
     with SSHSession(SSHTarget(host="127.0.0.1", alias="a"), runner=runner) as session:
         session.wait_until_reachable(30, interval=0.01)
     assert runner.finished()
+
+
+def _session(user: str = "root") -> SSHSession:
+    return SSHSession(SSHTarget(host="127.0.0.1", alias="dockyard-machine-t", port=2222, user=user, pinned_host_keys=("ssh-ed25519 AAAA",)))
+
+
+def _option(argv: list[str], keyword: str) -> list[str]:
+    return [argv[i + 1] for i, word in enumerate(argv[:-1]) if word == "-o" and argv[i + 1].startswith(keyword + "=")]
+
+
+def test_a_users_ssh_options_come_before_ours_and_the_command_after_the_host():
+    with _session() as session:
+        argv = session.user_argv(["uptime"], options=["-C", "-o", "ConnectTimeout=3"])
+    assert argv[:4] == ["ssh", "-C", "-o", "ConnectTimeout=3"]
+    assert argv[-3:] == ["--", "127.0.0.1", "uptime"]
+    # ssh keeps the first value: the user's ConnectTimeout wins; the pinning is still ours.
+    assert _option(argv, "ConnectTimeout") == ["ConnectTimeout=3", "ConnectTimeout=10"]
+    assert _option(argv, "StrictHostKeyChecking") == ["StrictHostKeyChecking=yes"]
+    assert argv[argv.index("-l") + 1] == "root"
+    assert _option(argv, "ControlMaster") == ["ControlMaster=auto"]
+
+
+def test_another_user_logs_in_over_a_connection_of_its_own():
+    """The shared connection is the record user's: riding it would run the command as that user (issue 15 item 10)."""
+    with _session() as session:
+        argv = session.user_argv(["id"], user="bob")
+        copy = session.copy_argv("/tmp/a", session.remote_path("/tmp/b", "bob"), user="bob")
+        rsync = session.copy_argv(session.remote_path("/tmp/b", "bob"), "/tmp/a", user="bob", delta=True)
+        own = session.copy_argv("/tmp/a", session.remote_path("/tmp/b"), user="")
+    assert argv[argv.index("-l") + 1] == "bob"
+    for line in (argv, copy, rsync[rsync.index("-e") + 1].split()):
+        assert _option(line, "ControlPath") == ["ControlPath=none"] and _option(line, "ControlMaster") == ["ControlMaster=no"], line
+        assert _option(line, "StrictHostKeyChecking") == ["StrictHostKeyChecking=yes"]
+    assert copy[-2:] == ["/tmp/a", "bob@127.0.0.1:/tmp/b"]
+    assert _option(own, "ControlMaster") == ["ControlMaster=auto"] and own[-1] == "root@127.0.0.1:/tmp/b"
+
+
+def test_a_copy_takes_several_sources():
+    with _session() as session:
+        argv = session.copy_argv(["/r/a", "/r/b"], session.remote_path("/tmp/"), recursive=True)
+    assert argv[-5:] == ["-r", "--", "/r/a", "/r/b", "root@127.0.0.1:/tmp/"]

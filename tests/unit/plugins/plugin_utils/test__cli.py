@@ -25,8 +25,9 @@ from ansible_collections.dockyard.machine.plugins.module_utils import _certs
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers import DRIVERS
 from ansible_collections.dockyard.machine.plugins.module_utils._listing import MachineRow, list_machines, render_table
 from ansible_collections.dockyard.machine.plugins.module_utils._machine import MachineManager
+from ansible_collections.dockyard.machine.plugins.module_utils._ssh import SSHSession, SSHTarget
 from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineStore, dumps_config
-from ansible_collections.dockyard.machine.plugins.plugin_utils import _cli, _cli_complete, _cli_flags, _cli_messages, _cli_show
+from ansible_collections.dockyard.machine.plugins.plugin_utils import _cli, _cli_complete, _cli_flags, _cli_manage, _cli_messages, _cli_show
 from ansible_collections.dockyard.machine.tests.unit.plugins.modules.test_docker_machine_env import FAKE_VERSION, start_engine
 
 NOT_EXIST = 'Docker machine "%s" does not exist. Use "dockyard-machine ls" to list machines. Use "dockyard-machine create" to add a new one.\n'
@@ -727,11 +728,46 @@ def test_ssh_to_a_stopped_machine(store: Path) -> None:
     assert run(store, "ssh", "--help").out.startswith("Usage: dockyard-machine ssh")
 
 
+def test_ssh_options_that_would_undo_pinning_are_refused_before_any_connection(store: Path) -> None:
+    """ssh's own options are read after the name (issue 16 item 1); these few are refused by name, whatever the machine's state."""
+    result = run(store, "ssh", "m1", "-o", "StrictHostKeyChecking=no", "true")
+    assert (result.code, result.ran) == (1, [])
+    assert result.err == "The ssh option -o StrictHostKeyChecking is not offered: the machine's host key is pinned in its record and always checked.\n"
+    assert run(store, "ssh", "m1", "-p", "2222", "true").err.startswith("The ssh option -p is not offered: the machine's address and SSH port")
+
+
 def test_scp_argument_errors(store: Path) -> None:
     assert run(store, "scp", "a").err == "Improper number of arguments\n"
     assert run(store, "scp", "nope:/etc/hosts", "/tmp/x").err == "Error loading host: " + NOT_EXIST % "nope"
-    both = run(store, "scp", "m1:/a", "m2:/b")
-    assert both.code == 1 and "is not offered" in both.err
+    assert run(store, "scp", "m1:/a", "nope:/b").err == "Error loading host: " + NOT_EXIST % "nope"
+    assert run(store, "scp", "a b@m1:/a", "/b").err.startswith("'a b' is not a user name")
+    both = run(store, "scp", "-d", "m1:/a", "m2:/b")
+    assert both.code == 1 and both.err == "--delta copies between a machine and this computer only (rsync cannot copy between two remote hosts): leave it out.\n"
+
+
+def test_a_copy_between_machines_relays_through_a_private_folder_each_machine_over_its_own_session(tmp_path: Path) -> None:
+    """scp m1:path m2:path (issue 16 item 8): the first machine's files land in a folder of this computer, then go on."""
+    ran: list[list[str]] = []
+
+    def runner(argv: list[str]) -> int:
+        ran.append(list(argv))
+        if len(ran) == 1:
+            relay = Path(argv[-1])
+            assert oct(relay.stat().st_mode & 0o777) == "0o700"
+            (relay / "hostname").write_text("m1\n")
+        return 0
+
+    source = SSHSession(SSHTarget(host="127.0.0.188", alias="dockyard-machine-m1", pinned_host_keys=("ssh-ed25519 AAAA",)))
+    destination = SSHSession(SSHTarget(host="127.0.0.189", alias="dockyard-machine-m2", port=2222, user="docker"))
+    with source, destination:
+        code = _cli_manage.relay_copy(runner, (source, "", "/etc/hostname"), (destination, "bob", "/tmp/copied"), {"recursive": True, "quiet": False})
+    assert code == 0 and len(ran) == 2
+    fetch, send = ran
+    relay = fetch[-1]
+    assert fetch[-3:] == ["--", "root@127.0.0.188:/etc/hostname", relay] and "HostKeyAlias=dockyard-machine-m1" in fetch
+    assert send[-3:] == ["--", relay + "/hostname", "bob@127.0.0.189:/tmp/copied"] and "HostKeyAlias=dockyard-machine-m2" in send
+    assert send[send.index("-P") + 1] == "2222" and "-r" in send and "ControlPath=none" in send
+    assert not Path(relay).exists()
 
 
 def test_scp_between_local_paths_runs_scp_only(store: Path) -> None:
