@@ -101,6 +101,14 @@ class Hosts:
         outcome.steps.extend(report.changed_steps)
         outcome.warnings.extend(report.warnings)
 
+    def upgrade(self, record: MachineRecord, driver: t.Any, install: EngineInstall, timeout: float, outcome: Outcome) -> tuple[str, str]:
+        """The engine upgraded from its install source within its pin; the versions before and after."""
+        with self.session(record, driver, timeout, outcome, settled=True) as session:
+            report, before, after = Provisioner(session, check_mode=self.check_mode).upgrade_engine(install)
+        outcome.steps.extend(report.changed_steps)
+        outcome.warnings.extend(report.warnings)
+        return before, after
+
     @contextlib.contextmanager
     def session(
         self, record: MachineRecord, driver: t.Any, timeout: float, outcome: Outcome, *, reset_host_key: bool = False, settled: bool = False

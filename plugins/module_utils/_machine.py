@@ -257,6 +257,27 @@ class MachineManager:
                 outcome.steps.append("provision")
                 outcome.warnings.append("Check mode could not read the host: %s" % exc.msg)
 
+    # -- upgrade ------------------------------------------------------------------------------------
+    def upgrade(self, name: str, *, timeout: float = 120.0) -> Outcome:
+        """``docker-machine upgrade``: the engine upgraded on the host from the record's install source, within its
+        version pin (the same choices create and provision install with); the engine answers over TLS afterwards."""
+        record = self.store.load(name)
+        driver = self._driver(record.driver_name)
+        if not driver.needs_ssh:
+            raise DriverError(
+                "Machine %s (driver %s) has no host this collection reaches: upgrade the engine where it runs." % (name, record.driver_name), machine=name
+            )
+        outcome = Outcome(status="running")
+        before, after = self.hosts.upgrade(record, driver, EngineSpec.from_record(record).install, timeout, outcome)
+        if outcome.host_keys_pinned and not self.check_mode:
+            with self.store.lock(name):
+                self.store.save(record)
+        outcome.changed = bool(outcome.steps)
+        outcome.diff = {"before": {"engine": before}, "after": {"engine": after}}
+        if not self.check_mode:
+            outcome.docker_version = self.hosts.verify_engine(record)
+        return outcome
+
     # -- provision ----------------------------------------------------------------------------------
     def recorded_spec(self, name: str, *, timeout: float = 120.0) -> MachineSpec:
         """What ``present`` needs to bring machine ``name`` to what its record holds (``docker-machine provision``).

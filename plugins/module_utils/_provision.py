@@ -123,9 +123,14 @@ def checked_version(version: str) -> str:
     return version
 
 
-def install_script(os_info: OSInfo, install: EngineInstall) -> str:
-    """The shell text that installs the engine from the chosen source on this OS family; every value is shell-quoted."""
+def install_script(os_info: OSInfo, install: EngineInstall, *, upgrade: bool = False) -> str:
+    """The shell text that installs the engine from the chosen source on this OS family; every value is shell-quoted.
+
+    ``upgrade``: the engine is installed and is brought to the newest version the source offers within the pin. apt's
+    ``install`` (and so the install URL's script) upgrades an installed package; dnf and yum are asked to upgrade.
+    """
     version = checked_version(install.version)
+    dnf, yum = ("upgrade", "update") if upgrade else ("install", "install")
     if install.source == "script":
         env = "VERSION=%s " % shlex.quote(version) if version else ""
         return "set -e; command -v curl >/dev/null || { %s apt_retry update && apt_retry install -y curl; }; curl -fsSL %s | %ssh -s" % (
@@ -155,16 +160,16 @@ def install_script(os_info: OSInfo, install: EngineInstall) -> str:
     if install.source == "distro":
         package = "moby-engine" if os_info.id == "fedora" else "docker"
         pinned = "%s-%s" % (package, version) if version else package
-        return "set -e; (command -v dnf >/dev/null && dnf install -y %s) || yum install -y %s" % (shlex.quote(pinned), shlex.quote(pinned))
+        return "set -e; (command -v dnf >/dev/null && dnf %s -y %s) || yum %s -y %s" % (dnf, shlex.quote(pinned), yum, shlex.quote(pinned))
     repo_os = {"fedora": "fedora", "rhel": "rhel"}.get(os_info.id, "centos")
     suffix = "-%s" % version if version else ""
     engine, cli = shlex.quote("docker-ce" + suffix), shlex.quote("docker-ce-cli" + suffix)
     return (
         "set -e; (command -v dnf >/dev/null && dnf -y install dnf-plugins-core && dnf config-manager --add-repo "
-        "https://download.docker.com/linux/%s/docker-ce.repo && dnf install -y %s %s containerd.io docker-compose-plugin) "
+        "https://download.docker.com/linux/%s/docker-ce.repo && dnf %s -y %s %s containerd.io docker-compose-plugin) "
         "|| (yum install -y yum-utils && yum-config-manager --add-repo https://download.docker.com/linux/%s/docker-ce.repo "
-        "&& yum install -y %s %s containerd.io docker-compose-plugin)"
-    ) % (repo_os, engine, cli, repo_os, engine, cli)
+        "&& yum %s -y %s %s containerd.io docker-compose-plugin)"
+    ) % (repo_os, dnf, engine, cli, repo_os, yum, engine, cli)
 
 
 class Provisioner:
@@ -235,6 +240,9 @@ class Provisioner:
             if self.check_mode:
                 return
             self.session.run(install_script(report.os or OSInfo("", (), "", ""), install), step="install engine (%s)" % install.source, timeout=1800)
+        self._dockerd_path(report)
+
+    def _dockerd_path(self, report: ProvisionReport) -> None:
         # The original's drop-in (and its regenerate-certs) starts /usr/bin/dockerd.
         link = self.session.run(
             "[ -x {b} ] && echo present || {{ [ -x /usr/sbin/dockerd ] && echo link; }}".format(b=shlex.quote(DOCKERD_BINARY)), step="dockerd path", check=False
@@ -243,6 +251,44 @@ class Provisioner:
             report.changed_steps.append("dockerd path")
             if not self.check_mode:
                 self.session.run("ln -sf /usr/sbin/dockerd %s" % shlex.quote(DOCKERD_BINARY), step="dockerd path")
+
+    def upgrade_engine(self, install: EngineInstall, ready_timeout: float = 600) -> tuple[ProvisionReport, str, str]:
+        """``docker-machine upgrade``: the engine upgraded from the source and within the pin it was installed with, then
+        restarted as the original does (a package upgrade may leave docker.socket in charge again). Returns the report
+        and the engine's versions before and after."""
+        checked_version(install.version)
+        report = ProvisionReport()
+        report.os = self.detect_os()
+        if not install.enabled:
+            raise ProvisionError(
+                "The engine of this machine is not installed by dockyard.machine (engine.install is false in its record): "
+                "upgrade Docker on the host yourself, or provision it with engine.install=true.",
+                step="upgrade engine",
+                option="engine.install",
+            )
+        self.wait_until_ready(ready_timeout)
+        before = self.engine_version()
+        if not before:
+            raise ProvisionError("Docker is not installed on the host: provision the machine first (it installs the engine).", step="upgrade engine")
+        if not self.check_mode:
+            self.session.run(install_script(report.os, install, upgrade=True), step="upgrade engine (%s)" % install.source, timeout=1800)
+        after = self.engine_version() if not self.check_mode else before
+        if after != before:
+            report.changed_steps.append("upgrade engine")
+        self._dockerd_path(report)
+        report.changed_steps.append("restart engine")
+        if not self.check_mode:
+            self.restart_engine()
+        return report, before, after
+
+    def engine_version(self) -> str:
+        """``dockerd --version`` of the host ("" when there is none)."""
+        result = self.session.run(
+            "for d in dockerd /usr/bin/dockerd /usr/sbin/dockerd; do command -v $d >/dev/null 2>&1 && exec $d --version; done; true",
+            step="engine version",
+            check=False,
+        )
+        return result.stdout.strip()
 
     def _daemon_json(self, report: ProvisionReport, daemon: DaemonConfig) -> bytes:
         current = self.session.run("cat %s 2>/dev/null || true" % shlex.quote(DAEMON_JSON_PATH), step="read daemon.json").stdout

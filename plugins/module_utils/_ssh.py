@@ -206,6 +206,26 @@ class SSHSession:
         argv = ["scp"] + options + ["-P", str(self.target.port)] + self._identity()
         return argv + (["-r"] if recursive else []) + (["-q"] if quiet else []) + ["--", *sources, destination]
 
+    def mount_argv(self, path: str, mountpoint: str, *, user: str = "") -> list[str]:
+        """sshfs mounting ``path`` of this host as ``user`` on the local ``mountpoint``, with this session's pinned host key.
+
+        The mount outlives this session, so its ssh has a connection of its own (never the shared one). sshfs checks
+        the host key when it connects, before it returns; a later reconnection would find no key and fail closed.
+        """
+
+        def fuse(value: str) -> str:  # FUSE splits -o values at commas
+            return value.replace("\\", "\\\\").replace(",", "\\,")
+
+        options = self._options(shared=False)
+        argv = ["sshfs", self.remote_path(path, user), mountpoint, "-p", str(self.target.port)]
+        for flag, value in zip(options[::2], options[1::2]):
+            argv += [flag, fuse(value)]
+        if self.target.key_path:
+            argv += ["-o", "IdentityFile=%s" % fuse(self.target.key_path), "-o", "IdentitiesOnly=yes"]
+        if self.target.proxy_jump:
+            argv += ["-o", "ProxyJump=%s" % self.target.proxy_jump]
+        return argv
+
     def learned_host_keys(self) -> tuple[str, ...]:
         """The host keys in use: pinned ones, or those accepted at first contact (``keytype base64``)."""
         try:

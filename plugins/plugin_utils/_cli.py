@@ -29,11 +29,13 @@ from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_flags import
 from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_manage import (
     cmd_certs,
     cmd_kill,
+    cmd_mount,
     cmd_provision,
     cmd_regenerate_certs,
     cmd_rm,
     cmd_scp,
     cmd_ssh,
+    cmd_upgrade,
     power_command,
 )
 from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_messages import CLIError, flagged
@@ -137,9 +139,17 @@ COMMANDS: dict[str, Command] = {
                 Flag(("quiet", "q"), "bool", "Disables the progress meter as well as warning and diagnostic messages from ssh"),
             ),
         ),
+        Command(
+            "mount",
+            "Mount or unmount a directory from a machine with SSHFS.",
+            cmd_mount,
+            "Arguments are [machine:][path] [mountpoint]",
+            (Flag(("unmount", "u"), "bool", "Unmount instead of mount"),),
+        ),
         Command("start", "Start a machine", power_command("start"), NAMES_ARG),
         Command("status", "Get the status of a machine", cmd_status, NAME_ARG),
         Command("stop", "Stop a machine", power_command("stop"), NAMES_ARG),
+        Command("upgrade", "Upgrade a machine to the latest version of Docker", cmd_upgrade, NAMES_ARG),
         Command("url", "Get the URL of a machine", cmd_url, NAME_ARG),
         Command("version", "Show the Docker Machine version or a machine docker version", cmd_version),
         Command(

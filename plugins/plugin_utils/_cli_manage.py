@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # PRIVATE: this plugin_util is internal to dockyard.machine; its API may change without notice.
 """The original's commands that change or reach machines: rm, start, stop, restart, kill, provision,
-regenerate-certs, ssh, scp; and ours, ``certs check``."""
+regenerate-certs, ssh, scp, mount, upgrade; and ours, ``certs check``."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from ansible_collections.dockyard.machine.plugins.module_utils._errors import Ma
 from ansible_collections.dockyard.machine.plugins.module_utils._ssh_options import checked_login, split_ssh_args
 from ansible_collections.dockyard.machine.plugins.module_utils._store import NAME_PATTERN
 from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_context import (
+    DEFAULT_MACHINE,
     Context,
     is_running,
     load_machine,
@@ -29,7 +30,19 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.dockyard.machine.plugins.module_utils._ssh import SSHSession
     from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineRecord
 
-__all__ = ["cmd_certs", "cmd_kill", "cmd_provision", "cmd_regenerate_certs", "cmd_rm", "cmd_scp", "cmd_ssh", "power_command", "relay_copy"]
+__all__ = [
+    "cmd_certs",
+    "cmd_kill",
+    "cmd_mount",
+    "cmd_provision",
+    "cmd_regenerate_certs",
+    "cmd_rm",
+    "cmd_scp",
+    "cmd_ssh",
+    "cmd_upgrade",
+    "power_command",
+    "relay_copy",
+]
 
 
 def cmd_rm(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
@@ -228,15 +241,21 @@ def cmd_ssh(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
         return ctx.runner(session.user_argv(passed.command, options=passed.options, user=passed.user))
 
 
-def _scp_side(ctx: Context, spec: str) -> tuple[str, str, str]:
-    """``[[user@]machine:]path`` -> (machine or "", user, path); ``localhost:`` is a local path."""
-    if ":" not in spec:
-        return "", "", spec
+def _location(spec: str) -> tuple[str, str, str]:
+    """``[user@]machine:path`` -> (machine, user or "", path)."""
     host, path = spec.split(":", 1)
     user = ""
     if "@" in host:
         user, host = host.split("@", 1)
         checked_login(user, "the user in %s" % spec)
+    return host, user, path
+
+
+def _scp_side(ctx: Context, spec: str) -> tuple[str, str, str]:
+    """``[[user@]machine:]path`` -> (machine or "", user, path); ``localhost:`` is a local path."""
+    if ":" not in spec:
+        return "", "", spec
+    host, user, path = _location(spec)
     if host == "localhost":
         return "", "", path
     return host, user, path
@@ -310,3 +329,55 @@ def _check_running(records: t.Iterable[MachineRecord]) -> None:
     for record in records:
         if get_driver(record.driver_name).needs_ssh and not is_running(record):
             raise CLIError("Error: Cannot run SSH command: Host %s is not running" % go_quote(record.name))
+
+
+def cmd_upgrade(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
+    """The engine of each machine upgraded through the provisioner: the install source and version pin it was installed
+    with (its record's), then restarted; the original's messages."""
+    records = target_records(ctx, args)
+    manager = machine_manager(ctx)
+    errors = []
+    for record in records:
+        try:
+            if get_driver(record.driver_name).supports_power and not is_running(record):
+                ctx.out("Starting machine so machine can be upgraded...")
+                manager.power(record.name, "started")
+            ctx.out("Upgrading docker...")
+            outcome = manager.upgrade(record.name)
+        except MachineError as exc:
+            errors.append(flagged(exc.msg))
+            continue
+        if "restart engine" in outcome.steps:
+            ctx.out("Restarting docker...")
+    if errors:
+        raise CLIError("\n".join(errors))
+    return 0
+
+
+# Where the programs mount needs come from, for the message when one is missing.
+SSHFS_PACKAGES = "the package sshfs (Debian, Ubuntu: apt-get install sshfs; Fedora, RHEL: dnf install fuse-sshfs)"
+FUSERMOUNT_PACKAGES = "the package fuse3 (Debian, Ubuntu: apt-get install fuse3; Fedora, RHEL: dnf install fuse3)"
+
+
+def cmd_mount(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
+    """``[[user@]machine:][path] [mountpoint]`` mounted with sshfs (the mountpoint defaults to the path), or unmounted with ``-u``."""
+    if len(args) not in (1, 2):
+        ctx.stdout.write(ctx.command_help())
+        raise CLIError("Improper number of arguments")
+    import shutil  # here, not with the module: the other commands start without it
+
+    machine, user, path = _location(args[0] if ":" in args[0] else "%s:%s" % (DEFAULT_MACHINE, args[0]))
+    mountpoint = args[1] if len(args) > 1 else path
+    if opts["unmount"]:
+        search = ctx.environ.get("PATH")
+        program = shutil.which("fusermount3", path=search) or shutil.which("fusermount", path=search)
+        if not program:
+            raise CLIError("You must have a copy of the fusermount binary locally to use the unmount option: install %s." % FUSERMOUNT_PACKAGES)
+        _scp_record(ctx, machine)
+        return ctx.runner([program, "-u", "--", mountpoint])
+    if not shutil.which("sshfs", path=ctx.environ.get("PATH")):
+        raise CLIError("You must have a copy of the sshfs binary locally to use the mount feature: install %s." % SSHFS_PACKAGES)
+    record = _scp_record(ctx, machine)
+    _check_running([record])
+    with machine_manager(ctx).user_session(record.name) as session:
+        return ctx.runner(session.mount_argv(path, mountpoint, user=user))

@@ -1,19 +1,22 @@
 """dockyard-machine ssh, scp (and upgrade, mount) as scripts call them, on real machine containers over real SSH.
 
-The machine names start with ``clissh-`` and the machines listen on 127.0.0.141-142 only: other end-to-end
+The machine names start with ``clissh-`` and the machines listen on 127.0.0.141-143 only: other end-to-end
 files run at the same time on the same test bed.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import typing as t
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from ansible_collections.dockyard.machine.tests.e2e.test_cli import dm
+from ansible_collections.dockyard.machine.tests.e2e.conftest import run_playbook
+from ansible_collections.dockyard.machine.tests.e2e.test_cli import cli_env, dm, shell
 from ansible_collections.dockyard.machine.tests.support import bed
 
 
@@ -103,3 +106,82 @@ def test_scp_copies_from_one_machine_to_another(pair):
     missing = dm(pair.store, "scp", "%s:/nonexistent" % a, "%s:/tmp/x" % b)
     assert missing.returncode != 0 and "No such file" in missing.stderr
     assert pair.b.exec("test", "-e", "/tmp/x").returncode == 1
+
+
+def test_mount_names_the_package_to_install_where_sshfs_is_missing(pair, tmp_path):
+    """Issue 16 item 9: without sshfs on PATH, the original's message and the package that brings it."""
+    bare = tmp_path / "bin"
+    bare.mkdir()
+    program = shutil.which("dockyard-machine")
+    assert program
+    (bare / "dockyard-machine").symlink_to(program)
+    missing = dm(pair.store, "mount", "%s:/etc" % pair.a.name, str(tmp_path / "mnt"), PATH=str(bare))
+    assert (missing.returncode, missing.stdout) == (1, "")
+    assert missing.stderr == (
+        "You must have a copy of the sshfs binary locally to use the mount feature: install the package sshfs "
+        "(Debian, Ubuntu: apt-get install sshfs; Fedora, RHEL: dnf install fuse-sshfs).\n"
+    )
+
+
+@pytest.mark.skipif(shutil.which("sshfs") is None or not os.path.exists("/dev/fuse"), reason="sshfs or /dev/fuse is missing (make integration installs sshfs)")
+def test_mount_and_unmount_a_machines_folder_with_sshfs(pair, tmp_path):
+    """Issue 16 item 9: mount NAME:path localdir through sshfs (the host key pinned), then mount -u."""
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    pair.a.exec("sh", "-c", "mkdir -p /srv/share && echo shared > /srv/share/f && chown -R bob /srv/share")
+    out, err = tmp_path / "out", tmp_path / "err"
+    # sshfs goes on in the background: its output goes to files, not to pipes a test would wait on.
+    with open(out, "w") as stdout, open(err, "w") as stderr:
+        mounted = subprocess.run(["dockyard-machine", "mount", "bob@%s:/srv/share" % pair.a.name, str(mnt)], stdout=stdout, stderr=stderr,
+                                 stdin=subprocess.DEVNULL, env=cli_env(pair.store), timeout=120, check=False)
+    assert mounted.returncode == 0, err.read_text()
+    try:
+        assert os.path.ismount(mnt)
+        assert (mnt / "f").read_text() == "shared\n"
+        (mnt / "from-controller").write_text("hello\n")
+        assert pair.a.exec("stat", "-c", "%U", "/srv/share/from-controller").stdout == "bob\n"
+    finally:
+        unmounted = dm(pair.store, "mount", "-u", "%s:/srv/share" % pair.a.name, str(mnt))
+    assert unmounted.returncode == 0, unmounted.stderr
+    assert not os.path.ismount(mnt)
+
+
+def test_upgrade_upgrades_the_engine_from_its_install_source_within_its_pin(bed_key, tmp_path):
+    """Issue 16 item 9: upgrade NAME runs the provisioner's install from the record's source (Debian's packages here)
+    within the record's version pin, then restarts the engine, which answers over TLS afterwards."""
+    key, pub = bed_key
+    name = "clissh-c"
+    machine = bed.start_machine(name, "bookworm-docker", "127.0.0.143", pub)
+    store = tmp_path / "store"
+    try:
+        extra = {
+            "machine": name,
+            "store_path": str(store),
+            "generic": {"ip_address": machine.ip, "ssh_key": str(key)},
+            "engine": {"source": "distro", "version": "20.10"},
+            "results_file": str(tmp_path / "result.json"),
+        }
+        created = run_playbook("machine.yml", extra)
+        assert created.returncode == 0, created.stdout + created.stderr
+        version = ["dpkg-query", "-W", "-f", "${Version}", "docker.io"]
+        installed = machine.exec(*version).stdout
+        # The package database now says an older docker.io is installed: Debian's archive has an upgrade for it.
+        older = machine.exec("sed", "-i", "/^Package: docker.io$/,/^Version:/ s/^Version: .*/Version: 20.10.5+dfsg1-1/", "/var/lib/dpkg/status")
+        assert older.returncode == 0 and machine.exec(*version).stdout == "20.10.5+dfsg1-1"
+
+        upgraded = dm(store, "upgrade", name, timeout=900)
+        assert (upgraded.returncode, upgraded.stdout) == (0, "Upgrading docker...\nRestarting docker...\n"), upgraded.stderr
+        assert machine.exec(*version).stdout == installed
+        answered = shell(store, 'eval "$(dockyard-machine env %s)" && docker version --format "{{.Server.Version}}"' % name)
+        assert answered.returncode == 0 and installed.startswith(answered.stdout.strip()), answered.stderr
+
+        # The pin is the record's: one no package version matches is apt's error, and the engine is left as it was.
+        extra["engine"]["version"] = "1.0"
+        repinned = run_playbook("machine.yml", extra)
+        assert repinned.returncode == 0, repinned.stdout + repinned.stderr
+        refused = dm(store, "upgrade", name, timeout=900)
+        assert refused.returncode == 1 and "Version '1.0*' for 'docker.io' was not found" in refused.stderr, refused.stderr
+        assert machine.exec(*version).stdout == installed
+    finally:
+        if not os.environ.get("DOCKYARD_KEEP_MACHINES"):
+            bed.stop_machine(name)

@@ -200,3 +200,51 @@ def test_a_bad_engine_value_is_refused_before_anything_runs_on_the_host():
         with pytest.raises(ProvisionError) as info:
             Provisioner(session).provision(request)
     assert runner.calls == [] and info.value.details["option"] == "engine.labels"
+
+
+def _upgrade_steps(before: str, after: str) -> list[Step]:
+    return [
+        Step(r"^cat /etc/os-release$", stdout=BOOKWORM),
+        Step(r"cloud-init status --wait"),
+        Step(r"exec \$d --version", stdout=before),
+        Step(r"apt_retry install -y 'docker\.io=20\.10\*' \$\(apt-cache show docker-cli"),
+        Step(r"exec \$d --version", stdout=after),
+        Step(r"\[ -x /usr/bin/dockerd \]", stdout="present\n"),
+        Step(r"systemctl daemon-reload; .*systemctl restart docker\.service"),
+    ]
+
+
+def test_upgrade_installs_from_the_recorded_source_within_the_pin_then_restarts():
+    """docker-machine upgrade (issue 16 item 9): the same install source and version pin as create, then a restart."""
+    runner = TranscriptRunner(_upgrade_steps("Docker version 20.10.5+dfsg1, build 55c4c88\n", "Docker version 20.10.24+dfsg1, build 297e128\n"))
+    with SSHSession(TARGET, runner=runner) as session:
+        report, before, after = Provisioner(session).upgrade_engine(EngineInstall(source="distro", version="20.10"))
+    assert runner.finished()
+    assert report.changed_steps == ["upgrade engine", "restart engine"]
+    assert (before, after) == ("Docker version 20.10.5+dfsg1, build 55c4c88", "Docker version 20.10.24+dfsg1, build 297e128")
+    # An engine already at the newest version is restarted all the same, as the original does; nothing else changes.
+    same = "Docker version 20.10.24+dfsg1, build 297e128\n"
+    runner = TranscriptRunner(_upgrade_steps(same, same))
+    with SSHSession(TARGET, runner=runner) as session:
+        report, before, after = Provisioner(session).upgrade_engine(EngineInstall(source="distro", version="20.10"))
+    assert runner.finished() and report.changed_steps == ["restart engine"] and before == after
+
+
+def test_upgrade_refuses_a_host_without_the_engine_or_an_engine_that_is_not_ours_to_install():
+    runner = TranscriptRunner([Step(r"^cat /etc/os-release$", stdout=BOOKWORM), Step(r"cloud-init status --wait"), Step(r"exec \$d --version")])
+    with SSHSession(TARGET, runner=runner) as session:
+        with pytest.raises(ProvisionError, match="Docker is not installed on the host: provision the machine first"):
+            Provisioner(session).upgrade_engine(EngineInstall(source="distro"))
+    runner = TranscriptRunner([Step(r"^cat /etc/os-release$", stdout=BOOKWORM)])
+    with SSHSession(TARGET, runner=runner) as session:
+        with pytest.raises(ProvisionError, match="engine.install is false") as caught:
+            Provisioner(session).upgrade_engine(EngineInstall(enabled=False))
+    assert caught.value.details["option"] == "engine.install" and runner.finished()
+
+
+def test_rhel_upgrades_ask_dnf_and_yum_to_upgrade():
+    rhel = parse_os_release('ID="rocky"\nID_LIKE="rhel centos fedora"\nVERSION_ID="9.4"\n')
+    for source in ("docker", "distro"):
+        script = install_script(rhel, EngineInstall(source=source, version="26.1.4"), upgrade=True)
+        assert "dnf upgrade -y" in script and "yum update -y" in script and "dnf install -y" not in script, script
+        assert "dnf install -y" in install_script(rhel, EngineInstall(source=source))

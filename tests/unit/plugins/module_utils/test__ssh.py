@@ -105,3 +105,20 @@ def test_a_copy_takes_several_sources():
     with _session() as session:
         argv = session.copy_argv(["/r/a", "/r/b"], session.remote_path("/tmp/"), recursive=True)
     assert argv[-5:] == ["-r", "--", "/r/a", "/r/b", "root@127.0.0.1:/tmp/"]
+
+
+def test_a_mount_has_a_connection_of_its_own_with_the_pinned_host_key():
+    """sshfs outlives the command (issue 16 item 9): never the shared connection; the session's known_hosts, port, key and user."""
+    target = SSHTarget(host="127.0.0.1", alias="dockyard-machine-t", port=2222, user="docker", key_path="/keys/a,b", pinned_host_keys=("ssh-ed25519 AAAA",))
+    with SSHSession(target) as session:
+        argv = session.mount_argv("/srv", "/mnt/srv")
+        bob = session.mount_argv("/home/bob", "/mnt/bob", user="bob")
+        known_hosts = session.known_hosts
+    assert argv[:6] == ["sshfs", "docker@127.0.0.1:/srv", "/mnt/srv", "-p", "2222", "-o"]
+    assert _option(argv, "ControlMaster") == ["ControlMaster=no"] and _option(argv, "ControlPath") == ["ControlPath=none"]
+    assert _option(argv, "StrictHostKeyChecking") == ["StrictHostKeyChecking=yes"]
+    assert _option(argv, "UserKnownHostsFile") == ["UserKnownHostsFile=%s" % known_hosts]
+    assert _option(argv, "HostKeyAlias") == ["HostKeyAlias=dockyard-machine-t"]
+    # FUSE splits -o values at commas: the key path's comma is escaped.
+    assert _option(argv, "IdentityFile") == ["IdentityFile=/keys/a\\,b"]
+    assert bob[1] == "bob@127.0.0.1:/home/bob"

@@ -742,7 +742,40 @@ def test_scp_argument_errors(store: Path) -> None:
     assert run(store, "scp", "m1:/a", "nope:/b").err == "Error loading host: " + NOT_EXIST % "nope"
     assert run(store, "scp", "a b@m1:/a", "/b").err.startswith("'a b' is not a user name")
     both = run(store, "scp", "-d", "m1:/a", "m2:/b")
-    assert both.code == 1 and both.err == "--delta copies between a machine and this computer only (rsync cannot copy between two remote hosts): leave it out.\n"
+    assert both.code == 1
+    assert both.err == "--delta copies between a machine and this computer only (rsync cannot copy between two remote hosts): leave it out.\n"
+
+
+def test_upgrade_reaches_the_engine_through_the_provisioner_only(store: Path, engine: int) -> None:
+    """upgrade (issue 16 item 9) exists with the original's help; a machine without a host of ours is refused by name."""
+    shown = run(store, "upgrade", "--help").out
+    assert shown.startswith("Usage: dockyard-machine upgrade ") and "\n\nUpgrade a machine to the latest version of Docker\n" in shown
+    assert run(store, "upgrade", "nope").err == NOT_EXIST % "nope"
+    run(store, "create", "-d", "none", "--url", "tcp://127.0.0.1:%d" % engine, "n1")
+    result = run(store, "upgrade", "n1")
+    assert (result.code, result.out) == (1, "Upgrading docker...\n")
+    assert result.err == "Machine n1 (driver none) has no host this collection reaches: upgrade the engine where it runs.\n"
+
+
+def test_mount_names_the_package_to_install_and_unmounts_with_fusermount(store: Path, tmp_path: Path) -> None:
+    """mount (issue 16 item 9): sshfs where it is installed; the package to install where it is not."""
+    assert run(store, "mount").err == "Improper number of arguments\n"
+    missing = run(store, "mount", "m1:/srv", "/mnt", env={"PATH": str(tmp_path)})
+    assert (missing.code, missing.ran) == (1, [])
+    assert missing.err == (
+        "You must have a copy of the sshfs binary locally to use the mount feature: install the package sshfs "
+        "(Debian, Ubuntu: apt-get install sshfs; Fedora, RHEL: dnf install fuse-sshfs).\n"
+    )
+    assert run(store, "mount", "-u", "m1:/srv", env={"PATH": str(tmp_path)}).err.startswith(
+        "You must have a copy of the fusermount binary locally to use the unmount option: install the package fuse3"
+    )
+    fusermount = tmp_path / "fusermount3"
+    fusermount.write_text("#!/bin/sh\n")
+    fusermount.chmod(0o755)
+    # The mountpoint defaults to the machine's path, as in the original.
+    unmounted = run(store, "mount", "-u", "m1:/srv", env={"PATH": str(tmp_path)})
+    assert (unmounted.code, unmounted.ran) == (0, [[str(fusermount), "-u", "--", "/srv"]])
+    assert run(store, "mount", "-u", "nope:/srv", "/mnt", env={"PATH": str(tmp_path)}).err == "Error loading host: " + NOT_EXIST % "nope"
 
 
 def test_a_copy_between_machines_relays_through_a_private_folder_each_machine_over_its_own_session(tmp_path: Path) -> None:
