@@ -62,8 +62,11 @@ class PassedSSHArgs:
 
 
 def checked_login(user: str, where: str) -> str:
-    """``user`` when it can be a login name (no leading ``-``, spaces or control characters), else an SSHError naming ``where``."""
-    if not user or user.startswith("-") or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in user):
+    """``user`` when it passes the SSH layer's name rule (``_ssh.is_ssh_name``), else an SSHError naming ``where``."""
+    # Loaded when used: the command line's start-up does not load the SSH layer.
+    from ansible_collections.dockyard.machine.plugins.module_utils._ssh import is_ssh_name
+
+    if not is_ssh_name(user):
         raise SSHError("%r is not a user name (it is empty, starts with '-', or holds spaces or control characters): fix %s." % (user, where), option=where)
     return user
 
