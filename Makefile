@@ -181,6 +181,8 @@ E2E_WORKERS ?= 2
 integration: venv collection engine images
 	@# The command line's completion is tested in the real zsh as well as bash.
 	command -v zsh >/dev/null || { apt-get update -q && apt-get install -y -q zsh; }
+	@# dockyard-machine mount is tested with a real sshfs mount.
+	command -v sshfs >/dev/null || { apt-get update -q && apt-get install -y -q sshfs; }
 	@# The base image three files ship to machines, made once before they run side by side.
 	bash tests/bed/webapp-base.sh role-webapp-base:1
 	@# Files run in E2E_WORKERS processes, a whole file per process (pytest-xdist --dist loadfile): each file has
