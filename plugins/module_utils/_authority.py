@@ -195,9 +195,21 @@ def ensure_certificates(
     """
     user = org_user or _certs.default_org_user()
     store.ensure_layout()
+    stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+    try:
+        return _bootstrap(store, key_type=key_type, user=user, now=now, stamp=stamp)
+    except OSError as exc:
+        raise CertError(
+            "Cannot write the store's CA and client certificate in %s: %s. Issuing certificates needs that folder "
+            "writable (in AWX: the job template runs in the instance group that mounts the CA's volume there)."
+            % (store.certs_dir, exc.strerror or exc),
+            path=exc.filename or store.certs_dir,
+        ) from exc
+
+
+def _bootstrap(store: MachineStore, *, key_type: str, user: str, now: datetime | None, stamp: str) -> CertificateAuthority:
     created: list[str] = []
     warnings: list[str] = []
-    stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
     with store.certs_lock():
         for cert_name, key_name in (CA_FILES, CLIENT_FILES):
             if not _finish_pending(store, cert_name, key_name):

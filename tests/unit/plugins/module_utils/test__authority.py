@@ -276,3 +276,18 @@ def test_a_key_that_does_not_parse_is_refused(tmp_path):
     with pytest.raises(CertError, match="cannot be read"):
         _authority.ensure_certificates(MachineStore(str(tmp_path / "store")), org_user="ivy")
     assert sorted(os.listdir(certs)) == ["ca-key.pem"]
+
+
+class _ReadOnlyCerts(MachineStore):
+    """A store whose certs/ the job cannot write (AWX: a job without the CA's volume, README "The store's volumes")."""
+
+    def write_file(self, path, data, mode=0o600):
+        raise PermissionError(13, "Permission denied", path)
+
+
+def test_a_store_whose_certs_folder_cannot_be_written_fails_naming_it(tmp_path):
+    store = _ReadOnlyCerts(str(tmp_path / "store"))
+    with pytest.raises(CertError) as info:
+        _authority.ensure_certificates(store, org_user="jo")
+    assert "Cannot write the store's CA and client certificate in %s: Permission denied" % store.certs_dir in info.value.msg
+    assert "instance group that mounts the CA's volume" in info.value.msg
