@@ -46,6 +46,22 @@ def test_inline_definition_runs(host):
     assert host.run("curl -fsS -o /dev/null http://127.0.0.1:8081/busybox").rc == 0
 
 
+def test_env_values_reach_the_containers_as_given(host):
+    """Compose read the .env the role wrote: no interpolation of $, quotes and line breaks kept, UTF-8 as such."""
+    env = json.loads(host.check_output("docker inspect -f '{{json .Config.Env}}' inline-files-1"))
+    assert 'DOLLAR=pa$word ${HOME} $$x $' in env
+    assert 'QUOTES=say "hi" \'yo\' C:\\x\\' in env
+    assert "GREETING=café ☕" in env
+    assert "LINES=one\ntwo" in env
+    dotenv = host.file("/opt/compose/inline/.env").content  # bytes
+    assert 'GREETING="café ☕"'.encode() in dotenv and b"\\u00e9" not in dotenv
+
+
+def test_a_bad_variable_name_wrote_no_env_file(host):
+    assert not host.file("/opt/compose/badenv/.env").exists
+    assert _containers(host, "badenv") == []
+
+
 @pytest.mark.parametrize("project", ["gone", "nocompose"])
 def test_nothing_else_runs(host, project):
     assert _containers(host, project) == []
