@@ -222,9 +222,48 @@ options:
       metadata_tokens:
         description:
           - Whether the instance metadata service needs session tokens (IMDSv2, V(required)) or also answers without them.
+          - GitLab's fork's C(--amazonec2-metadata-token).
         type: str
         choices: [required, optional]
         default: required
+      metadata_hop_limit:
+        description:
+          - How many network hops the metadata service's token answer may travel (EC2's C(HttpPutResponseHopLimit), 1 to 64).
+          - With the default of 1, containers on the machine (one hop further) cannot get a token; set V(2) for them, as
+            GitLab Runner's configurations do.
+          - GitLab's fork's C(--amazonec2-metadata-token-response-hop-limit).
+        type: int
+        default: 1
+      security_group_readonly:
+        description:
+          - The original's C(--amazonec2-security-group-readonly) (do not add rules to the security groups). Accepted so that
+            its command lines run; it changes nothing, because groups named in O(amazonec2.security_groups) are never
+            changed anyway.
+          - V(true) needs O(amazonec2.security_groups), because the machine's own group, made without them, needs its rules.
+        type: bool
+        default: false
+      insecure_transport:
+        description:
+          - The original's C(--amazonec2-insecure-transport) (no TLS to a custom endpoint). Accepted so that its command lines
+            run; the scheme of O(endpoint_url) decides, so it changes nothing.
+          - V(true) needs an O(endpoint_url) that starts with V(http://). Recorded as the original's C(DisableSSL).
+        type: bool
+        default: false
+      retries:
+        description:
+          - The original's C(--amazonec2-retries) (the AWS SDK's retry count; V(-1) for none). Accepted and recorded as its
+            C(RetryCount); it changes nothing, as calls that EC2 throttles, or that name a resource it does not show everywhere
+            yet, back off 5 times.
+        type: int
+        default: 5
+      block_duration_minutes:
+        description:
+          - The original's C(--amazonec2-block-duration-minutes) (a Spot block, a spot instance for a fixed 60 to 360
+            minutes). Accepted and recorded as its C(BlockDurationMinutes), never sent, as EC2 no longer offers Spot blocks, so
+            a spot instance (O(amazonec2.request_spot_instance)) runs until it is interrupted or removed.
+          - V(0), or V(60), V(120), V(180), V(240), V(300) or V(360).
+        type: int
+        default: 0
       proxy_jump:
         description: Jump host(s) for SSH, as C(ssh -J) takes them, for example for O(amazonec2.private_address_only).
         type: str

@@ -108,6 +108,11 @@ def _create_params(name: str, driver: str, opts: t.Mapping[str, t.Any]) -> dict[
             given[option.name] = option.from_flag(opts.get(option.flag))
         except ValueError as exc:
             raise CLIError("Error setting machine configuration from flags provided: --%s %s" % (option.flag, exc)) from None
+        if option.choices and given[option.name] is not None and given[option.name] not in option.choices:
+            raise CLIError(
+                "Error setting machine configuration from flags provided: --%s is one of %s, not %s"
+                % (option.flag, ", ".join(option.choices), go_quote(str(given[option.name])))
+            )
     for option in cls.OPTIONS:
         if option.required and given.get(option.name) is None:
             raise CLIError("Error setting machine configuration from flags provided: %s" % cls.missing_option_message(option))

@@ -188,7 +188,55 @@ class AmazonEC2Driver(Driver):
         DriverOption(
             "user_data", type="path", flag="amazonec2-userdata", env="AWS_USERDATA", help="path to file with cloud-init user data", field="UserDataFile"
         ),
-        DriverOption("metadata_tokens", default="required", choices=("required", "optional")),
+        # GitLab's fork's flags (its Runner's docker+machine configurations pass them): real options.
+        DriverOption(
+            "metadata_tokens",
+            default="required",
+            choices=("required", "optional"),
+            flag="amazonec2-metadata-token",
+            help="Whether the metadata token is required or optional (IMDSv2)",
+        ),
+        DriverOption(
+            "metadata_hop_limit",
+            type="int",
+            default=1,
+            flag="amazonec2-metadata-token-response-hop-limit",
+            help="The number of network hops that the metadata token can travel (1 to 64; containers need 2)",
+        ),
+        # The original's flags that change nothing here: accepted so that its command lines run; docs say why.
+        DriverOption(
+            "security_group_readonly",
+            type="bool",
+            default=False,
+            flag="amazonec2-security-group-readonly",
+            env="AWS_SECURITY_GROUP_READONLY",
+            help="Skip adding default rules to security groups: always so for groups named with --amazonec2-security-group (needs one)",
+        ),
+        DriverOption(
+            "insecure_transport",
+            type="bool",
+            default=False,
+            flag="amazonec2-insecure-transport",
+            env="AWS_INSECURE_TRANSPORT",
+            help="Disable SSL when sending requests: the http:// of --amazonec2-endpoint does it (needs one)",
+            field="DisableSSL",
+        ),
+        DriverOption(
+            "retries",
+            type="int",
+            default=5,
+            flag="amazonec2-retries",
+            help="Set retry count for recoverable failures (recorded; calls EC2 throttles back off 5 times whatever it says)",
+            field="RetryCount",
+        ),
+        DriverOption(
+            "block_duration_minutes",
+            type="int",
+            default=0,
+            flag="amazonec2-block-duration-minutes",
+            help="AWS spot instance duration in minutes (60, 120, 180, 240, 300, or 360; recorded: EC2 ended Spot blocks)",
+            field="BlockDurationMinutes",
+        ),
         DriverOption("proxy_jump"),
         DriverOption("ssh_config", type="path"),
         DriverOption("instance_id"),
@@ -326,7 +374,37 @@ class AmazonEC2Driver(Driver):
                 ) from None
         if int(checked.get("root_size") or 0) < 1:
             raise DriverError("amazonec2.root_size is in GiB and must be at least 1.", option="amazonec2.root_size")
+        self._check_compat_options(checked, endpoint)
         return checked
+
+    @staticmethod
+    def _check_compat_options(checked: t.Mapping[str, t.Any], endpoint: str) -> None:
+        """The metadata options EC2 takes, and the original's options that change nothing here used as it allowed them."""
+        hops = checked.get("metadata_hop_limit")
+        if hops is not None and not 1 <= int(hops) <= 64:
+            raise DriverError("Option amazonec2.metadata_hop_limit is from 1 to 64 (EC2's range), not %s." % hops, option="amazonec2.metadata_hop_limit")
+        if checked.get("security_group_readonly") and not checked.get("security_groups"):
+            raise DriverError(
+                "Option amazonec2.security_group_readonly keeps existing groups as they are: name them with option "
+                "amazonec2.security_groups (named groups are never changed). Without them the machine gets a group of its own, "
+                "which needs its rules.",
+                option="amazonec2.security_groups",
+            )
+        if checked.get("insecure_transport") and not endpoint.startswith("http://"):
+            raise DriverError(
+                "Option amazonec2.insecure_transport needs a custom endpoint reached without TLS: set option endpoint_url to its "
+                "http:// URL (the URL's scheme decides; AWS's own endpoints always use TLS).",
+                option="endpoint_url",
+            )
+        retries = checked.get("retries")
+        if retries is not None and int(retries) < -1:
+            raise DriverError("Option amazonec2.retries is -1 (none) or more, not %s." % retries, option="amazonec2.retries")
+        minutes = checked.get("block_duration_minutes")
+        if minutes and int(minutes) not in (60, 120, 180, 240, 300, 360):
+            raise DriverError(
+                "Option amazonec2.block_duration_minutes is 60, 120, 180, 240, 300 or 360 (or 0), not %s." % minutes,
+                option="amazonec2.block_duration_minutes",
+            )
 
     def driver_section(self, name: str, root: str, options: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
         fields = to_fields(self.OPTIONS, options)

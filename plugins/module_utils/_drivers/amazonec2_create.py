@@ -316,7 +316,11 @@ def launch(client: t.Any, record: MachineRecord, options: t.Mapping[str, t.Any],
         ],
         "Monitoring": {"Enabled": bool(d.get("Monitoring"))},
         "EbsOptimized": bool(d.get("UseEbsOptimizedInstance")),
-        "MetadataOptions": {"HttpTokens": options.get("metadata_tokens") or "required", "HttpEndpoint": "enabled"},
+        "MetadataOptions": {
+            "HttpTokens": options.get("metadata_tokens") or "required",
+            "HttpPutResponseHopLimit": int(options.get("metadata_hop_limit") or 1),
+            "HttpEndpoint": "enabled",
+        },
         "TagSpecifications": tag_specifications(record, "instance", "volume"),
     }
     if d.get("IamInstanceProfile"):

@@ -133,7 +133,9 @@ def test_each_resource_is_recorded_before_the_next_is_made(tmp_path) -> None:
 
 def test_the_launch_request_carries_imdsv2_tags_on_instance_and_volumes_and_a_spot_market(tmp_path) -> None:
     driver = StubbedDriver()
-    options = _options(request_spot_instance=True, spot_price="0.02", tags={"team": "web"}, iam_instance_profile="docker", monitoring=True)
+    options = _options(
+        request_spot_instance=True, spot_price="0.02", tags={"team": "web"}, iam_instance_profile="docker", monitoring=True, metadata_hop_limit=2
+    )
     record = _new_record(driver, options)
     record.driver.update(KeyName="web1-k", VpcId="vpc-1", SubnetId="subnet-1", Zone="us-east-1a", DeviceName="/dev/xvda", SecurityGroupIds=["sg-9"])
     tags = [{"Key": "Name", "Value": "web1"}, {"Key": "dockyard-machine", "Value": "web1"}, {"Key": "team", "Value": "web"}]
@@ -149,7 +151,7 @@ def test_the_launch_request_carries_imdsv2_tags_on_instance_and_volumes_and_a_sp
         "BlockDeviceMappings": [{"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 16, "VolumeType": "gp3", "DeleteOnTermination": True}}],
         "Monitoring": {"Enabled": True},
         "EbsOptimized": False,
-        "MetadataOptions": {"HttpTokens": "required", "HttpEndpoint": "enabled"},
+        "MetadataOptions": {"HttpTokens": "required", "HttpPutResponseHopLimit": 2, "HttpEndpoint": "enabled"},
         "TagSpecifications": [{"ResourceType": "instance", "Tags": tags}, {"ResourceType": "volume", "Tags": tags}],
         "IamInstanceProfile": {"Name": "docker"},
         "InstanceMarketOptions": {

@@ -14,7 +14,7 @@ import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.dockyard.machine.plugins.module_utils._common import STORE_ARGS
-from ansible_collections.dockyard.machine.plugins.module_utils._drivers import DRIVERS, add_driver_options
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers import DRIVERS, add_driver_options, cloud_options
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import DriverError
 from ansible_collections.dockyard.machine.plugins.module_utils._machine import MachineManager
 from ansible_collections.dockyard.machine.plugins.module_utils._spec import SPEC_ARGS, MachineSpec
@@ -160,3 +160,73 @@ def test_only_a_machine_without_a_host_of_ours_can_be_only_recorded(tmp_path: Pa
     with pytest.raises(DriverError, match="cannot be only recorded"):
         manager.present(spec, reach_engine=False)
     assert not (tmp_path / "store" / "machines" / "g1").exists()
+
+
+# --- GitLab Runner's docker+machine calls (helpers/docker/machine_command.go): `--opt=value` words -----------
+
+# A runner configuration's MachineOptions as the runner passes them: "--" + each entry, then the name.
+RUNNER_OPTIONS = [
+    "--amazonec2-region=eu-central-1",
+    "--amazonec2-vpc-id=vpc-1",
+    "--amazonec2-subnet-id=subnet-1",
+    "--amazonec2-zone=b",
+    "--amazonec2-use-private-address=true",
+    "--amazonec2-tags=runner-manager-name,r1,gitlab,true",
+    "--amazonec2-security-group=ci-runners",
+    "--amazonec2-security-group-readonly=true",
+    "--amazonec2-instance-type=m5.large",
+    "--amazonec2-request-spot-instance=true",
+    "--amazonec2-spot-price=",
+    "--amazonec2-block-duration-minutes=60",
+    "--amazonec2-retries=10",
+    "--amazonec2-metadata-token=required",
+    "--amazonec2-metadata-token-response-hop-limit=2",
+    "--amazonec2-insecure-transport=false",
+]
+
+
+def test_a_gitlab_runner_create_line_gives_the_module_s_params() -> None:
+    flags = _cli_create.CREATE_FLAGS + _cli_create.driver_flags("amazonec2") + (HELP_FLAG,)
+    opts, rest = parse_flags(flags, ["--driver", "amazonec2", *RUNNER_OPTIONS, "runner-abc-1"], {})
+    assert rest == ["runner-abc-1"]
+    params = _cli_create._create_params(rest[0], "amazonec2", opts)
+    result = ArgumentSpecValidator(_module_spec()).validate(dict(params))
+    assert not result.error_messages
+    options = params["amazonec2"]
+    assert (options["metadata_tokens"], options["metadata_hop_limit"]) == ("required", 2)
+    assert (options["security_groups"], options["security_group_readonly"], options["insecure_transport"]) == (["ci-runners"], True, False)
+    assert (options["retries"], options["block_duration_minutes"], options["spot_price"]) == (10, 60, None)
+    driver = DRIVERS["amazonec2"](cloud_options(params))
+    checked = driver.validate(options)
+    section = driver.driver_section("runner-abc-1", "/store", checked)
+    # The original's record fields for the options that change nothing here hold what was asked.
+    assert (section["RetryCount"], section["BlockDurationMinutes"], section["DisableSSL"], section["SecurityGroupReadOnly"]) == (10, 60, False, True)
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["--amazonec2-metadata-token=maybe"], 1, "--amazonec2-metadata-token is one of required, optional, not \"maybe\""),
+        (["--amazonec2-metadata-token-response-hop-limit=65"], 3, "flag --amazonec2-metadata-token-response-hop-limit is from 1 to 64"),
+        (
+            ["--amazonec2-security-group-readonly"],
+            3,
+            "flag --amazonec2-security-group-readonly keeps existing groups as they are: name them with flag --amazonec2-security-group",
+        ),
+        (["--amazonec2-insecure-transport"], 3, "set flag --amazonec2-endpoint to its http:// URL"),
+        (["--amazonec2-insecure-transport", "--amazonec2-endpoint=https://ec2.example"], 3, "set flag --amazonec2-endpoint to its http:// URL"),
+        (["--amazonec2-block-duration-minutes=45"], 3, "flag --amazonec2-block-duration-minutes is 60, 120, 180, 240, 300 or 360 (or 0), not 45"),
+        (["--amazonec2-retries=-2"], 3, "flag --amazonec2-retries is -1 (none) or more, not -2"),
+    ],
+)
+def test_the_runner_s_amazonec2_flags_refuse_what_they_cannot_mean(tmp_path: Path, args: list[str], code: int, message: str) -> None:
+    env = {"MACHINE_STORAGE_PATH": str(tmp_path / "store"), "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    result = _cli_run("--bugsnag-api-token=no-report", "create", "--driver", "amazonec2", "--amazonec2-region=eu-central-1", *args, "r1", env=env)
+    assert result[0] == code and message in result[2], result
+    assert not (tmp_path / "store" / "machines").exists() or not any((tmp_path / "store" / "machines").iterdir())
+
+
+def test_the_runner_s_global_crash_report_flag_is_accepted(tmp_path: Path) -> None:
+    env = {"MACHINE_STORAGE_PATH": str(tmp_path / "store")}
+    assert _cli_run("--bugsnag-api-token=no-report", "ls", "-q", env=env) == (0, "", "")
+    assert _cli_run("--bugsnag-api-token", "no-report", "ls", "-q", env=env) == (0, "", "")
