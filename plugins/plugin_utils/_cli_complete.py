@@ -86,6 +86,6 @@ def complete(words: t.Sequence[str], environ: t.Mapping[str, str], commands: t.M
         names = MachineStore(resolve_store_path(storage or None, environ)).names()
     except MachineError:
         names = []
-    if command.name == "scp":
+    if command.name in ("scp", "mount"):
         return [n + ":" for n in names if (n + ":").startswith(current)]
     return [n for n in names if n.startswith(current)]

@@ -866,6 +866,8 @@ def test_module_messages_name_the_flags() -> None:
         (["create", "--generic-ip"], ["--generic-ip-address"]),
         (["create", "x"], []),
         (["scp", "m"], ["m1:", "m2:"]),
+        (["mount", "m"], ["m1:", "m2:"]),
+        (["upgrade", "m"], ["m1", "m2"]),
         (["completion", "z"], ["zsh"]),
         (["nope", ""], []),
     ],
