@@ -19,13 +19,15 @@ from __future__ import annotations
 import os
 import sys
 import typing as t
+from dataclasses import replace
 
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import MachineError
+from ansible_collections.dockyard.machine.plugins.module_utils._store import resolve_store_path
 from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_bundle import PASSPHRASE_FLAG, cmd_export, cmd_import
 from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_complete import cmd_completion, complete
 from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_context import Command, Context
 from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_create import CREATE_FLAGS, cmd_create, with_driver_flags
-from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_flags import HELP_FLAG, Flag, UsageError, leading_flags, parse_flags
+from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_flags import HELP_FLAG, Flag, UsageError, help_tabwrite, leading_flags, parse_flags
 from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_manage import (
     cmd_certs,
     cmd_kill,
@@ -51,7 +53,6 @@ from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_show import 
     cmd_version,
     version_string,
 )
-from ansible_collections.dockyard.machine.plugins.plugin_utils._gotemplate import tabwrite
 
 __all__ = ["COMMANDS", "Context", "GLOBAL_FLAGS", "main", "version_string"]
 
@@ -205,15 +206,19 @@ GLOBAL_FLAGS = (
 )
 
 
-def app_help(prog: str) -> str:
+def app_help(prog: str, environ: t.Mapping[str, str]) -> str:
+    """docker-machine's AppHelpTemplate: the global flags with their values (the store it would use), the commands and
+    codegangsta/cli's help command."""
     text = "Usage: %s [OPTIONS] COMMAND [arg...]\n\nCreate and manage machines running Docker.\n\nVersion: %s\n\nOptions:\n" % (
         prog,
         version_string(prog).split(" version ", 1)[1],
     )
-    text += "".join("  %s\n" % f.help_line() for f in GLOBAL_FLAGS)
+    shown = [replace(f, default=resolve_store_path(None, environ)) if f.key == "storage-path" else f for f in GLOBAL_FLAGS]
+    text += "".join("  %s\n" % f.help_line() for f in shown)
     text += "  \nCommands:\n" + "".join("  %s\t%s\n" % (c.name, c.usage) for c in COMMANDS.values())
+    text += "  help\tShows a list of commands or help for one command\n"
     text += "  \nRun '%s COMMAND --help' for more information on a command.\n" % prog
-    return tabwrite(text)
+    return help_tabwrite(text)
 
 
 def _run(ctx: Context, argv: list[str]) -> int:
@@ -221,7 +226,7 @@ def _run(ctx: Context, argv: list[str]) -> int:
         # Global flags come before the command; Go's flag parsing stops at the command's name.
         values, rest = parse_flags(GLOBAL_FLAGS, leading_flags(GLOBAL_FLAGS, argv[1:]), ctx.environ)
     except UsageError as exc:
-        ctx.stdout.write("Incorrect Usage.\n\n" + app_help(ctx.prog))
+        ctx.stdout.write("Incorrect Usage.\n\n" + app_help(ctx.prog, ctx.environ))
         raise CLIError(exc.message) from None
     tail = argv[1 + len(leading_flags(GLOBAL_FLAGS, argv[1:])) :]
     ctx.storage_path = values["storage-path"] or ""
@@ -234,13 +239,13 @@ def _run(ctx: Context, argv: list[str]) -> int:
         return 0
     words = rest + tail
     if not words or values["help"]:
-        ctx.stdout.write(app_help(ctx.prog))
+        ctx.stdout.write(app_help(ctx.prog, ctx.environ))
         return 0
     if words[0] == "help":
         if len(words) > 1 and words[1] in COMMANDS:
             ctx.stdout.write(COMMANDS[words[1]].help_text(ctx.prog))
         else:
-            ctx.stdout.write(app_help(ctx.prog))
+            ctx.stdout.write(app_help(ctx.prog, ctx.environ))
         return 0
     command = COMPLETE if words[0] == COMPLETE.name else COMMANDS.get(words[0])
     if command is None:

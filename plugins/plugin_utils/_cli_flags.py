@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from ansible_collections.dockyard.machine.plugins.plugin_utils._gotemplate import tabwrite
 
-__all__ = ["Flag", "HELP_FLAG", "UsageError", "command_help", "leading_flags", "parse_flags"]
+__all__ = ["Flag", "HELP_FLAG", "UsageError", "command_help", "help_tabwrite", "leading_flags", "parse_flags"]
 
 
 class UsageError(Exception):
@@ -43,8 +43,8 @@ class Flag:
 
     def help_line(self) -> str:
         shown = ", ".join(("-" if len(n) == 1 else "--") + n for n in self.names)
-        if self.kind == "string" and self.default:
-            shown += ' "%s"' % self.default
+        if self.kind == "string":
+            shown += ' "%s"' % self.default if self.default else " "
         elif self.kind == "int":
             shown += ' "%s"' % self.default
         elif self.kind == "slice":
@@ -56,14 +56,20 @@ class Flag:
 HELP_FLAG = Flag(("help", "h"), "bool", "show help")
 
 
+def help_tabwrite(text: str) -> str:
+    """codegangsta/cli's help writer: ``tabwriter.NewWriter(out, 0, 8, 1, '\\t', 0)``."""
+    return tabwrite(text, minwidth=0, tabwidth=8, padding=1, padchar="\t")
+
+
 def command_help(prog: str, name: str, usage: str, description: str, flags: t.Sequence[Flag]) -> str:
-    """A command's help as codegangsta/cli prints it: usage line, description, then every flag and ``--help``."""
-    shown = tuple(flags) + (HELP_FLAG,)
-    text = "Usage: %s %s%s [arg...]\n\n%s" % (prog, name, " [OPTIONS]" if shown else "", usage)
+    """A command's help as docker-machine's CommandHelpTemplate prints it: usage line (``[OPTIONS]`` when the command
+    has flags), description, then the command's own flags (``--help`` works but is not listed, as in the original)."""
+    text = "Usage: %s %s%s [arg...]\n\n%s" % (prog, name, " [OPTIONS]" if flags else "", usage)
     if description:
         text += "\n\nDescription:\n   %s" % description
-    text += "\n\nOptions:\n   \n" + "\n".join("   " + f.help_line() for f in shown)
-    return tabwrite(text + "\n")
+    if flags:
+        text += "\n\nOptions:\n   \n" + "\n".join("   " + f.help_line() for f in flags)
+    return help_tabwrite(text + "\n")
 
 
 def _bool(text: str, name: str) -> bool:

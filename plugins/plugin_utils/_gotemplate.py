@@ -250,13 +250,20 @@ class _MissingType:
 _Missing: t.Any = _MissingType()
 
 
-def tabwrite(text: str, minwidth: int = 5, tabwidth: int = 1, padding: int = 3) -> str:
-    """Go's ``tabwriter.NewWriter(w, minwidth, tabwidth, padding, ' ', 0)`` over ``text``, flushed at the end.
+def tabwrite(text: str, minwidth: int = 5, tabwidth: int = 1, padding: int = 3, padchar: str = " ") -> str:
+    """Go's ``tabwriter.NewWriter(w, minwidth, tabwidth, padding, padchar, 0)`` over ``text``, flushed at the end.
 
     Cells end with a tab; the text after a line's last tab is not aligned. A column block is a run of
-    consecutive lines that have a cell in that column; its width is its widest cell plus padding.
+    consecutive lines that have a cell in that column; its width is its widest cell plus padding. With
+    ``padchar`` a tab, cells are padded with tabs to the next multiple of ``tabwidth`` (codegangsta/cli's help).
     """
-    del tabwidth  # only used when padding with tabs
+
+    def pad(cell: str, width: int) -> str:
+        if padchar != "\t":
+            return cell.ljust(width)
+        width = -(-width // tabwidth) * tabwidth
+        return cell + "\t" * -(-(width - len(cell)) // tabwidth)
+
     lines = [line.split("\t") for line in text.split("\n")]
     trailing = lines.pop() if lines and lines[-1] == [""] else None
     widths: list[int] = []
@@ -266,7 +273,7 @@ def tabwrite(text: str, minwidth: int = 5, tabwidth: int = 1, padding: int = 3) 
         for cells in lines[start:end]:
             parts = []
             for j, cell in enumerate(cells):
-                parts.append(cell.ljust(widths[j]) if j < len(cells) - 1 and j < len(widths) else cell)
+                parts.append(pad(cell, widths[j]) if j < len(cells) - 1 and j < len(widths) else cell)
             out.append("".join(parts))
 
     def format_block(line0: int, line1: int) -> None:

@@ -163,12 +163,41 @@ def test_version_and_help() -> None:
     assert run(None, "-v").out == version.out
     top = run(None, "--help")
     assert top.code == 0 and top.out.startswith("Usage: dockyard-machine [OPTIONS] COMMAND [arg...]\n\nCreate and manage machines running Docker.\n")
-    assert "\n  regenerate-certs   Regenerate TLS Certificates for a machine\n" in top.out
+    assert "\n  regenerate-certs\tRegenerate TLS Certificates for a machine\n" in top.out
     assert run(None).out == top.out
     env_help = run(None, "env", "--help")
     assert env_help.code == 0 and env_help.out.startswith("Usage: dockyard-machine env [OPTIONS] [arg...]\n\nDisplay the commands")
     assert "   --unset, -u" in env_help.out
     assert run(None, "help", "env").out == env_help.out
+
+
+def test_help_in_the_original_s_layout(tmp_path: Path) -> None:
+    """docker-machine's help templates through codegangsta/cli's tab-padded writer (16.11): no --help line per command,
+    [OPTIONS] only for commands with flags, the store path the command would use, codegangsta's help command."""
+    ls = run(tmp_path / "store", "ls", "--help").out
+    assert ls == (
+        "Usage: dockyard-machine ls [OPTIONS] [arg...]\n\nList machines\n\nOptions:\n   \n"
+        "   --quiet, -q\t\t\t\t\tEnable quiet mode\n"
+        "   --filter [--filter option --filter option]\tFilter output based on conditions provided\n"
+        '   --timeout, -t "10"\t\t\t\tTimeout in seconds, default to 10s\n'
+        "   --format, -f \t\t\t\tPretty-print machines using a Go template\n"
+    )
+    ip = run(tmp_path / "store", "ip", "-h").out
+    assert ip == "Usage: dockyard-machine ip [arg...]\n\nGet the IP address of a machine\n\nDescription:\n   Argument(s) are one or more machine names.\n"
+    assert (
+        run(tmp_path / "store", "help", "version").out
+        == "Usage: dockyard-machine version [arg...]\n\nShow the Docker Machine version or a machine docker version\n"
+    )
+    top = run(tmp_path / "store", "--help").out.splitlines()
+    assert '  --storage-path, -s "%s"\tConfigures storage path [$MACHINE_STORAGE_PATH]' % (tmp_path / "store") in top
+    # A string flag without a value keeps codegangsta's space before the tabs.
+    assert [line.split("\t")[0] for line in top if line.endswith("\tCA to verify remotes against [$MACHINE_TLS_CA_CERT]")] == ["  --tls-ca-cert "]
+    assert top[-3:] == [
+        "  help\t\t\tShows a list of commands or help for one command",
+        "  ",
+        "Run 'dockyard-machine COMMAND --help' for more information on a command.",
+    ]
+    assert run(None, "--help").out.count('--storage-path, -s "%s"\t' % os.path.expanduser("~/.docker/machine")) == 1
 
 
 def test_storage_path_flag_wins_over_the_environment(store: Path, tmp_path: Path) -> None:

@@ -80,15 +80,25 @@ def test_a_member_of_a_discovery_without_a_listed_master_shows_nothing_as_the_or
 
 
 def test_ls_shows_the_manager_of_a_swarm_mode_cluster_from_the_engines(engines: dict[str, FakeEngine], fixture_store: Path) -> None:
-    engines["m1"].swarm = {"LocalNodeState": "active", "NodeID": "n1", "ControlAvailable": True,
-                           "RemoteManagers": [{"NodeID": "n1", "Addr": "172.18.0.2:2377"}]}
-    engines["m2"].swarm = {"LocalNodeState": "active", "NodeID": "n2", "ControlAvailable": False,
-                           "RemoteManagers": [{"NodeID": "n1", "Addr": "172.18.0.2:2377"}]}
+    engines["m1"].swarm = {
+        "LocalNodeState": "active",
+        "NodeID": "n1",
+        "ControlAvailable": True,
+        "RemoteManagers": [{"NodeID": "n1", "Addr": "172.18.0.2:2377"}],
+    }
+    engines["m2"].swarm = {
+        "LocalNodeState": "active",
+        "NodeID": "n2",
+        "ControlAvailable": False,
+        "RemoteManagers": [{"NodeID": "n1", "Addr": "172.18.0.2:2377"}],
+    }
     result = run(fixture_store, "ls", "--filter", "driver=generic", "-t", "5")
     assert result.code == 0, result.err
     rows = [line.split() for line in result.out.splitlines()[1:]]
-    assert [row[:4] + row[5:] for row in rows] == [["m1", "-", "generic", "Running", "m1", "(manager)", "v" + FAKE_VERSION],
-                                                   ["m2", "-", "generic", "Running", "m1", "v" + FAKE_VERSION]]
+    assert [row[:4] + row[5:] for row in rows] == [
+        ["m1", "-", "generic", "Running", "m1", "(manager)", "v" + FAKE_VERSION],
+        ["m2", "-", "generic", "Running", "m1", "v" + FAKE_VERSION],
+    ]
     # One call per machine, as the original's: /info carries the version too.
     assert [engine.paths for engine in engines.values()] == [["/info"], ["/info"]]
     assert run(fixture_store, "ls", "-q", "--filter", "swarm=m1", "-t", "5").out == "m1\nm2\n"
