@@ -14,7 +14,7 @@ from ansible_collections.dockyard.machine.plugins.module_utils._drivers import g
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import InvalidNameError, MachineError, MachineNotFoundError
 from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineStore, resolve_store_path
 from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_flags import Flag, command_help
-from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_messages import ERR_NO_DEFAULT, CLIError, flagged, go_quote, program_name
+from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_messages import ERR_NO_DEFAULT, CLIError, flagged, go_quote, printable, program_name
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineRecord
@@ -64,10 +64,15 @@ class Context:
         return self.command.help_text(self.prog) if self.command is not None else ""
 
     def out(self, text: str = "") -> None:
-        self.stdout.write(text + "\n")
+        """A line of output; control characters in it (a record's, an engine's) are shown escaped."""
+        self.stdout.write(printable(text) + "\n")
+
+    def write(self, text: str) -> None:
+        """Output made of record values (tables, scripts), control characters escaped."""
+        self.stdout.write(printable(text))
 
     def err(self, text: str) -> None:
-        self.stderr.write(text + "\n")
+        self.stderr.write(printable(text) + "\n")
 
     def confirm(self, question: str) -> bool:
         """``confirmInput``: the question with `` (y/n): ``, yes when the answer starts with y."""

@@ -17,7 +17,14 @@ from ansible_collections.dockyard.machine.plugins.module_utils._errors import Ma
 from ansible_collections.dockyard.machine.plugins.module_utils._store import DEFAULT_INSTALL_URL, NAME_PATTERN
 from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_context import Command, Context, machine_manager
 from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_flags import Flag
-from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_messages import ERR_INVALID_NAME, CLIError, flagged, go_quote
+from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_messages import (
+    ERR_INVALID_NAME,
+    SECRET_HELP,
+    CLIError,
+    flagged,
+    go_quote,
+    secret_on_command_line,
+)
 
 __all__ = ["CREATE_FLAGS", "cmd_create", "driver_flags", "driver_lookup", "with_driver_flags"]
 
@@ -51,7 +58,19 @@ SWARM_FLAGS = ("swarm", "swarm-master", "swarm-discovery", "swarm-opt", "swarm-j
 def _flag(option: DriverOption) -> Flag:
     """The command-line flag of a driver's option, from its declaration."""
     default = option.default if option.flag_kind in ("string", "int") and option.codec is None else None
-    return Flag((option.flag,), option.flag_kind, option.help, "" if default is None else default, option.env)
+    usage = SECRET_HELP % option.help if option.secret and option.env else option.help
+    return Flag((option.flag,), option.flag_kind, usage, "" if default is None else default, option.env)
+
+
+def _warn_secrets_on_the_command_line(ctx: Context, driver: str) -> None:
+    """A secret given as a flag is in the process list for everyone to read: say so, naming its environment variable."""
+    cls = DRIVERS[driver]
+    words = ctx.argv[1 : ctx.argv.index("--")] if "--" in ctx.argv else ctx.argv[1:]
+    for option in cls.TASK_OPTIONS + cls.OPTIONS:
+        if option.secret and option.flag and option.env:
+            names = ("-" + option.flag, "--" + option.flag)
+            if any(w in names or w.startswith(tuple(n + "=" for n in names)) for w in words):
+                ctx.err(secret_on_command_line(option.flag, option.env))
 
 
 def driver_flags(driver: str) -> tuple[Flag, ...]:
@@ -148,6 +167,8 @@ def cmd_create(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
     from ansible_collections.dockyard.machine.plugins.module_utils._spec import MachineSpec
 
     driver = opts["driver"]
+    if driver in DRIVERS:
+        _warn_secrets_on_the_command_line(ctx, driver)
     if len(args) > 1:
         raise CLIError("Invalid command line. Found extra arguments [%s]" % " ".join(args[1:]))
     if not args or not args[0]:

@@ -27,13 +27,16 @@ __all__ = [
     "ERR_NO_MACHINE_SPECIFIED",
     "ERR_TOO_MANY",
     "OPTION_FLAGS",
+    "SECRET_HELP",
     "already_stopped",
     "dial_error",
     "docker_version_error",
     "engine_stopped",
     "flagged",
     "go_quote",
+    "printable",
     "program_name",
+    "secret_on_command_line",
 ]
 
 
@@ -119,6 +122,18 @@ def flagged(message: str) -> str:
     return _OPTION_WORDS.sub(swap, message)
 
 
+# A secret flag's help says this (its environment variable follows, as codegangsta/cli shows it).
+SECRET_HELP = "%s (on a command line other users can read it, in ps and /proc/PID/cmdline: set the environment variable instead)"
+
+
+def secret_on_command_line(flag: str, env: str) -> str:
+    """The warning for a secret given as a flag: the original offered the environment only, no file."""
+    return "Warning: --%s on the command line can be read by other users of this computer (ps, /proc/PID/cmdline); set %s in the environment instead." % (
+        flag,
+        env,
+    )
+
+
 def already_stopped(name: str) -> str:
     """``mcnerror.ErrHostAlreadyInState``: what stop and kill say of a host that is down."""
     return "Machine %s is already stopped." % go_quote(name)
@@ -156,6 +171,22 @@ def docker_version_error(error: Exception, url: str) -> str:
         return "Unable to query docker version: Cannot connect to the docker engine endpoint"
     where = url.split("://", 1)[-1]
     return "Unable to query docker version: Get https://%s/v1.15/version: %s" % (where, dial_error(error, where))
+
+
+# C0 controls but newline and tab, DEL, C1 controls, and the bidirectional overrides and isolates.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape(match: re.Match) -> str:
+    code = ord(match.group(0))
+    return "\\x%02x" % code if code < 0x100 else "\\u%04x" % code
+
+
+def printable(text: str) -> str:
+    """``text`` as the terminal may receive it: control characters a record or an engine's answer holds are shown as
+    escapes (``\\x1b``), so they cannot recolour, retitle or rewrite the user's terminal; newlines and tabs (the
+    output's own layout) stay. Text without them, every normal value, is unchanged."""
+    return _CONTROL.sub(_escape, text) if _CONTROL.search(text) else text
 
 
 def go_quote(text: str) -> str:

@@ -189,7 +189,7 @@ def cmd_ls(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
                 ctx.out(row.name)
         return 0
     if not opts["format"]:
-        ctx.stdout.write(render_table(rows))
+        ctx.write(render_table(rows))
         return 0
     options: dict[str, dict[str, t.Any]] = {}
     if "Options" in template.source:
@@ -216,14 +216,14 @@ def cmd_ls(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
             )
     except TemplateError as exc:
         raise _template_failed(ctx, text, exc, table) from None
-    ctx.stdout.write(tabwrite(text) if table else text)
+    ctx.write(tabwrite(text) if table else text)
     return 0
 
 
 def _template_failed(ctx: Context, written: str, exc: TemplateError, table: bool) -> CLIError:
     """What the original shows when an ls template fails: the output so far (its tabwriter flushed), then Go's error."""
     text = written + exc.partial
-    ctx.stdout.write(tabwrite(text) if table else text)
+    ctx.write(tabwrite(text) if table else text)
     return CLIError(str(exc).replace("type struct", "type commands.HostListItem"))
 
 
@@ -267,7 +267,7 @@ def cmd_env(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
         _connection(ctx, record, "Error checking TLS connection")
         shell = _shell(ctx, opts["shell"])
         request = EnvRequest(name=record.name, shell=shell if shell in SHELLS else "bash", no_proxy=opts["no-proxy"], verify_tls=False, hint=hint)
-    ctx.stdout.write(machine_env(ctx.store, request, environ=ctx.environ, record=record if not opts["unset"] else None)["script"])
+    ctx.write(machine_env(ctx.store, request, environ=ctx.environ, record=record if not opts["unset"] else None)["script"])
     return 0
 
 
@@ -277,9 +277,7 @@ def cmd_config(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
     record = load_machine(ctx, target_name(ctx, args))
     endpoint = _connection(ctx, record, "Error running connection boilerplate")
     tls = endpoint.tls
-    ctx.stdout.write(
-        "--tlsverify\n--tlscacert=%s\n--tlscert=%s\n--tlskey=%s\n-H=%s\n" % (go_quote(tls.ca), go_quote(tls.cert), go_quote(tls.key), endpoint.url)
-    )
+    ctx.write("--tlsverify\n--tlscacert=%s\n--tlscert=%s\n--tlskey=%s\n-H=%s\n" % (go_quote(tls.ca), go_quote(tls.cert), go_quote(tls.key), endpoint.url))
     return 0
 
 

@@ -81,3 +81,46 @@ def test_a_host_that_is_down_in_the_original_words(old_store: Path, tmp_path: Pa
     for args, out, err in cases:
         result = run("dockyard-machine", old_store, *args)
         assert (result.returncode, result.stdout, result.stderr) == (1, out, err), args
+
+
+def test_help_in_the_original_s_layout(old_store: Path, docker_machine: Path) -> None:
+    """16.11: docker-machine's templates, tab-padded; no --help line; [OPTIONS] only where there are flags."""
+    ls = run(docker_machine, old_store, "ls", "--help")
+    assert ls.stdout.splitlines()[:7] == [
+        "Usage: docker-machine ls [OPTIONS] [arg...]",
+        "",
+        "List machines",
+        "",
+        "Options:",
+        "   ",
+        "   --quiet, -q\t\t\t\t\tEnable quiet mode",
+    ]
+    assert "--help" not in ls.stdout
+    assert run(docker_machine, old_store, "url", "--help").stdout.startswith("Usage: docker-machine url [arg...]\n")
+    top = run(docker_machine, old_store, "--help").stdout.splitlines()
+    assert '  --storage-path, -s "%s"\tConfigures storage path [$MACHINE_STORAGE_PATH]' % old_store in top
+    assert top[-1] == "Run 'docker-machine COMMAND --help' for more information on a command."
+
+
+def test_a_secret_flag_is_flagged_as_readable_by_others(old_store: Path) -> None:
+    """15.12: the help says so, and a secret given on the command line is warned about, naming its variable."""
+    helped = run("dockyard-machine", old_store, "create", "-d", "amazonec2", "--help").stdout
+    assert "in ps and /proc/PID/cmdline: set the environment variable instead) [$AWS_SECRET_ACCESS_KEY]" in helped
+    given = run("dockyard-machine", old_store, "create", "-d", "amazonec2", "--amazonec2-secret-key", "s3cret")
+    assert given.returncode == 1
+    assert given.stderr.startswith("Warning: --amazonec2-secret-key on the command line can be read by other users of this computer")
+    assert "set AWS_SECRET_ACCESS_KEY in the environment instead." in given.stderr
+
+
+def test_record_values_reach_the_terminal_escaped(old_store: Path) -> None:
+    """15.13: a record's escape sequences are printed escaped; a normal value as it is."""
+    config = old_store / "machines" / "m1" / "config.json"
+    doc = json.loads(config.read_text())
+    doc["Driver"]["IPAddress"] = "127.0.0.188\x1b]0;owned\x07\x1b[2J"
+    config.write_text(json.dumps(doc, indent=4))
+    shown = run("dockyard-machine", old_store, "ip", "m1", "m2")
+    assert (shown.returncode, shown.stdout) == (0, "127.0.0.188\\x1b]0;owned\\x07\\x1b[2J\n127.0.0.189\n"), shown.stderr
+    formatted = run("dockyard-machine", old_store, "inspect", "-f", "{{.Driver.IPAddress}}", "m1").stdout
+    assert formatted == "127.0.0.188\\x1b]0;owned\\x07\\x1b[2J\n"
+    listed = run("dockyard-machine", old_store, "ls", "-t", "2")
+    assert listed.returncode == 0 and "\x1b" not in listed.stdout + listed.stderr

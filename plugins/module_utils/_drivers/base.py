@@ -30,7 +30,7 @@ def tcp_reachable(host: str, port: int, timeout: float) -> bool:
     try:
         with socket.create_connection((host, port), timeout=timeout):
             return True
-    except OSError:
+    except (OSError, ValueError):  # ValueError: an address no resolver takes (a record's control characters: UnicodeError)
         return False
 
 

@@ -1060,3 +1060,22 @@ def test_ls_rows_render_engine_labels(store: Path) -> None:
     """Without table, rows render the record's engine options."""
     result = run(store, "ls", "--filter", "name=^m1$", "-t", "2", "--format", "{{.Name}} {{.EngineOptions.Labels}}")
     assert (result.code, result.out) == (0, "m1 []\n"), result.err
+
+
+def test_record_values_reach_the_terminal_without_control_characters(store: Path) -> None:
+    """A record's escape sequences are shown escaped, never sent to the terminal; normal values are unchanged (15.13)."""
+    hostile = "127.0.0.188\x1b]0;owned\x07\x1b[2J\r\x9b31m\u202e"
+    shown = "127.0.0.188\\x1b]0;owned\\x07\\x1b[2J\\x0d\\x9b31m\\u202e"
+    set_driver(store, "m1", IPAddress=hostile)
+    path = store / "machines" / "m1" / "config.json"
+    doc = json.loads(path.read_text())
+    doc["HostOptions"]["EngineOptions"]["Labels"] = ["role=\x1b[31mred"]
+    path.write_text(json.dumps(doc, indent=4))
+    assert run(store, "ip", "m1", "m2").out == shown + "\n127.0.0.189\n"
+    assert run(store, "inspect", "-f", "{{.Driver.IPAddress}}", "m1").out == shown + "\n"
+    inspected = run(store, "inspect", "m1").out
+    assert "\x1b" not in inspected and "\x9b" not in inspected and "\u202e" not in inspected
+    listed = run(store, "ls", "--filter", "name=^m1$", "-t", "2", "--format", "{{.Name}} {{.EngineOptions.Labels}}")
+    assert listed.out == "m1 [role=\\x1b[31mred]\n"
+    assert "\x1b" not in run(store, "ls", "-t", "2").out
+    assert _cli_messages.printable("tcp://127.0.0.1:2376\tok\n") == "tcp://127.0.0.1:2376\tok\n"

@@ -206,7 +206,7 @@ def test_a_gitlab_runner_create_line_gives_the_module_s_params() -> None:
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        (["--amazonec2-metadata-token=maybe"], 1, "--amazonec2-metadata-token is one of required, optional, not \"maybe\""),
+        (["--amazonec2-metadata-token=maybe"], 1, '--amazonec2-metadata-token is one of required, optional, not "maybe"'),
         (["--amazonec2-metadata-token-response-hop-limit=65"], 3, "flag --amazonec2-metadata-token-response-hop-limit is from 1 to 64"),
         (
             ["--amazonec2-security-group-readonly"],
@@ -230,3 +230,23 @@ def test_the_runner_s_global_crash_report_flag_is_accepted(tmp_path: Path) -> No
     env = {"MACHINE_STORAGE_PATH": str(tmp_path / "store")}
     assert _cli_run("--bugsnag-api-token=no-report", "ls", "-q", env=env) == (0, "", "")
     assert _cli_run("--bugsnag-api-token", "no-report", "ls", "-q", env=env) == (0, "", "")
+
+
+@pytest.mark.parametrize(
+    ("driver", "flag", "env"),
+    [("amazonec2", "amazonec2-secret-key", "AWS_SECRET_ACCESS_KEY"), ("digitalocean", "digitalocean-access-token", "DIGITALOCEAN_ACCESS_TOKEN")],
+)
+def test_a_secret_flag_says_others_can_read_it_and_names_its_environment_variable(driver: str, flag: str, env: str) -> None:
+    """15.12: the help says so; given on the command line, a warning names the variable; from the environment, none."""
+    _code, out, _err = _cli_run("create", "-d", driver, "--help")
+    line = next(line for line in out.splitlines() if line.strip().startswith("--%s " % flag))
+    assert line.endswith("(on a command line other users can read it, in ps and /proc/PID/cmdline: set the environment variable instead) [$%s]" % env)
+    warning = "Warning: --%s on the command line can be read by other users of this computer (ps, /proc/PID/cmdline); set %s in the environment instead.\n" % (
+        flag,
+        env,
+    )
+    for given in (["--" + flag, "s3cret"], ["-%s=s3cret" % flag]):
+        code, out, err = _cli_run("create", "-d", driver, *given)
+        assert code == 1 and err == warning + "Error: No machine name specified\n"
+    code, out, err = _cli_run("create", "-d", driver, env={env: "s3cret"})
+    assert code == 1 and err == "Error: No machine name specified\n"
