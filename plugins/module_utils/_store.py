@@ -237,6 +237,9 @@ def read_bounded(path: str, limit: int = MAX_FILE_BYTES) -> bytes:
 # until renamed into place. One left by a killed writer is unlocked, and the next write in that folder removes it.
 TEMP_PREFIX = ".dockyard-tmp."
 TEMP_NAME_ROOM = 100  # of the target's name in the temporary file's name: a file system allows 255 bytes in all
+# What tempfile.mkstemp(prefix=".<file name>.", suffix=".tmp") made for earlier versions' atomic writes.
+LEGACY_TEMP_PATTERN = re.compile(r"\.(.+)\.[a-z0-9_]{8}\.tmp")
+LEGACY_TEMP_AGE = 3600.0
 _UNSUPPORTED_LOCK_ERRORS = (errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL)
 
 
@@ -253,14 +256,19 @@ def sweep_temp_files(directory: str) -> list[str]:
     """Remove the temporary files that killed writers left in ``directory``; returns their paths.
 
     Only files of ours: named with TEMP_PREFIX, regular, owned by this user, and not locked by a writer (a writer holds
-    its lock from before it writes until after the rename; a killed one holds none). Anything else is left alone.
+    its lock from before it writes until after the rename; a killed one holds none). Earlier versions named theirs
+    ``.<file name>.<8 characters>.tmp`` and locked nothing: such a file is removed when the file it was for is in the
+    folder and it is older than LEGACY_TEMP_AGE (no write takes that long). Anything else is left alone.
     """
     try:
-        names = [name for name in os.listdir(directory) if name.startswith(TEMP_PREFIX)]
+        entries = os.listdir(directory)
     except OSError:
         return []
     removed = []
-    for name in names:
+    for name in entries:
+        legacy = LEGACY_TEMP_PATTERN.fullmatch(name)
+        if not name.startswith(TEMP_PREFIX) and not (legacy and legacy.group(1) in entries):
+            continue
         path = os.path.join(directory, name)
         try:
             fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
@@ -269,6 +277,8 @@ def sweep_temp_files(directory: str) -> list[str]:
         try:
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
+                continue
+            if not name.startswith(TEMP_PREFIX) and time.time() - info.st_mtime < LEGACY_TEMP_AGE:
                 continue
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # OSError: its writer is at work (or no locks here)
             if _same_file(path, info):

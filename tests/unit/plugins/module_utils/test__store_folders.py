@@ -143,3 +143,19 @@ def test_a_writer_at_work_is_never_disturbed_by_sweeps(tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_temp_files_an_earlier_version_left_are_removed_once_they_are_old(tmp_path):
+    folder = tmp_path / "machines" / "m1"
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_bytes(b"{}")
+    old = folder / ".config.json.k3j_9x0a.tmp"  # what the earlier atomic_write's mkstemp named its files
+    fresh = folder / ".config.json.abcdefgh.tmp"  # may be an earlier version's writer at work
+    orphan = folder / ".notes.k3j_9x0a.tmp"  # not next to the file it would be for: not ours to judge
+    for path in (old, fresh, orphan):
+        path.write_bytes(b"half")
+    hours_ago = time.time() - 2 * 3600
+    for path in (old, orphan):
+        os.utime(path, (hours_ago, hours_ago))
+    _store.atomic_write(str(folder / "dockyard-machine.json"), b"{}")
+    assert sorted(p.name for p in folder.iterdir()) == [".config.json.abcdefgh.tmp", ".notes.k3j_9x0a.tmp", "config.json", "dockyard-machine.json"]
