@@ -12,7 +12,7 @@ author:
   - dockyard.machine developers (@dockyard)
 description:
   - One C(NAME="value") line per variable, sorted by name, in Compose's C(.env) syntax. Values are double-quoted with
-    C(\\), C(") and line breaks escaped, and C($) written as C($$), so Compose reads each value as given and interpolates
+    C(\), C(") and line breaks escaped, and C($) written as C($$), so Compose reads each value as given and interpolates
     nothing in it; text other than ASCII is written as UTF-8.
   - A name that is not a variable name (letters, digits and C(_), not starting with a digit), for example one with a line
     break, is refused with an error naming the variable that holds it; so is a value with a NUL character.
