@@ -101,11 +101,15 @@ class Bench:
             AWS_CONFIG_FILE=str(workdir / "no-aws-config"),
             AWS_SHARED_CREDENTIALS_FILE=str(workdir / "no-aws-credentials"),
             AWS_EC2_METADATA_DISABLED="true",
+            AWS_ENDPOINT=ec2.url,  # live_state asks each machine's driver, which takes the endpoint from here
         )
 
     def config(self, store: Path, mode: str) -> Path:
         path = self.workdir / ("%s.docker_machine.yml" % mode.replace(" ", "_"))
-        path.write_text(yaml.safe_dump(dict({"plugin": PLUGIN, "store_path": str(store)}, **MODES[mode])))
+        options = dict(MODES[mode])
+        if options.get("ec2_refresh"):
+            options["cloud_endpoint_url"] = self.ec2.url  # the records' endpoint: a record's own is asked only when passed
+        path.write_text(yaml.safe_dump(dict({"plugin": PLUGIN, "store_path": str(store)}, **options)))
         return path
 
     def run(self, config: Path) -> tuple[float, list[str], dict[str, t.Any]]:

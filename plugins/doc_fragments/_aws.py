@@ -22,7 +22,10 @@ options:
   endpoint_url:
     description:
       - The URL of the EC2 API, for an EC2-compatible cloud or an emulator. Without it, AWS's endpoint of O(region).
-      - E(AWS_URL) is read when it is not set.
+      - E(AWS_URL) is read when it is not set; then E(AWS_ENDPOINT) (the original's variable, which the command line
+        reads too).
+      - A machine whose record names an endpoint (it was made through one) is managed only when this names the same
+        one; otherwise the task fails naming this option: a record never chooses where the credentials' signed calls go.
     type: str
     aliases: [aws_endpoint_url]
   access_key:

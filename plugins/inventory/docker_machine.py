@@ -84,8 +84,8 @@ options:
       - Refresh the state and the address of every machine whose driver can describe many machines in one cloud API
         call, in batches, instead of trusting the address its record holds (a stopped and started instance usually
         has a new public IP). For C(amazonec2) machines this is the EC2 API.
-      - For C(amazonec2), the instances are described with one C(DescribeInstances) call per region and endpoint (the
-        record's C(Region) and C(Endpoint), or O(cloud_endpoint_url)) and per 200 machines, never one call per machine;
+      - For C(amazonec2), the instances are described with one C(DescribeInstances) call per region (the record's
+        C(Region)) at O(cloud_endpoint_url) and per 200 machines, never one call per machine;
         the regions are asked in parallel, and everything is bounded by O(cloud_refresh_timeout).
       - The state goes in C(docker_machine_state), as with O(live_state) (which then no longer asks these machines
         one by one). The address, the private IP when the record says C(UsePrivateIP) or C(PrivateIPOnly), else the
@@ -123,8 +123,12 @@ options:
     aliases: [aws_profile]
   cloud_endpoint_url:
     description:
-      - The API endpoint O(cloud_refresh) calls for every machine, instead of the C(Endpoint) each record names (empty
-        in records of machines on AWS itself, whose regional endpoint is then used).
+      - The API endpoint O(cloud_refresh) calls for every machine (unset, the cloud's own: AWS's regional endpoints,
+        DigitalOcean's API).
+      - A record that names another endpoint (C(Endpoint) of an C(amazonec2) record, the sidecar's C(APIURL) of a
+        C(digitalocean) one), or one when this option is unset, is not asked: its state is C(Error), with a warning
+        naming the machine and this option. A record never chooses where the credentials' signed calls (or the token)
+        go, nor whose answer becomes C(ansible_host).
       - Its former name C(aws_endpoint_url) is an alias.
     type: str
     aliases: [aws_endpoint_url]

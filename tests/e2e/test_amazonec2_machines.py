@@ -381,7 +381,8 @@ def test_the_command_line_creates_stops_starts_kills_and_removes_an_ec2_machine(
     store = tmp_path / "store"
     name = "ec2-cli"
     aws = dict(NO_AWS_ENV)
-    aws.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION})
+    # The endpoint as the command line takes it for every command (the original's variable for --amazonec2-endpoint).
+    aws.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION, "AWS_ENDPOINT": ec2.url})
     bed.start_machine(name, "bookworm-docker", "127.0.5.4", pub)
     try:
         bad = dm(store, "create", "-d", "amazonec2", "--amazonec2-endpoint", ec2.url, "--amazonec2-subnet-id", "subnet-0000000000000dead",
@@ -397,6 +398,13 @@ def test_the_command_line_creates_stops_starts_kills_and_removes_an_ec2_machine(
         used = shell(store, 'eval "$(dockyard-machine env %s)" && docker version --format "{{.Server.Version}}"' % name)
         assert used.returncode == 0 and used.stdout.strip(), used.stdout + used.stderr
         assert dm(store, "status", name, **aws).stdout.strip() == "Running"
+        # A command that names no endpoint is refused, naming what to set: the record does not choose where the
+        # credentials' signed calls go (issue 15, item 3).
+        ec2.start_recording()
+        refused = dm(store, "stop", name, **dict(aws, AWS_ENDPOINT=""))
+        assert refused.returncode != 0 and "AWS_ENDPOINT" in refused.stderr and ec2.url in refused.stderr, refused.stdout + refused.stderr
+        assert ec2.recorded_actions() == []
+        ec2.stop_recording()
 
         stopped = dm(store, "stop", name, **aws)
         assert stopped.returncode == 0 and 'Machine "%s" was stopped.' % name in stopped.stdout, stopped.stdout + stopped.stderr

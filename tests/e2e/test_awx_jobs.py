@@ -198,6 +198,8 @@ def test_teardown_job_with_the_aws_credential_removes_an_ec2_machine_and_its_res
         monkeypatch.delenv(name, raising=False)
     ee_env = {"AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"), "AWS_CONFIG_FILE": str(tmp_path / "none")}
     with emulator(tmp_path) as ec2:
+        # The record names the emulator as its endpoint: a job passes the same (amazon.aws's AWS_URL) or is refused.
+        ee_env["AWS_URL"] = ec2.url
         client = ec2.client()
         vpc = client.create_vpc(CidrBlock="127.0.0.0/16")["Vpc"]["VpcId"]
         subnet = client.create_subnet(VpcId=vpc, CidrBlock="127.0.5.0/28", AvailabilityZone=REGION + "a")["Subnet"]["SubnetId"]

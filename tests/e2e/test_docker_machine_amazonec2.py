@@ -7,9 +7,12 @@ resources made in the emulator the way its create makes them: a key pair named a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import socket
+import threading
 import typing as t
 from pathlib import Path
 
@@ -62,9 +65,39 @@ def _original_machines(ec2: Emulator, store: Path, names: t.Sequence[str], endpo
     return instances
 
 
-def _absent(store: Path, name: str, tmp_path: Path, env: dict[str, str] | None = None, **extra: t.Any):
+def _absent(store: Path, name: str, tmp_path: Path, env: dict[str, str] | None = None, *, endpoint: str = "", **extra: t.Any):
+    """``state: absent``, the endpoint passed as amazon.aws's modules take it from the environment (AWS_URL)."""
     extra_vars = dict(extra, machine=name, store_path=str(store), machine_state="absent", results_file=str(tmp_path / "result.json"))
-    return run_playbook("machine.yml", extra_vars, env=dict(CREDENTIALS, **(env or {})))
+    return run_playbook("machine.yml", extra_vars, env=dict(CREDENTIALS, AWS_URL=endpoint, **(env or {})))
+
+
+@contextlib.contextmanager
+def _listener() -> t.Iterator[tuple[str, list[str]]]:
+    """An endpoint on a loopback port that no EC2 answers, and the connections it received (it accepts and closes)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    server.settimeout(0.2)
+    received: list[str] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, peer = server.accept()
+            except OSError:
+                continue
+            received.append("%s:%d" % peer)
+            conn.close()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield "http://127.0.0.1:%d" % server.getsockname()[1], received
+    finally:
+        stop.set()
+        thread.join(2)
+        server.close()
 
 
 def test_absent_on_records_the_original_wrote_removes_their_cloud_resources(ec2: Emulator, tmp_path: Path) -> None:
@@ -74,17 +107,17 @@ def test_absent_on_records_the_original_wrote_removes_their_cloud_resources(ec2:
     group = ec2.resources()["security_groups"]
     assert ec2.resources()["instances"] == sorted(instances.values()) and len(group) == 1
 
-    removed = _absent(store, "aws-sandbox", tmp_path)
+    removed = _absent(store, "aws-sandbox", tmp_path, endpoint=ec2.url)
     assert removed.returncode == 0 and recap(removed.stdout)["changed"] == 1, removed.stdout + removed.stderr
     left = ec2.resources()
     assert left["instances"] == [instances["aws-two"]] and left["key_pairs"] == ["aws-two"]
     assert left["security_groups"] == group, "the shared docker-machine group is still used by aws-two"
     assert not (store / "machines" / "aws-sandbox").exists()
 
-    removed = _absent(store, "aws-two", tmp_path)
+    removed = _absent(store, "aws-two", tmp_path, endpoint=ec2.url)
     assert removed.returncode == 0, removed.stdout + removed.stderr
     assert ec2.resources() == {"instances": [], "key_pairs": [], "security_groups": [], "addresses": []}
-    again = _absent(store, "aws-two", tmp_path)
+    again = _absent(store, "aws-two", tmp_path, endpoint=ec2.url)
     assert again.returncode == 0 and recap(again.stdout)["changed"] == 0
 
 
@@ -97,14 +130,35 @@ def test_absent_that_cannot_remove_the_instance_keeps_the_record_until_forced(ec
     env = _no_credentials_env(tmp_path) if failure == "no credentials" else {}
     before = ec2.resources()
 
-    refused = _absent(store, "aws-sandbox", tmp_path, env=env)
+    refused = _absent(store, "aws-sandbox", tmp_path, env=env, endpoint=down or ec2.url)
     assert refused.returncode != 0
     assert "EC2 instance %s in %s" % (instance, REGION) in refused.stdout and "key pair aws-sandbox" in refused.stdout, refused.stdout
     assert "option 'force'" in refused.stdout
     assert (store / "machines" / "aws-sandbox" / "config.json").is_file(), "the only trace of what the user pays for must stay"
     assert ec2.resources() == before
 
-    forced = _absent(store, "aws-sandbox", tmp_path, env=env, force=True)
+    forced = _absent(store, "aws-sandbox", tmp_path, env=env, endpoint=down or ec2.url, force=True)
     assert forced.returncode == 0, forced.stdout + forced.stderr
     assert instance in forced.stdout + forced.stderr and "force=true" in forced.stdout + forced.stderr
     assert not (store / "machines" / "aws-sandbox").exists()
+
+
+def test_a_record_naming_another_endpoint_gets_no_signed_call_and_absent_names_the_option(ec2: Emulator, tmp_path: Path) -> None:
+    """Issue 15, item 3: a shared store's record whose Endpoint is someone else's; absent (without an endpoint, or with
+    another one) is refused naming endpoint_url, and that endpoint receives nothing; passed the same one, it is used."""
+    ec2.reset()
+    store = copy_store(FIXTURE_STORE, tmp_path / "store")
+    with _listener() as (foreign, received):
+        instance = _original_machines(ec2, store, ["aws-sandbox"], endpoint=foreign)["aws-sandbox"]
+        for passed in ("", ec2.url):
+            refused = _absent(store, "aws-sandbox", tmp_path, endpoint=passed)
+            result = json.loads((tmp_path / "result.json").read_text())
+            assert refused.returncode != 0 and result.get("option") == "endpoint_url", refused.stdout
+            assert foreign in result["msg"] and "endpoint_url" in result["msg"], result["msg"]
+            assert (store / "machines" / "aws-sandbox" / "config.json").is_file()
+        assert received == [], "the record's endpoint received the task's calls"
+        assert ec2.resources()["instances"] == [instance]
+        # The record's own endpoint, passed by the task: asked there (nothing answers EC2 on it, so the record stays).
+        asked = _absent(store, "aws-sandbox", tmp_path, endpoint=foreign)
+        assert asked.returncode != 0 and received, asked.stdout
+        assert json.loads((tmp_path / "result.json").read_text()).get("option") == "force"

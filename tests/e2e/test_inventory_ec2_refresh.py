@@ -22,7 +22,6 @@ from ansible_collections.dockyard.machine.tests.e2e import test_inventory_cli as
 from ansible_collections.dockyard.machine.tests.e2e.test_inventory_cli import ansible_inventory, write_config
 from ansible_collections.dockyard.machine.tests.support.ec2_emulator import CREDENTIALS, REGION, Emulator, emulator
 from ansible_collections.dockyard.machine.tests.support.silent_port import silent_port
-from ansible_collections.dockyard.machine.tests.support.tls_engine import free_loopback_port
 
 # A collections folder holding this checkout as dockyard.machine (a fixture).
 collections_path = cli_tests.collections_path
@@ -87,7 +86,8 @@ def test_refresh_reads_state_and_address_of_every_machine_in_one_call(ec2: Emula
     assert described[private[1]["InstanceId"]]["State"]["Name"] == "stopped"
 
     ec2.start_recording()
-    listing = ansible_inventory(write_config(tmp_path, store_path=str(store), ec2_refresh=True), collections_path, environ=_aws_env(tmp_path))
+    config = write_config(tmp_path, store_path=str(store), ec2_refresh=True, cloud_endpoint_url=ec2.url)
+    listing = ansible_inventory(config, collections_path, environ=_aws_env(tmp_path))
     actions = ec2.recorded_actions()
     ec2.stop_recording()
 
@@ -129,12 +129,12 @@ def test_running_required_with_refresh_keeps_only_running_instances(ec2: Emulato
     for index, instance in enumerate(instances):
         write_record(store, "api-%d" % index, instance["InstanceId"], endpoint=ec2.url)
     ec2.client().stop_instances(InstanceIds=[instances[1]["InstanceId"]])
-    config = write_config(tmp_path, store_path=str(store), ec2_refresh=True, running_required=True)
+    config = write_config(tmp_path, store_path=str(store), ec2_refresh=True, running_required=True, cloud_endpoint_url=ec2.url)
     listing = ansible_inventory(config, collections_path, environ=_aws_env(tmp_path))
     assert set(listing.hostvars) == {"api-0"} and listing.hostvars["api-0"]["ansible_host"] == instances[0]["PrivateIpAddress"]
 
 
-def test_a_silent_endpoint_is_bounded_and_the_endpoint_option_reaches_the_emulator(ec2: Emulator, tmp_path: Path, collections_path: str) -> None:
+def test_a_silent_endpoint_is_bounded_and_a_record_naming_another_gets_no_call(ec2: Emulator, tmp_path: Path, collections_path: str) -> None:
     ec2.reset()
     store = tmp_path / "store"
     (store / "machines").mkdir(parents=True)
@@ -144,7 +144,9 @@ def test_a_silent_endpoint_is_bounded_and_the_endpoint_option_reaches_the_emulat
         write_record(store, "far", instance["InstanceId"], endpoint=hung)
         started = time.monotonic()
         listing = ansible_inventory(
-            write_config(tmp_path, store_path=str(store), ec2_refresh=True, ec2_refresh_timeout=2), collections_path, environ=_aws_env(tmp_path)
+            write_config(tmp_path, store_path=str(store), ec2_refresh=True, ec2_refresh_timeout=2, cloud_endpoint_url=hung),
+            collections_path,
+            environ=_aws_env(tmp_path),
         )
         elapsed = time.monotonic() - started
     assert listing.hostvars["far"]["docker_machine_state"] == "Timeout", listing.stderr
@@ -157,11 +159,17 @@ def test_a_silent_endpoint_is_bounded_and_the_endpoint_option_reaches_the_emulat
     # A bound, not a benchmark: the refresh may add its 2 s and little more to what the same listing costs without it.
     assert elapsed - baseline < 2 + 2, "with refresh %.1f s, without %.1f s, for a 2 s bound" % (elapsed, baseline)
 
-    # The record's endpoint is gone for good; the option sends every call to the emulator instead.
-    write_record(store, "far", instance["InstanceId"], endpoint="http://127.0.0.1:%d" % free_loopback_port())
-    ec2.start_recording()
-    config = write_config(tmp_path, store_path=str(store), ec2_refresh=True, aws_endpoint_url=ec2.url)
-    moved = ansible_inventory(config, collections_path, environ=_aws_env(tmp_path))
-    assert ec2.recorded_actions() == ["DescribeInstances"]
-    ec2.stop_recording()
-    assert (moved.hostvars["far"]["docker_machine_state"], moved.hostvars["far"]["ansible_host"]) == ("Running", instance["PrivateIpAddress"])
+    # Issue 15, item 3: a record naming an endpoint the inventory does not pass (none, or another) is not asked: the
+    # credentials sign nothing for it, its answer never becomes ansible_host, and the warning names the option.
+    with silent_port() as port:
+        foreign = "http://127.0.0.1:%d" % port
+        write_record(store, "far", instance["InstanceId"], endpoint=foreign)
+        for options in ({}, {"aws_endpoint_url": ec2.url}):
+            ec2.start_recording()
+            refused = ansible_inventory(write_config(tmp_path, store_path=str(store), ec2_refresh=True, **options), collections_path, environ=_aws_env(tmp_path))
+            assert ec2.recorded_actions() == []
+            ec2.stop_recording()
+            far = refused.hostvars["far"]
+            assert (far["docker_machine_state"], far["ansible_host"]) == ("Error", STALE_ADDRESS) and "cloud_endpoint_url" in far["docker_machine_state_error"]
+            warning = " ".join(refused.stderr.split())
+            assert "'far'" in warning and foreign in warning and "cloud_endpoint_url" in warning, refused.stderr

@@ -32,6 +32,7 @@ from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec
     address_of,
     describe_instance,
     live_instance,
+    machine_endpoint,
     region_of,
     wait_for,
 )
@@ -51,6 +52,9 @@ if t.TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["AmazonEC2Driver", "ORIGINAL_SECURITY_GROUP", "OWNER_TAG"]
 
+
+# The original's environment variable for --amazonec2-endpoint.
+ENDPOINT_ENV = "AWS_ENDPOINT"
 
 # drivers/amazonec2: instance state name -> docker-machine state
 _STATE_MAP = {
@@ -245,7 +249,12 @@ class AmazonEC2Driver(Driver):
 
     def __init__(self, cloud_options: t.Mapping[str, t.Any] | None = None) -> None:
         super().__init__(cloud_options)
-        self.access = AwsAccess(cloud_options)
+        options = dict(cloud_options or {})
+        if not options.get("endpoint_url"):
+            # What names no endpoint (the command line's commands after create, the inventory's live_state) takes the
+            # original's variable for --amazonec2-endpoint from its environment, as create does.
+            options["endpoint_url"] = os.environ.get(ENDPOINT_ENV) or None
+        self.access = AwsAccess(options)
 
     # The standard AWS options at the task's top level (as every amazon.aws module takes them, so module_defaults of
     # group/amazon.aws.aws supply them), with the original's flags; the command line holds the keys in memory only.
@@ -255,7 +264,7 @@ class AmazonEC2Driver(Driver):
         DriverOption("session_token", flag="amazonec2-session-token", env="AWS_SESSION_TOKEN", help="AWS Session Token", secret=True),
         DriverOption("region", default=DEFAULT_REGION, flag="amazonec2-region", env="AWS_DEFAULT_REGION", help="AWS region"),
         DriverOption(
-            "endpoint_url", flag="amazonec2-endpoint", env="AWS_ENDPOINT", help="Optional endpoint URL (hostname only or fully qualified URI)"
+            "endpoint_url", flag="amazonec2-endpoint", env=ENDPOINT_ENV, help="Optional endpoint URL (hostname only or fully qualified URI)"
         ),
     )
     DEFAULTS_GROUPS = ("group/amazon.aws.aws",)
@@ -270,9 +279,14 @@ class AmazonEC2Driver(Driver):
     def engine_port(self, record: MachineRecord) -> int:
         return ENGINE_PORT  # fixed in the original: no option
 
+    def endpoint(self, record: MachineRecord) -> str:
+        """The EC2 endpoint of the machine: the task's, which must be the one its record names, if any
+        (amazonec2_lookup.machine_endpoint); empty for AWS's regional one."""
+        return machine_endpoint(record, self.access.endpoint, "endpoint_url", " (on the command line, %s)" % ENDPOINT_ENV) or ""
+
     def client(self, record: MachineRecord, timeout: float, *, retries: bool = False) -> t.Any:
-        """An EC2 client for the machine's region and endpoint (its record's), with the task's credentials."""
-        return self.access.ec2(region_of(record), str(record.driver.get("Endpoint") or ""), timeout, retries=retries)
+        """An EC2 client for the machine's region and endpoint, with the task's credentials."""
+        return self.access.ec2(region_of(record), self.endpoint(record), timeout, retries=retries)
 
     def tags(self, record: MachineRecord) -> dict[str, str]:
         return PAIRS.decode(self.tag_text(record))
@@ -558,4 +572,5 @@ class AmazonEC2Driver(Driver):
 
     def remove_cloud_resources(self, record: MachineRecord, timeout: float) -> list[str]:
         """Remove what the create made, never what the user named (amazonec2_remove.py)."""
+        self.endpoint(record)  # a record naming another endpoint is refused as that, before anything is asked
         return remove_cloud_resources(lambda: self.client(record, min(timeout, 30.0)), record, timeout)

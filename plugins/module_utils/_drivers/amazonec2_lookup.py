@@ -18,13 +18,41 @@ from ansible_collections.dockyard.machine.plugins.module_utils._errors import Dr
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineRecord
 
-__all__ = ["address_of", "describe_instance", "find_launched", "key_pair_exists", "live_instance", "region_of", "wait_for"]
+__all__ = ["address_of", "describe_instance", "endpoint_url", "find_launched", "key_pair_exists", "live_instance", "machine_endpoint", "region_of", "wait_for"]
 
 WAIT_DELAY = 2  # seconds between two looks of a waiter
 
 
 def region_of(record: MachineRecord) -> str:
     return str(record.driver.get("Region") or DEFAULT_REGION)
+
+
+def endpoint_url(endpoint: str, insecure: bool = False) -> str:
+    """An EC2 endpoint as a URL: the original took a bare host (``ec2.example.com:8773``) too, with HTTPS unless
+    ``DisableSSL`` (``--amazonec2-insecure-transport``); boto3 wants a URL, so the scheme is added the same way."""
+    endpoint = str(endpoint or "").strip().rstrip("/")
+    if endpoint and "://" not in endpoint:
+        endpoint = ("http://" if insecure else "https://") + endpoint
+    return endpoint
+
+
+def machine_endpoint(record: MachineRecord, passed: str | None, option: str, elsewhere: str = "") -> str | None:
+    """The EC2 endpoint to ask about ``record``'s machine: the one the task (or inventory) ``passed``, else AWS's regional
+    one (None). A record that names an endpoint is asked there only when ``passed`` names the same: a record never
+    chooses where the task's credentials sign calls (or whose answer becomes the machine's address), so another one is
+    refused with a DriverError naming ``option`` (and ``elsewhere``, how else it is given)."""
+    insecure = bool(record.driver.get("DisableSSL"))
+    recorded = endpoint_url(str(record.driver.get("Endpoint") or ""), insecure)
+    given = endpoint_url(passed or "", insecure)
+    if recorded and recorded != given:
+        raise DriverError(
+            "Machine %s was made through the EC2 API at %s, and %s: set option %s%s to %s to manage it (a record never "
+            "chooses where the credentials' signed calls go)."
+            % (record.name, recorded, "this names %s" % given if given else "this names no endpoint", option, elsewhere, recorded),
+            machine=record.name,
+            option=option,
+        )
+    return given or None
 
 
 def address_of(record: MachineRecord, instance: t.Mapping[str, t.Any]) -> str:

@@ -25,6 +25,7 @@ import time
 import typing as t
 
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec2 import _STATE_MAP, AmazonEC2Driver
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec2_lookup import machine_endpoint
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.aws_access import DEFAULT_REGION, require_sdk
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.batch import RefreshReport, Refreshed, RefreshSettings
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import DriverError, MachineError
@@ -32,7 +33,7 @@ from ansible_collections.dockyard.machine.plugins.module_utils._errors import Dr
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineRecord
 
-__all__ = ["IDS_PER_CALL", "PAGE_SIZE", "record_endpoint", "refresh_machines"]
+__all__ = ["IDS_PER_CALL", "PAGE_SIZE", "refresh_machines"]
 
 #: Values EC2 accepts in one filter.
 IDS_PER_CALL = 200
@@ -48,20 +49,6 @@ GroupKey = t.Tuple[str, t.Optional[str]]
 
 def _where(region: str, endpoint: str | None) -> str:
     return "%s at %s" % (region, endpoint) if endpoint else region
-
-
-def record_endpoint(driver_section: t.Mapping[str, t.Any], override: str | None = None) -> str | None:
-    """The EC2 endpoint URL for a record: the override, else its ``Endpoint``; None for AWS's regional default.
-
-    The original took a bare host (``ec2.example.com:8773``) there, with HTTPS unless ``DisableSSL``
-    (``--amazonec2-insecure-transport``); boto3 wants a URL, so the scheme is added the same way.
-    """
-    endpoint = override or str(driver_section.get("Endpoint") or "")
-    if not endpoint:
-        return None
-    if "://" not in endpoint:
-        endpoint = ("http://" if driver_section.get("DisableSSL") else "https://") + endpoint
-    return endpoint
 
 
 def _real_client_factory(settings: RefreshSettings) -> t.Callable[[str, str | None, float], t.Any]:
@@ -208,7 +195,12 @@ def refresh_machines(records: t.Sequence[MachineRecord], settings: RefreshSettin
             )
             continue
         region = str(record.driver.get("Region") or DEFAULT_REGION)
-        endpoint = record_endpoint(record.driver, settings.endpoint_url)
+        try:
+            endpoint = machine_endpoint(record, settings.endpoint_url, "cloud_endpoint_url", " of the inventory")
+        except DriverError as exc:  # a record naming another endpoint than the inventory's is not asked
+            report.machines[record.name] = Refreshed(state="Error", error=exc.msg)
+            report.warnings.append("Docker machine %r: %s Its state is Error." % (record.name, exc.msg))
+            continue
         groups.setdefault((region, endpoint), []).append(record)
     if not groups:
         return report

@@ -82,7 +82,10 @@ def refresh_machines(records: t.Sequence[MachineRecord], settings: RefreshSettin
             report.machines[record.name] = Refreshed(state="Error", error="its record names no droplet (DropletID is empty)")
             report.warnings.append("Docker machine %r: its record names no droplet (its create stopped before the droplet); its state is Error." % record.name)
         elif recorded and recorded != (base_url or DEFAULT_API_URL):
-            reason = "its droplet is at the DigitalOcean API %s, which the refresh does not ask (set the inventory's endpoint option to it)" % recorded
+            reason = (
+                "its droplet is at the DigitalOcean API %s, which the refresh does not ask (set the inventory's option cloud_endpoint_url "
+                "to it: a record never chooses where the token goes)" % recorded
+            )
             report.machines[record.name] = Refreshed(state="Error", error=reason)
             report.warnings.append("Docker machine %r: %s; its state is Error." % (record.name, reason))
         else:

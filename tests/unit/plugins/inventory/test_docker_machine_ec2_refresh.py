@@ -50,14 +50,14 @@ def ec2(monkeypatch: pytest.MonkeyPatch) -> t.Iterator[OneRegion]:
 
 
 def test_the_driver_neutral_option_names_do_what_their_former_names_did(fixture_store: Path, tmp_path: Path, ec2: OneRegion) -> None:
-    run = run_plugin(tmp_path, fixture_store, cloud_refresh=True, cloud_refresh_timeout=4)
+    run = run_plugin(tmp_path, fixture_store, cloud_refresh=True, cloud_refresh_timeout=4, cloud_endpoint_url=ENDPOINT)
     ec2.stub.assert_no_pending_responses()
     assert [(region, endpoint) for region, endpoint, _timeout in ec2.asked] == [("us-east-1", ENDPOINT)] and ec2.asked[0][2] <= 4
     assert run.hostvars("aws-sandbox")["ansible_host"] == "127.0.5.9"
 
 
 def test_the_refreshed_address_replaces_the_recorded_one_everywhere(fixture_store: Path, tmp_path: Path, ec2: OneRegion) -> None:
-    run = run_plugin(tmp_path, fixture_store, ec2_refresh=True, ec2_refresh_timeout=4)
+    run = run_plugin(tmp_path, fixture_store, ec2_refresh=True, ec2_refresh_timeout=4, aws_endpoint_url=ENDPOINT)
     ec2.stub.assert_no_pending_responses()
     assert [(region, endpoint) for region, endpoint, _timeout in ec2.asked] == [("us-east-1", ENDPOINT)] and ec2.asked[0][2] <= 4
     aws = run.hostvars("aws-sandbox")
@@ -79,7 +79,7 @@ def test_with_live_state_the_others_are_still_probed_one_by_one(fixture_store: P
         probed.append(record.name)
         return "Stopped"
 
-    run = run_plugin(tmp_path, fixture_store, state_probe=probe, live_state=True, ec2_refresh=True)
+    run = run_plugin(tmp_path, fixture_store, state_probe=probe, live_state=True, ec2_refresh=True, cloud_endpoint_url=ENDPOINT)
     assert sorted(probed) == ["m1", "m2"], "aws-sandbox comes from the batch, not from a call of its own"
     assert {n: run.hostvars(n)["docker_machine_state"] for n in ("aws-sandbox", "m1", "m2")} == {"aws-sandbox": "Running", "m1": "Stopped", "m2": "Stopped"}
 
@@ -87,14 +87,14 @@ def test_with_live_state_the_others_are_still_probed_one_by_one(fixture_store: P
 def test_running_required_leaves_out_a_stopped_instance(fixture_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     region = OneRegion(state="stopped")
     monkeypatch.setattr(type(inventory_loader.get(PLUGIN)), "cloud_client_factory", staticmethod(region.factory))
-    run = run_plugin(tmp_path, fixture_store, state_probe=lambda record, timeout: "Running", running_required=True, ec2_refresh=True)
+    run = run_plugin(tmp_path, fixture_store, state_probe=lambda record, timeout: "Running", running_required=True, ec2_refresh=True, cloud_endpoint_url=ENDPOINT)
     assert set(run.inventory.hosts) == {"m1", "m2"}
 
 
 def test_a_vanished_instance_is_listed_as_error_with_a_warning(fixture_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     region = OneRegion(gone=True)
     monkeypatch.setattr(type(inventory_loader.get(PLUGIN)), "cloud_client_factory", staticmethod(region.factory))
-    run = run_plugin(tmp_path, fixture_store, ec2_refresh=True)
+    run = run_plugin(tmp_path, fixture_store, ec2_refresh=True, cloud_endpoint_url=ENDPOINT)
     aws = run.hostvars("aws-sandbox")
     assert aws["docker_machine_state"] == "Error" and INSTANCE in aws["docker_machine_state_error"]
     assert aws["ansible_host"] == RECORDED
@@ -104,9 +104,9 @@ def test_a_vanished_instance_is_listed_as_error_with_a_warning(fixture_store: Pa
 def test_the_cache_of_a_run_without_refresh_is_not_used_with_it(fixture_store: Path, tmp_path: Path, ec2: OneRegion) -> None:
     cache = {"cache": True, "cache_plugin": "ansible.builtin.jsonfile", "cache_connection": str(tmp_path / "cache")}
     run_plugin(tmp_path, fixture_store, **cache)
-    run = run_plugin(tmp_path, fixture_store, ec2_refresh=True, **cache)
+    run = run_plugin(tmp_path, fixture_store, ec2_refresh=True, cloud_endpoint_url=ENDPOINT, **cache)
     assert run.hostvars("aws-sandbox")["docker_machine_state"] == "Running" and len(ec2.asked) == 1
-    again = run_plugin(tmp_path, fixture_store, ec2_refresh=True, **cache)
+    again = run_plugin(tmp_path, fixture_store, ec2_refresh=True, cloud_endpoint_url=ENDPOINT, **cache)
     assert again.hostvars("aws-sandbox")["ansible_host"] == "127.0.5.9" and len(ec2.asked) == 1, "the refreshed listing came from the cache"
 
 
@@ -132,3 +132,14 @@ def test_a_cloud_answer_that_ssh_would_read_as_an_option_never_reaches_ansible_h
     aws = run.hostvars("aws-sandbox")
     assert aws["ansible_host"] == RECORDED and aws["docker_machine_url"] == "tcp://%s:2376" % RECORDED
     assert any("aws-sandbox" in w and "-oProxyCommand" in w and "not a host name ssh can take" in w for w in run.warnings), run.warnings
+
+
+def test_a_record_naming_an_endpoint_the_inventory_does_not_pass_is_not_asked(fixture_store: Path, tmp_path: Path, ec2: OneRegion) -> None:
+    """Issue 15, item 3: the fixture record names http://127.0.0.1:5055; without cloud_endpoint_url naming the same, no
+    client is made for it (the credentials sign nothing for that endpoint), and its address stays the recorded one."""
+    for options in ({}, {"cloud_endpoint_url": "http://127.0.0.1:7000"}):
+        run = run_plugin(tmp_path, fixture_store, cloud_refresh=True, cloud_refresh_timeout=4, **options)
+        assert ec2.asked == []
+        aws = run.hostvars("aws-sandbox")
+        assert (aws["docker_machine_state"], aws["ansible_host"]) == ("Error", RECORDED) and "cloud_endpoint_url" in aws["docker_machine_state_error"]
+        assert any("'aws-sandbox'" in w and "cloud_endpoint_url" in w and ENDPOINT in w for w in run.warnings), run.warnings

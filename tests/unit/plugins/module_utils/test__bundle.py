@@ -682,7 +682,7 @@ class _StubbedEC2(AmazonEC2Driver):
     """The amazonec2 driver with its one seam, ``client``, answering from a Stubber."""
 
     def __init__(self) -> None:
-        super().__init__({"region": "us-east-1"})
+        super().__init__({"region": "us-east-1", "endpoint_url": "http://127.0.0.1:5055"})  # the fixture record's
         self.ec2 = boto3.client("ec2", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
         self.stub = Stubber(self.ec2)
 

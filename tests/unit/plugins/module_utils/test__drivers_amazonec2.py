@@ -7,6 +7,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec2 import AmazonEC2Driver
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers.base import HostContext
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import DriverError
 from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineRecord
 
@@ -20,6 +21,7 @@ class StubbedDriver(AmazonEC2Driver):
     """The driver with its one seam, ``client``, answering from a Stubber."""
 
     def __init__(self) -> None:
+        super().__init__({"region": "us-east-1"})
         self.ec2 = boto3.client("ec2", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
         self.stub = Stubber(self.ec2)
 
@@ -127,3 +129,45 @@ def test_the_originals_shared_docker_machine_group_goes_with_its_last_machine() 
         removed = driver.remove_cloud_resources(_record(ExistingKey=True, SecurityGroupNames=["docker-machine"], SecurityGroupReadOnly=False), timeout=10)
     driver.stub.assert_no_pending_responses()
     assert removed == ["EC2 instance i-0abc in us-east-1", "security group sg-1 in us-east-1"]
+
+
+class _NoClients:
+    """Stands in for the driver's AwsAccess: the endpoint the task passed, and every client asked of it."""
+
+    def __init__(self, endpoint: str) -> None:
+        self.endpoint, self.region, self.asked = endpoint, "us-east-1", []
+
+    def ec2(self, *args, **kwargs):
+        self.asked.append(args)
+        raise AssertionError("a client was made for %r" % (args,))
+
+
+@pytest.mark.parametrize("passed", ["", "http://127.0.0.1:7000"])
+def test_a_record_naming_another_endpoint_gets_no_signed_call_on_power_converge_or_absent(passed: str) -> None:
+    """Issue 15, item 3: a record's Endpoint is used only when the task passes the same one; otherwise refused, naming
+    option endpoint_url, before any client (and so any signed call) exists."""
+    driver = AmazonEC2Driver({"region": "us-east-1"})
+    driver.access = _NoClients(passed)
+    record = _record(Endpoint="http://127.0.0.1:5055")
+    calls = {
+        "state": lambda: driver.state(record, 5),
+        "power": lambda: driver.power(record, "start", 5),
+        "converge": lambda: driver.ensure_host(record, {}, HostContext(machine_dir="/nowhere", timeout=5, save=lambda: None, write_file=lambda *a: False)),
+        "absent": lambda: driver.remove_cloud_resources(record, 5),
+    }
+    for what, call in calls.items():
+        with pytest.raises(DriverError) as info:
+            call()
+        assert info.value.details["option"] == "endpoint_url", what
+        assert "http://127.0.0.1:5055" in info.value.msg and "endpoint_url" in info.value.msg and "AWS_ENDPOINT" in info.value.msg, what
+    assert driver.access.asked == []
+
+
+def test_the_command_lines_environment_passes_the_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What names no endpoint (the command line's stop, rm, ls ...) takes AWS_ENDPOINT, the original's variable."""
+    record = _record(Endpoint="http://127.0.0.1:5055")
+    monkeypatch.setenv("AWS_ENDPOINT", "http://127.0.0.1:5055")
+    assert AmazonEC2Driver().endpoint(record) == "http://127.0.0.1:5055"
+    assert AmazonEC2Driver({"endpoint_url": "http://127.0.0.1:5055/"}).endpoint(record) == "http://127.0.0.1:5055"
+    monkeypatch.delenv("AWS_ENDPOINT")
+    assert AmazonEC2Driver().endpoint(_record()) == ""  # AWS's regional endpoint

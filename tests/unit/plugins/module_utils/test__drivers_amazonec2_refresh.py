@@ -10,8 +10,10 @@ import pytest
 from botocore.stub import Stubber
 
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers import batch_refresher
-from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec2_refresh import IDS_PER_CALL, PAGE_SIZE, record_endpoint, refresh_machines
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec2_lookup import machine_endpoint
+from ansible_collections.dockyard.machine.plugins.module_utils._drivers.amazonec2_refresh import IDS_PER_CALL, PAGE_SIZE, refresh_machines
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers.batch import RefreshSettings
+from ansible_collections.dockyard.machine.plugins.module_utils._errors import DriverError
 from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineRecord
 from ansible_collections.dockyard.machine.tests.support.silent_port import silent_port
 from ansible_collections.dockyard.machine.tests.support.tls_engine import free_loopback_port
@@ -88,20 +90,18 @@ def test_hundreds_of_machines_cost_one_call_per_region_endpoint_and_200_ids() ->
     ec2 = StubbedEC2()
     east = [_record("east-%03d" % i, UsePrivateIP=True) for i in range(450)]
     west = [_record("west-%d" % i, region="eu-west-1", UsePrivateIP=True) for i in range(3)]
-    other = [_record("lab-%d" % i, endpoint="http://127.0.0.1:5055", UsePrivateIP=True) for i in range(2)]
     east_ids = [r.driver["InstanceId"] for r in east]
     for start in range(0, 450, IDS_PER_CALL):
         chunk = east_ids[start:start + IDS_PER_CALL]
         _expect(ec2.stub("us-east-1"), chunk, [_instance(i, private="127.0.6.%d" % (n % 250 + 1)) for n, i in enumerate(chunk, start)])
     _expect(ec2.stub("eu-west-1"), [r.driver["InstanceId"] for r in west], [_instance(r.driver["InstanceId"]) for r in west])
-    _expect(ec2.stub("us-east-1", "http://127.0.0.1:5055"), [r.driver["InstanceId"] for r in other], [_instance(r.driver["InstanceId"]) for r in other])
 
-    report = refresh_machines(east + west + other, ec2.settings())
+    report = refresh_machines(east + west, ec2.settings())
 
     ec2.assert_all_answered()
-    assert ec2.calls == {("us-east-1", None): 3, ("eu-west-1", None): 1, ("us-east-1", "http://127.0.0.1:5055"): 1}
-    assert report.calls == 5 and len(report.details) == 3
-    assert {r.state for r in report.machines.values()} == {"Running"} and len(report.machines) == 455
+    assert ec2.calls == {("us-east-1", None): 3, ("eu-west-1", None): 1}
+    assert report.calls == 4 and len(report.details) == 2
+    assert {r.state for r in report.machines.values()} == {"Running"} and len(report.machines) == 453
     assert report.machines["east-201"].address == "127.0.6.202" and report.machines["east-201"].url == "tcp://127.0.6.202:2376"
     assert report.warnings == []
 
@@ -173,28 +173,49 @@ def test_a_refused_region_is_one_warning_and_the_other_regions_still_answer() ->
     assert len(report.warnings) == 1 and "eu-west-1" in report.warnings[0] and "west, west2" in report.warnings[0]
 
 
-def test_the_endpoint_option_replaces_every_record_endpoint() -> None:
+def test_a_record_naming_another_endpoint_than_the_inventorys_is_not_asked() -> None:
+    """Issue 15, item 3: a record's endpoint is used only when the inventory passes the same one (cloud_endpoint_url);
+    a record naming another one (or one when the inventory names none) is Error with a warning naming the option, and
+    no client is made for it: the credentials' signed calls never go there."""
     ec2 = StubbedEC2()
-    override = "http://127.0.0.1:7000"
-    _expect(ec2.stub("us-east-1", override), ["i-a", "i-b"], [_instance("i-a"), _instance("i-b")])
-    records = [_record("a", endpoint="http://127.0.0.1:5055"), _record("b")]
-    report = refresh_machines(records, ec2.settings(endpoint_url=override))
+    passed = "http://127.0.0.1:7000"
+    _expect(ec2.stub("us-east-1", passed), ["i-same", "i-aws"], [_instance("i-same"), _instance("i-aws")])
+    records = [_record("same", endpoint=passed + "/"), _record("aws"), _record("elsewhere", endpoint="http://127.0.0.1:5055")]
+    report = refresh_machines(records, ec2.settings(endpoint_url=passed))
     ec2.assert_all_answered()
-    assert list(ec2.calls) == [("us-east-1", override)] and report.calls == 1
+    assert list(ec2.calls) == [("us-east-1", passed)] and report.calls == 1
+    assert report.machines["same"].state == report.machines["aws"].state == "Running"
+    refused = report.machines["elsewhere"]
+    assert refused.state == "Error" and "cloud_endpoint_url" in refused.error and "http://127.0.0.1:5055" in refused.error
+    assert [w for w in report.warnings if "'elsewhere'" in w and "cloud_endpoint_url" in w]
+
+    alone = StubbedEC2()
+    report = refresh_machines([_record("elsewhere", endpoint="http://127.0.0.1:5055")], alone.settings())
+    assert report.machines["elsewhere"].state == "Error" and alone.calls == {} and report.calls == 0
 
 
 @pytest.mark.parametrize(
-    ("driver", "override", "expected"),
+    ("driver", "passed", "expected"),
     [
         ({"Endpoint": ""}, None, None),
-        ({"Endpoint": "http://127.0.0.1:5055"}, None, "http://127.0.0.1:5055"),
-        ({"Endpoint": "ec2.example.test:8773"}, None, "https://ec2.example.test:8773"),
-        ({"Endpoint": "ec2.example.test:8773", "DisableSSL": True}, None, "http://ec2.example.test:8773"),
-        ({"Endpoint": "http://127.0.0.1:5055"}, "http://127.0.0.1:7000", "http://127.0.0.1:7000"),
+        ({"Endpoint": ""}, "http://127.0.0.1:7000", "http://127.0.0.1:7000"),
+        ({"Endpoint": "http://127.0.0.1:5055"}, "http://127.0.0.1:5055/", "http://127.0.0.1:5055"),
+        ({"Endpoint": "ec2.example.test:8773"}, "https://ec2.example.test:8773", "https://ec2.example.test:8773"),
+        ({"Endpoint": "ec2.example.test:8773", "DisableSSL": True}, "ec2.example.test:8773", "http://ec2.example.test:8773"),
+        ({"Endpoint": "http://127.0.0.1:5055"}, None, "refused"),
+        ({"Endpoint": "http://127.0.0.1:5055"}, "http://127.0.0.1:7000", "refused"),
+        ({"Endpoint": "ec2.example.test:8773"}, "http://ec2.example.test:8773", "refused"),
     ],
 )
-def test_record_endpoint_follows_the_original(driver: dict[str, t.Any], override: str | None, expected: str | None) -> None:
-    assert record_endpoint(driver, override) == expected
+def test_a_records_endpoint_is_used_only_when_the_same_is_passed(driver: dict[str, t.Any], passed: str | None, expected: str | None) -> None:
+    """The original's bare host (HTTPS unless DisableSSL) is the same endpoint as its URL; any other is refused."""
+    record = _record("m", **driver)
+    if expected == "refused":
+        with pytest.raises(DriverError) as info:
+            machine_endpoint(record, passed, "endpoint_url")
+        assert info.value.details["option"] == "endpoint_url" and "endpoint_url" in info.value.msg and info.value.machine == "m"
+    else:
+        assert machine_endpoint(record, passed, "endpoint_url") == expected
 
 
 def test_a_silent_endpoint_is_a_timeout_within_the_bound(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
@@ -202,15 +223,15 @@ def test_a_silent_endpoint_is_a_timeout_within_the_bound(monkeypatch: pytest.Mon
     for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_CONFIG_FILE": str(tmp_path / "none"),
                         "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none")}.items():
         monkeypatch.setenv(name, value)
-    with silent_port() as port, silent_port() as other_port:
-        endpoint, other = "http://127.0.0.1:%d" % port, "http://127.0.0.1:%d" % other_port
-        records = [_record("slow-%d" % i, endpoint=endpoint) for i in range(3)] + [_record("far", region="eu-west-1", endpoint=other)]
+    with silent_port() as port:
+        endpoint = "http://127.0.0.1:%d" % port
+        records = [_record("slow-%d" % i, endpoint=endpoint) for i in range(3)] + [_record("far", region="eu-west-1", endpoint=endpoint)]
         started = time.monotonic()
-        report = refresh_machines(records, RefreshSettings(timeout=1.0))
+        report = refresh_machines(records, RefreshSettings(timeout=1.0, endpoint_url=endpoint))
         elapsed = time.monotonic() - started
     assert elapsed < 2.5, "the refresh of two silent regions took %.1f s with a 1 s bound for both" % elapsed
     assert {r.state for r in report.machines.values()} == {"Timeout"} and len(report.machines) == 4
-    assert len(report.warnings) == 2 and endpoint in report.warnings[0] + report.warnings[1] and other in report.warnings[0] + report.warnings[1]
+    assert len(report.warnings) == 2 and endpoint in report.warnings[0] and endpoint in report.warnings[1]
 
 
 def test_a_dead_endpoint_is_an_error_at_once(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
@@ -219,7 +240,7 @@ def test_a_dead_endpoint_is_an_error_at_once(monkeypatch: pytest.MonkeyPatch, tm
         monkeypatch.setenv(name, value)
     endpoint = "http://127.0.0.1:%d" % free_loopback_port()
     started = time.monotonic()
-    report = refresh_machines([_record("down", endpoint=endpoint)], RefreshSettings(timeout=5.0))
+    report = refresh_machines([_record("down", endpoint=endpoint)], RefreshSettings(timeout=5.0, endpoint_url=endpoint))
     assert time.monotonic() - started < 3
     assert report.machines["down"].state == "Error" and "cannot connect" in report.machines["down"].error
 

@@ -32,8 +32,9 @@ def test_listing_shows_the_missing_package_on_the_amazonec2_machine_only(fixture
         assert rows[name].driver == "generic" and "boto3" not in rows[name].error
 
 
-def test_each_amazonec2_call_to_aws_names_the_package(fixture_store: Path, without_boto3: None) -> None:
+def test_each_amazonec2_call_to_aws_names_the_package(fixture_store: Path, without_boto3: None, monkeypatch: pytest.MonkeyPatch) -> None:
     record = MachineStore(str(fixture_store)).load("aws-sandbox")
+    monkeypatch.setenv("AWS_ENDPOINT", "http://127.0.0.1:5055")  # the fixture record's, as the command line passes it
     driver = get_driver("amazonec2")
     for call in (lambda: driver.state(record, 1.0), lambda: driver.remove_cloud_resources(record, 1.0)):
         with pytest.raises(DriverError, match=r"pip install boto3"):
@@ -46,6 +47,6 @@ def test_the_batch_refresh_marks_its_machines_with_the_missing_package(fixture_s
     record = MachineStore(str(fixture_store)).load("aws-sandbox")
     refresher = batch_refresher("amazonec2")
     assert refresher is not None
-    report = refresher([record], RefreshSettings(timeout=1.0))
+    report = refresher([record], RefreshSettings(timeout=1.0, endpoint_url="http://127.0.0.1:5055"))
     assert report.machines["aws-sandbox"].state == "Error"
     assert "pip install boto3" in report.machines["aws-sandbox"].error
