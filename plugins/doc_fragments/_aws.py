@@ -25,7 +25,7 @@ options:
       - E(AWS_URL) is read when it is not set; then E(AWS_ENDPOINT) (the original's variable, which the command line
         reads too).
       - A machine whose record names an endpoint (it was made through one) is managed only when this names the same
-        one; otherwise the task fails naming this option: a record never chooses where the credentials' signed calls go.
+        one; otherwise the task fails naming this option (a record never chooses where the credentials' signed calls go).
     type: str
     aliases: [aws_endpoint_url]
   access_key:

@@ -123,10 +123,10 @@ options:
     aliases: [aws_profile]
   cloud_endpoint_url:
     description:
-      - The API endpoint O(cloud_refresh) calls for every machine (unset, the cloud's own: AWS's regional endpoints,
-        DigitalOcean's API).
+      - The API endpoint O(cloud_refresh) calls for every machine (unset, the cloud's own, that is AWS's regional
+        endpoints or DigitalOcean's API).
       - A record that names another endpoint (C(Endpoint) of an C(amazonec2) record, the sidecar's C(APIURL) of a
-        C(digitalocean) one), or one when this option is unset, is not asked: its state is C(Error), with a warning
+        C(digitalocean) one), or one when this option is unset, is not asked; its state is C(Error), with a warning
         naming the machine and this option. A record never chooses where the credentials' signed calls (or the token)
         go, nor whose answer becomes C(ansible_host).
       - Its former name C(aws_endpoint_url) is an alias.
