@@ -166,7 +166,8 @@ def test_a_silent_endpoint_is_bounded_and_a_record_naming_another_gets_no_call(e
         write_record(store, "far", instance["InstanceId"], endpoint=foreign)
         for options in ({}, {"aws_endpoint_url": ec2.url}):
             ec2.start_recording()
-            refused = ansible_inventory(write_config(tmp_path, store_path=str(store), ec2_refresh=True, **options), collections_path, environ=_aws_env(tmp_path))
+            config = write_config(tmp_path, store_path=str(store), ec2_refresh=True, **options)
+            refused = ansible_inventory(config, collections_path, environ=_aws_env(tmp_path))
             assert ec2.recorded_actions() == []
             ec2.stop_recording()
             far = refused.hostvars["far"]

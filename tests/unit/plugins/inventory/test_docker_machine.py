@@ -679,7 +679,9 @@ def test_scan_store_reads_each_record_once(fixture_store: Path) -> None:
     assert len(scan.warnings) == 1 and "m3" in scan.warnings[0]
 
 
-@pytest.mark.parametrize(("field", "value"), [("IPAddress", "-oProxyCommand=touch /tmp/pwned"), ("IPAddress", "127.0.0.12 -v"), ("SSHUser", "-oProxyCommand=x")])
+@pytest.mark.parametrize(
+    ("field", "value"), [("IPAddress", "-oProxyCommand=touch /tmp/pwned"), ("IPAddress", "127.0.0.12 -v"), ("SSHUser", "-oProxyCommand=x")]
+)
 def test_a_record_address_or_user_ssh_would_read_as_an_option_is_skipped_with_a_warning(
     fixture_store: Path, tmp_path: Path, field: str, value: str
 ) -> None:

@@ -87,7 +87,9 @@ def test_with_live_state_the_others_are_still_probed_one_by_one(fixture_store: P
 def test_running_required_leaves_out_a_stopped_instance(fixture_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     region = OneRegion(state="stopped")
     monkeypatch.setattr(type(inventory_loader.get(PLUGIN)), "cloud_client_factory", staticmethod(region.factory))
-    run = run_plugin(tmp_path, fixture_store, state_probe=lambda record, timeout: "Running", running_required=True, ec2_refresh=True, cloud_endpoint_url=ENDPOINT)
+    run = run_plugin(
+        tmp_path, fixture_store, state_probe=lambda record, timeout: "Running", running_required=True, ec2_refresh=True, cloud_endpoint_url=ENDPOINT
+    )
     assert set(run.inventory.hosts) == {"m1", "m2"}
 
 
