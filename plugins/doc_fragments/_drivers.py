@@ -246,7 +246,8 @@ options:
         description:
           - The original's C(--amazonec2-insecure-transport) (no TLS to a custom endpoint). Accepted so that its command lines
             run; the scheme of O(endpoint_url) decides, so it changes nothing.
-          - V(true) needs an O(endpoint_url) that starts with V(http://). Recorded as the original's C(DisableSSL).
+          - With V(true), an O(endpoint_url) must start with V(http://); without one (AWS's own endpoints always use TLS) it
+            changes nothing either. Recorded as the original's C(DisableSSL).
         type: bool
         default: false
       retries:

@@ -222,7 +222,7 @@ class AmazonEC2Driver(Driver):
             default=False,
             flag="amazonec2-insecure-transport",
             env="AWS_INSECURE_TRANSPORT",
-            help="Disable SSL when sending requests: the http:// of --amazonec2-endpoint does it (needs one)",
+            help="Disable SSL when sending requests: the http:// of --amazonec2-endpoint does it (an https:// one is refused)",
             field="DisableSSL",
         ),
         DriverOption(
@@ -404,9 +404,9 @@ class AmazonEC2Driver(Driver):
                 "which needs its rules.",
                 option="amazonec2.security_groups",
             )
-        if checked.get("insecure_transport") and not endpoint.startswith("http://"):
+        if checked.get("insecure_transport") and endpoint and not endpoint.startswith("http://"):
             raise DriverError(
-                "Option amazonec2.insecure_transport needs a custom endpoint reached without TLS: set option endpoint_url to its "
+                "Option amazonec2.insecure_transport asks for a custom endpoint reached without TLS: set option endpoint_url to its "
                 "http:// URL (the URL's scheme decides; AWS's own endpoints always use TLS).",
                 option="endpoint_url",
             )

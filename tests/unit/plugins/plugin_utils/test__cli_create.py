@@ -213,7 +213,6 @@ def test_a_gitlab_runner_create_line_gives_the_module_s_params() -> None:
             3,
             "flag --amazonec2-security-group-readonly keeps existing groups as they are: name them with flag --amazonec2-security-group",
         ),
-        (["--amazonec2-insecure-transport"], 3, "set flag --amazonec2-endpoint to its http:// URL"),
         (["--amazonec2-insecure-transport", "--amazonec2-endpoint=https://ec2.example"], 3, "set flag --amazonec2-endpoint to its http:// URL"),
         (["--amazonec2-block-duration-minutes=45"], 3, "flag --amazonec2-block-duration-minutes is 60, 120, 180, 240, 300 or 360 (or 0), not 45"),
         (["--amazonec2-retries=-2"], 3, "flag --amazonec2-retries is -1 (none) or more, not -2"),
