@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import time
 import typing as t
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
 from ansible_collections.dockyard.machine.plugins.module_utils._drivers import get_driver
 from ansible_collections.dockyard.machine.plugins.module_utils._errors import MachineError, StoreError
@@ -46,11 +46,13 @@ class MachineRow:
     def cells(self) -> tuple[str, ...]:
         return (self.name, self.active, self.driver, self.state, self.url, self.swarm, self.docker_version, self.error)
 
+    # Kept for the command line's own wording and columns; a module returns ``error`` and ``swarm``.
+    NOT_RETURNED = ("swarm_node", "failure")
+
     def as_dict(self) -> dict[str, t.Any]:
         """The row as a module returns it: ``active`` is a bool there, as in ``describe_machine``; ``*``/``-`` is table text."""
-        row = asdict(self)
+        row = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in self.NOT_RETURNED}
         row["active"] = row.pop("active_host")
-        del row["swarm_node"]
         return row
 
 

@@ -118,6 +118,8 @@ def test_generic_state_follows_the_ssh_port(fixture_store):
         assert (row.state, row.docker_version, row.active) == ("Running", "Unknown", "*")
         # What modules return says it as a bool, as describe_machine does; only the table shows "*".
         assert row.as_dict()["active"] is True and "active_host" not in row.as_dict()
+        # The error behind the words stays inside: a module's result holds only what its RETURN documents.
+        assert row.failure is not None and "failure" not in row.as_dict() and "swarm_node" not in row.as_dict()
         described = _listing.describe_machine(store, "m1", timeout=2, docker_host="tcp://127.0.0.1:%d" % record.driver["EnginePort"])
         assert described["active"] is True
         assert "Cannot reach the Docker engine at 127.0.0.1" in row.error
