@@ -364,7 +364,9 @@ def test_the_provision_ec2_playbook_makes_n_machines_and_a_second_run_changes_no
         assert second.returncode == 0, second.stdout + second.stderr
         assert all(recap(second.stdout, host)["changed"] == 0 for host in ["localhost", *names]), second.stdout
         teardown = run_playbook(str(REPO / "playbooks" / "teardown.yml"),
-                                {"teardown_store_path": str(store), "teardown_machines": names}, inventory=inventory, env=dict(env, AWS_DEFAULT_REGION=REGION))
+                                {"teardown_store_path": str(store), "teardown_machines": names}, inventory=inventory,
+                                # The endpoint the machines were made through, as amazon.aws's modules take it.
+                                env=dict(env, AWS_DEFAULT_REGION=REGION, AWS_URL=ec2.url))
         assert teardown.returncode == 0, teardown.stdout + teardown.stderr
         assert ec2.resources() == EMPTY
     finally:
