@@ -25,6 +25,7 @@ from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_messages imp
     go_quote,
     secret_on_command_line,
 )
+from ansible_collections.dockyard.machine.plugins.plugin_utils._cli_swarm import join_swarm, swarm_request
 
 __all__ = ["CREATE_FLAGS", "cmd_create", "driver_flags", "driver_lookup", "with_driver_flags"]
 
@@ -52,7 +53,6 @@ CREATE_FLAGS = (
 )
 # The original's default driver, built into it: its `create --help` and its `create` without a name answer without -d.
 ORIGINAL_DEFAULT_DRIVER = "virtualbox"
-SWARM_FLAGS = ("swarm", "swarm-master", "swarm-discovery", "swarm-opt", "swarm-join-opt", "swarm-addr", "swarm-experimental")
 
 
 def _flag(option: DriverOption) -> Flag:
@@ -179,9 +179,7 @@ def cmd_create(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
         raise CLIError("Error creating machine: %s" % ERR_INVALID_NAME)
     if driver not in DRIVERS:
         raise _not_offered(driver, ctx.prog)
-    used_swarm = [f for f in SWARM_FLAGS if opts.get(f)]
-    if used_swarm:
-        raise CLIError("Error: --%s is not offered: %s does not set up Swarm (legacy standalone Swarm). Remove the --swarm* flags." % (used_swarm[0], ctx.prog))
+    swarm = swarm_request(opts, CREATE_FLAGS, ctx.prog)
     params = _create_params(name, driver, opts)
     store = ctx.store
     if os.path.isdir(os.path.join(store.machines_dir, name)):
@@ -210,7 +208,11 @@ def cmd_create(ctx: Context, opts: dict[str, t.Any], args: list[str]) -> int:
         except MachineError as exc:
             raise CLIError("Error with pre-create check: %s" % go_quote(flagged(exc.msg)), code=3) from None
         ctx.out("Creating machine...")
-        machine_manager(ctx, cloud).present(spec, reach_engine=reach_engine)
+        manager = machine_manager(ctx, cloud)
+        manager.present(spec, reach_engine=reach_engine)
+        if swarm is not None:
+            ctx.out("Configuring swarm...")
+            ctx.out(join_swarm(manager, name, swarm))
     except MachineError as exc:
         message = flagged(exc.msg)
         if not os.path.isdir(os.path.join(store.machines_dir, name)):

@@ -638,7 +638,7 @@ def test_rm_f_removes_a_record_that_does_not_load(store: Path) -> None:
         (["-d", "generic", "new1"], "Error setting machine configuration from flags provided: generic driver requires the --generic-ip-address option\n"),
         (["-d", "none", "new1"], "Error setting machine configuration from flags provided: --url option is required when no driver is selected\n"),
         (["-d", "generic", "--generic-ip-address", "127.0.0.1", "a", "b"], "Invalid command line. Found extra arguments [b]\n"),
-        (["-d", "generic", "--generic-ip-address", "127.0.0.1", "--swarm-master", "new1"], None),
+        (["-d", "generic", "--generic-ip-address", "127.0.0.1", "--swarm-master", "--swarm-discovery", "token://0ac5", "new1"], None),
         (["new1"], None),
         (["-d", "generic", "--generic-ip-address", "127.0.0.1", "--generic-ssh-key", "/nonexistent/key", "new1"], None),
         (["-d", "generic", "--url", "tcp://127.0.0.1:2376", "new1"], "flag provided but not defined: -url\n"),
@@ -665,8 +665,8 @@ def test_create_messages_name_flags_not_module_options(store: Path) -> None:
     assert "Fix flag --url." in url.err and "option" not in url.err
     driver = run(store, "create", "new1")
     assert driver.err.startswith('Driver "virtualbox" is not offered by dockyard-machine')
-    swarm = run(store, "create", "-d", "generic", "--generic-ip-address", "127.0.0.1", "--swarm-master", "new1")
-    assert swarm.err.startswith("Error: --swarm-master is not offered")
+    swarm = run(store, "create", "-d", "generic", "--generic-ip-address", "127.0.0.1", "--swarm-master", "--swarm-discovery", "token://0ac5", "new1")
+    assert swarm.err.startswith("Error: --swarm-discovery configured the standalone Swarm that Docker retired")
 
 
 def test_create_none_against_an_engine(store: Path, engine: int) -> None:
