@@ -171,8 +171,8 @@ def test_create_swarm_joins_the_stores_cluster_as_a_worker(engines: dict[str, Fa
     result = run(fixture_store, "create", "-d", "none", "--url", "tcp://127.0.0.1:%d" % engines["new"].port, "--swarm", "--swarm-addr", "eth0", "n1")
     assert result.code == 0, result.err
     assert "Configuring swarm...\nJoined the Swarm-mode cluster that m1 manages, as a worker.\n" in result.out
-    assert engines["new"].posted == [("/swarm/join", {"ListenAddr": "0.0.0.0:2377", "AdvertiseAddr": "eth0", "RemoteAddrs": ["172.18.0.2:2377"],
-                                                     "JoinToken": "SWMTKN-1-worker-secret"})]
+    joined = {"ListenAddr": "0.0.0.0:2377", "AdvertiseAddr": "eth0", "RemoteAddrs": ["172.18.0.2:2377"], "JoinToken": "SWMTKN-1-worker-secret"}
+    assert engines["new"].posted == [("/swarm/join", joined)]
     assert "SWMTKN" not in result.out + result.err
     # The record is the original's: no standalone Swarm in its SwarmOptions.
     assert json.loads((fixture_store / "machines" / "n1" / "config.json").read_text())["HostOptions"]["SwarmOptions"]["IsSwarm"] is False
