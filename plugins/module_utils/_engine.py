@@ -114,7 +114,8 @@ def engine_call(url: str, tls: TLSFiles, timeout: float, path: str, body: t.Mapp
             url=url,
         ) from exc
     except (OSError, ssl.SSLError, http.client.HTTPException) as exc:
-        if expired.is_set():
+        # The socket's own timeout (the same bound) may fire before the watchdog does: either way the deadline passed.
+        if expired.is_set() or isinstance(exc, TimeoutError):
             raise EngineError("The Docker engine at %s did not answer %s within %g s." % (where, path, timeout), url=url) from exc
         raise EngineError("Cannot reach the Docker engine at %s over TLS: %s" % (where, exc), url=url) from exc
     finally:
