@@ -156,12 +156,20 @@ def dial_error(error: Exception, where: str) -> str:
         return _X509_WORDS.get(code) or str(getattr(cause, "verify_message", None) or cause).rstrip(".")
     if isinstance(cause, TimeoutError):
         return "dial tcp %s: i/o timeout" % where
-    if getattr(cause, "reason", None) == "UNEXPECTED_EOF_WHILE_READING":  # the other end closed during the handshake
+    if _closed_during_handshake(cause):
         return "EOF"
     strerror = getattr(cause, "strerror", None)
     if isinstance(cause, OSError) and strerror and cause.errno is not None and not hasattr(cause, "library"):  # not an ssl.SSLError
         return "dial tcp %s: connect: %s" % (where, strerror[:1].lower() + strerror[1:])
     return error_cause(error).rstrip(".")  # type: ignore[arg-type]
+
+
+def _closed_during_handshake(cause: BaseException | None) -> bool:
+    """The other end closed during the TLS handshake: Go says ``EOF``. Python's ssl says it as SSLEOFError
+    (UNEXPECTED_EOF_WHILE_READING) or, on some 3.11 releases with the same OpenSSL, as SSLZeroReturnError."""
+    import ssl  # loaded already: a handshake was tried
+
+    return isinstance(cause, (ssl.SSLEOFError, ssl.SSLZeroReturnError)) or getattr(cause, "reason", None) == "UNEXPECTED_EOF_WHILE_READING"
 
 
 def docker_version_error(error: Exception, url: str) -> str:
