@@ -13,6 +13,7 @@ import pytest
 
 from ansible_collections.dockyard.machine.plugins.module_utils import _certs, _machine
 from ansible_collections.dockyard.machine.plugins.module_utils._store import MachineStore
+from ansible_collections.dockyard.machine.tests.conftest import FIXTURE_STORE, copy_store
 from ansible_collections.dockyard.machine.tests.support import bed
 from ansible_collections.dockyard.machine.tests.support.tls_engine import TLSEngine, tls_engine
 
@@ -86,3 +87,16 @@ def recap(output: str, host: str = "localhost") -> dict[str, int]:
         if line.split(" ", 1)[0] == host and "ok=" in line:
             return {k: int(v) for k, v in (field.split("=") for field in line.split(":", 1)[1].split())}
     raise AssertionError("no PLAY RECAP line in:\n" + output)
+
+
+@pytest.fixture
+def old_store(tmp_path: Path) -> Path:
+    """The store the original Docker Machine wrote, copied to another folder; its generic machines on
+    127.0.0.188-189, where nothing listens (the fixture's own addresses may be another test's)."""
+    store = copy_store(FIXTURE_STORE, tmp_path / "old" / "machine")
+    for name, ip in (("m1", "127.0.0.188"), ("m2", "127.0.0.189")):
+        config = store / "machines" / name / "config.json"
+        doc = json.loads(config.read_text())
+        doc["Driver"]["IPAddress"] = ip
+        config.write_text(json.dumps(doc, indent=4))
+    return store

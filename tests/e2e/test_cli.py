@@ -188,19 +188,6 @@ def test_the_tutorial_cheat_sheet_on_a_real_machine(bed_key, tmp_path):
             bed.stop_machine(name)
 
 
-@pytest.fixture
-def old_store(tmp_path: Path) -> Path:
-    """The store the original Docker Machine wrote, copied to another folder; its generic machines on
-    addresses of this file's range where nothing listens (the fixture's own may be another test's)."""
-    store = copy_store(FIXTURE_STORE, tmp_path / "old" / "machine")
-    for name, ip in (("m1", "127.0.0.188"), ("m2", "127.0.0.189")):
-        config = store / "machines" / name / "config.json"
-        doc = json.loads(config.read_text())
-        doc["Driver"]["IPAddress"] = ip
-        config.write_text(json.dumps(doc, indent=4))
-    return store
-
-
 @pytest.mark.parametrize(
     ("args", "out", "err"),
     [

@@ -15,19 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.dockyard.machine.tests.conftest import FIXTURE_STORE, copy_store
 from ansible_collections.dockyard.machine.tests.e2e.test_cli import cli_env
-
-
-@pytest.fixture
-def old_store(tmp_path: Path) -> Path:
-    store = copy_store(FIXTURE_STORE, tmp_path / "old" / "machine")
-    for name, ip in (("m1", "127.0.0.188"), ("m2", "127.0.0.189")):
-        config = store / "machines" / name / "config.json"
-        doc = json.loads(config.read_text())
-        doc["Driver"]["IPAddress"] = ip
-        config.write_text(json.dumps(doc, indent=4))
-    return store
 
 
 @pytest.fixture

@@ -61,11 +61,19 @@ def tree(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() and p.parent.name != ".locks"}
 
 
-def set_driver(store: Path, name: str, **fields: t.Any) -> None:
+def set_config(store: Path, name: str, section: tuple[str, ...], **fields: t.Any) -> None:
+    """Update one section of a machine's config.json (``("Driver",)``, ``("HostOptions", "SwarmOptions")``)."""
     path = store / "machines" / name / "config.json"
     doc = json.loads(path.read_text())
-    doc["Driver"].update(fields)
+    part = doc
+    for key in section:
+        part = part[key]
+    part.update(fields)
     path.write_text(json.dumps(doc, indent=4))
+
+
+def set_driver(store: Path, name: str, **fields: t.Any) -> None:
+    set_config(store, name, ("Driver",), **fields)
 
 
 @pytest.fixture

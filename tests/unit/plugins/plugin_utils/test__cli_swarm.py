@@ -14,14 +14,11 @@ import pytest
 
 from ansible_collections.dockyard.machine.plugins.module_utils import _certs
 from ansible_collections.dockyard.machine.tests.unit.plugins.modules.test_docker_machine_env import FAKE_VERSION, FakeEngine, start_engine
-from ansible_collections.dockyard.machine.tests.unit.plugins.plugin_utils.test__cli import run, set_driver
+from ansible_collections.dockyard.machine.tests.unit.plugins.plugin_utils.test__cli import run, set_config, set_driver
 
 
 def _host_options(store: Path, name: str, **swarm: t.Any) -> None:
-    path = store / "machines" / name / "config.json"
-    doc = json.loads(path.read_text())
-    doc["HostOptions"]["SwarmOptions"].update(swarm)
-    path.write_text(json.dumps(doc, indent=4))
+    set_config(store, name, ("HostOptions", "SwarmOptions"), **swarm)
 
 
 @pytest.fixture
